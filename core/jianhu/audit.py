@@ -1,0 +1,93 @@
+"""The audit trail: every change writes an :class:`~jianhu.db.models.AuditEvent` in the same
+transaction as the change (DESIGN.md, "Data"; 个人信息保护法 Art 51, 55–56 for processing records).
+
+Callers add events to the session they change data with, so a rollback removes both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from jianhu.dates import now_utc
+from jianhu.db.models import AuditEvent
+
+DEFAULT_ACTOR = "local-admin"
+
+
+def current_actor(env: Mapping[str, str] | None = None) -> str:
+    """Who is acting: ``JIANHU_USER``, else the workspace's local administrator."""
+    env = os.environ if env is None else env
+    return env.get("JIANHU_USER") or DEFAULT_ACTOR
+
+
+def jsonable(value: Any) -> Any:
+    """Turn dates, UUIDs and nested containers into JSON values for before/after snapshots."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def event_row(
+    *,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: Any,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Build one audit row as a dict for :func:`record_many`.
+
+    Args:
+        actor: who made the change.
+        action: ``"create"``, ``"update"``, ``"delete"`` or a domain verb such as ``"grade"``.
+        entity_type: table-level name, e.g. ``"child"``.
+        entity_id: the entity's id.
+        before: values before the change (``None`` for a creation).
+        after: values after the change (``None`` for a deletion).
+        context: where the change came from, e.g. ``{"file": "screening.xlsx", "row": 12}``.
+        at: when (default now, UTC).
+    """
+    return {
+        "at": at or now_utc(),
+        "actor": actor,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id),
+        "before": jsonable(before) if before is not None else None,
+        "after": jsonable(after) if after is not None else None,
+        "context": jsonable(context) if context is not None else None,
+    }
+
+
+def record(session: Session, **kwargs: Any) -> None:
+    """Add one audit event to ``session`` (arguments as :func:`event_row`)."""
+    record_many(session, [event_row(**kwargs)])
+
+
+def record_many(session: Session, rows: Iterable[dict[str, Any]]) -> None:
+    """Insert audit rows built with :func:`event_row` in one statement, in ``session``'s transaction."""
+    rows = list(rows)
+    if rows:
+        session.execute(insert(AuditEvent), rows)
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict, dict]:
+    """Return ``(before, after)`` restricted to the keys whose values differ."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}

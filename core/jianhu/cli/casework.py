@@ -1,0 +1,186 @@
+"""Casework commands: ``cases list``, ``assess``, ``followups due``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jianhu.cli.root import Workspace, cli, pass_workspace
+from jianhu.errors import JianhuError
+from jianhu.extensions import LEVEL_LABELS, LEVELS
+
+
+class LocalDate(click.ParamType):
+    """A ``YYYY-MM-DD`` local date option (also the other ways people write dates)."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
+        if isinstance(value, dt.date):
+            return value
+        from jianhu.dates import parse_date
+
+        try:
+            return parse_date(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+STATUS_LABELS = {"registered": "已登记", "assessed": "已评估"}
+KIND_LABELS = {"mandatory_report": "强制报告", "visit": "随访", "reassessment": "再评估"}
+
+
+@cli.group()
+def cases() -> None:
+    """个案：查看个案。"""
+
+
+@cases.command(name="list")
+@click.option("--township", metavar="CODE", help="只列出该乡镇（12位统计用区划代码）")
+@click.option("--level", type=click.Choice([c for c, _ in LEVELS]), help="只列出该等级")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组")
+@pass_workspace
+def list_cases(ws: Workspace, township: str | None, level: str | None, as_json: bool) -> None:
+    """列出个案（不含儿童姓名和身份证号）。"""
+    from jianhu.db.models import Case, Township, Village
+
+    categories = {c.code: c.label for c in ws.host.target_categories}
+    with ws.session() as session:
+        stmt = (select(Case.case_no, Township.code, Township.name, Village.name, Case.level,
+                       Case.categories, Case.status, Case.guardianship_rating, Case.opened_on)
+                .join(Township, Case.township_id == Township.id)
+                .join(Village, Case.village_id == Village.id).order_by(Case.case_no))
+        if township:
+            stmt = stmt.where(Township.code == township)
+        if level:
+            stmt = stmt.where(Case.level == level)
+        rows = session.execute(stmt).all()
+    if as_json:
+        click.echo(json.dumps([
+            {"case_no": r[0], "township_code": r[1], "township": r[2], "village": r[3],
+             "level": r[4], "categories": r[5], "status": r[6], "guardianship_rating": r[7],
+             "opened_on": r[8].isoformat()} for r in rows], ensure_ascii=False, indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("个案编号", "乡镇", "村（社区）", "等级", "状态", "类别", title=f"个案（{len(rows)}）")
+    for r in rows:
+        table.add_row(r[0], r[2], r[3], LEVEL_LABELS.get(r[4] or "", "未评估"),
+                      STATUS_LABELS.get(r[6], r[6]), "、".join(categories.get(c, c) for c in r[5]))
+    Console().print(table)
+
+
+@cli.command()
+@click.argument("case_no")
+@click.option("--answers", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="答题 JSON 文件（评估表格式）")
+@click.option("--scale", default=None, help="量表名称（默认为 jianhu-default）")
+@pass_workspace
+def assess(ws: Workspace, case_no: str, answers: Path, scale: str | None) -> None:
+    """对个案 CASE_NO 做一次评估：计分、定级、重新排期随访。"""
+    from jianhu.assessment import grade, level_label, level_scale
+    from jianhu.db.models import Case
+
+    try:
+        doc = json.loads(answers.read_text(encoding="utf-8-sig"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise JianhuError(f"{answers.name} 不是有效的 UTF-8 JSON 文件：{exc}") from None
+    if not isinstance(doc, dict):
+        raise JianhuError(f"{answers.name} 应为一个 JSON 对象")
+    doc.pop("subject", None)
+    chosen = level_scale(ws.host, scale) if scale else level_scale(ws.host)
+    with ws.session() as session:
+        case = session.scalar(select(Case).where(Case.case_no == case_no))
+        if case is None:
+            raise JianhuError(f"没有个案 {case_no}")
+        try:
+            g = grade(session, ws.host, case, doc, actor=ws.actor, scale=chosen,
+                      context={"file": answers.name})
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    r = g.result
+    click.echo(f"个案 {g.case_no}：总分 {r.total:g}，等级 {level_label(g.level_before)} → "
+               f"{level_label(g.level_after)}")
+    if r.emergency:
+        click.echo("紧急筛查有「是」：已定为红色，并生成强制报告任务（须立即向公安机关报告）。")
+
+
+@cli.group()
+def followups() -> None:
+    """随访：到期与逾期的随访、再评估和强制报告。"""
+
+
+@followups.command(name="due")
+@click.option("--on", "on", type=LocalDate(), default=None,
+              help="按哪一天计算（默认今天，北京时间）")
+@click.option("--township", metavar="CODE", help="只列出该乡镇（12位代码）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组")
+@pass_workspace
+def followups_due(ws: Workspace, on: dt.date | None, township: str | None, as_json: bool) -> None:
+    """列出已逾期和7日内到期的事项；强制报告排在最前。"""
+    from jianhu.dates import local_today
+    from jianhu.followups import due_list
+
+    on = on or local_today()
+    with ws.session() as session:
+        items = due_list(session, on, township)
+    if as_json:
+        click.echo(json.dumps([
+            {"case_no": i.case_no, "township": i.township, "village": i.village,
+             "level": i.level, "kind": i.kind, "due_on": i.due_on.isoformat(),
+             "due_at": i.due_at.isoformat() if i.due_at else None,
+             "status": "overdue" if i.overdue else "due", "days_overdue": i.days_overdue}
+            for i in items], ensure_ascii=False, indent=1))
+        return
+    print_due(items, on, total=len(items))
+
+
+def print_due(items: list, on: dt.date, total: int) -> None:
+    """Print due items as a Chinese table (``total``: how many there are in all)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("事项", "个案编号", "乡镇", "村（社区）", "等级", "到期日", "状态",
+                  title=f"{on.isoformat()} 待办（共{total}项，逾期与7日内到期）")
+    for i in items:
+        state = f"逾期{i.days_overdue}天" if i.overdue and i.days_overdue else (
+            "已逾期" if i.overdue else "待办")
+        table.add_row(KIND_LABELS.get(i.kind, i.kind), i.case_no, i.township, i.village,
+                      LEVEL_LABELS.get(i.level or "", "未评估"), i.due_on.isoformat(), state)
+    Console().print(table)
+
+
+def print_level_table(session: Session, host: object) -> None:
+    """Print open cases by town × level (the demo's summary)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from jianhu.cases import OPEN_STATUSES
+    from jianhu.db.models import Case, Township
+
+    counts: Counter = Counter()
+    towns: dict[str, str] = {}
+    for code, name, level in session.execute(
+        select(Township.code, Township.name, Case.level)
+        .join(Township, Case.township_id == Township.id).where(Case.status.in_(OPEN_STATUSES))
+    ):
+        counts[code, level] += 1
+        towns[code] = name
+    levels = [c for c, _ in LEVELS] + [None]
+    table = Table("乡镇", *[f"{LEVEL_LABELS[c]}色" if c else "未评估" for c in levels], "合计",
+                  title="在办个案：乡镇 × 等级")
+    for code in sorted(towns):
+        row = [counts[code, lv] for lv in levels]
+        table.add_row(towns[code], *map(str, row), str(sum(row)))
+    totals = [sum(counts[c, lv] for c in towns) for lv in levels]
+    table.add_row("合计", *map(str, totals), str(sum(totals)), style="bold")
+    Console().print(table)

@@ -1,0 +1,77 @@
+"""Data in and out: ``import screening|assessment`` and ``report``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from jianhu.cli.casework import LocalDate
+from jianhu.cli.root import Workspace, cli, pass_workspace, progress_bar
+from jianhu.errors import JianhuError
+
+
+@cli.group(name="import")
+def import_() -> None:
+    """导入：调查表、评估表（XLSX 或 CSV；一行有错则整体不导入）。"""
+
+
+def _summary_line(s, what: str) -> str:  # noqa: ANN001
+    head = "（试导入，未写入）" if s.dry_run else ""
+    return f"{head}{what}：共{s.rows}行；新增{s.created}，更新{s.updated}，未变{s.unchanged}"
+
+
+@import_.command(name="screening")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="只检查，不写入")
+@pass_workspace
+def import_screening_cmd(ws: Workspace, file: Path, dry_run: bool) -> None:
+    """导入基本情况调查表 FILE：登记儿童和监护人、分类、开立个案。"""
+    from jianhu.imports.screening import import_screening
+    from jianhu.imports.tables import open_table
+
+    total = open_table(file).total
+    with ws.session() as session, progress_bar("导入调查表", total) as advance:
+        s = import_screening(session, ws.host, file, actor=ws.actor, dry_run=dry_run,
+                             progress=advance)
+    click.echo(_summary_line(s, "调查表") + f"；开立个案{s.cases_opened}，"
+               f"个案分类变更{s.cases_updated}，新登记村（社区）{s.villages_created}。")
+
+
+@import_.command(name="assessment")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--scale", default=None, help="量表名称（默认为 jianhu-default）")
+@click.option("--dry-run", is_flag=True, help="只检查，不写入")
+@pass_workspace
+def import_assessment_cmd(ws: Workspace, file: Path, scale: str | None, dry_run: bool) -> None:
+    """导入评估表 FILE：为每名儿童的在办个案计分、定级并排期随访。"""
+    from jianhu.imports.assessment import import_assessments
+    from jianhu.imports.tables import open_table
+
+    total = open_table(file).total
+    with ws.session() as session, progress_bar("导入评估表", total) as advance:
+        s = import_assessments(session, ws.host, file, actor=ws.actor, scale_name=scale,
+                               dry_run=dry_run, progress=advance)
+    click.echo(_summary_line(s, "评估表") + f"；等级变化的个案{s.cases_updated}。")
+
+
+@cli.command()
+@click.argument("name", default="summary")
+@click.option("--format", "fmt", default="xlsx", show_default=True, help="xlsx、csv 或 json")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--on", "on", type=LocalDate(), default=None, help="统计日期（默认今天，北京时间）")
+@pass_workspace
+def report(ws: Workspace, name: str, fmt: str, out: Path, on: dt.date | None) -> None:
+    """生成报表 NAME（默认 summary 汇总表；不含个人身份信息）。"""
+    from jianhu.dates import local_today
+
+    reports, formats = ws.host.reports, ws.host.report_formats
+    if name not in reports:
+        raise JianhuError(f"没有报表「{name}」；可用：{'、'.join(sorted(reports))}")
+    if fmt not in formats:
+        raise JianhuError(f"不支持格式「{fmt}」；可用：{'、'.join(sorted(formats))}")
+    with ws.session() as session:
+        table = reports[name].build(session, ws.host, on or local_today())
+    formats[fmt].write(table, out)
+    click.echo(f"已写入{reports[name].title}：{out}（{len(table.rows)}行）")

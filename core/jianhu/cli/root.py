@@ -1,0 +1,147 @@
+"""The root command group, the shared context and error printing."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from jianhu import __version__
+from jianhu.audit import current_actor
+from jianhu.errors import ImportRejected, JianhuError
+
+MAX_ROW_ERRORS = 200
+
+
+class Workspace:
+    """What every command needs, made on first use: the plugin host, the engine, the actor."""
+
+    def __init__(self, db_url: str | None = None, plugins_dir: str | None = None):
+        self.db_url = db_url
+        self.plugins_dir = plugins_dir
+        self._host: Any = None
+        self._engine: Engine | None = None
+
+    @property
+    def host(self) -> Any:
+        """The loaded :class:`jianhu.plugins.Host` (plugins load once per process)."""
+        if self._host is None:
+            from jianhu.plugins import Host
+
+            self._host = Host.load(plugins_dir=self.plugins_dir)
+        return self._host
+
+    @property
+    def url(self) -> str:
+        """The database URL in force (``--db``, ``JIANHU_DATABASE_URL``, or the default)."""
+        from jianhu.db.session import resolve_url
+
+        return resolve_url(self.db_url)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine for :attr:`url`."""
+        if self._engine is None:
+            from jianhu.db.session import make_engine
+
+            self._engine = make_engine(self.url)
+        return self._engine
+
+    def session(self) -> Session:
+        """A session on a database whose schema is current (else a Chinese error)."""
+        from jianhu.db.session import open_session
+
+        return open_session(self.engine)
+
+    @property
+    def actor(self) -> str:
+        """Who is acting (``JIANHU_USER`` or the local administrator)."""
+        return current_actor()
+
+
+pass_workspace = click.make_pass_decorator(Workspace)
+
+
+class JianhuGroup(click.Group):
+    """The root group: adds plugin commands lazily and prints user errors without tracebacks."""
+
+    _plugins_added = False
+
+    def _add_plugin_commands(self, ctx: click.Context) -> None:
+        if self._plugins_added:
+            return
+        self._plugins_added = True
+        ws = ctx.ensure_object(Workspace)
+        ws.plugins_dir = ctx.params.get("plugins_dir")
+        try:
+            ws.host.register_commands(self)
+        except JianhuError as exc:
+            _fail(str(exc))
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands(ctx)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            self._add_plugin_commands(ctx)
+        return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ImportRejected as exc:
+            click.echo(str(exc), err=True)
+            for error in exc.errors[:MAX_ROW_ERRORS]:
+                click.echo(f"  {error}", err=True)
+            if len(exc.errors) > MAX_ROW_ERRORS:
+                click.echo(f"  ……另有{len(exc.errors) - MAX_ROW_ERRORS}处错误未列出", err=True)
+            sys.exit(1)
+        except JianhuError as exc:
+            _fail(str(exc))
+
+
+def _fail(message: str) -> None:
+    click.echo(f"错误：{message}", err=True)
+    sys.exit(1)
+
+
+@click.group(cls=JianhuGroup)
+@click.version_option(__version__, prog_name="jianhu")
+@click.option("--db", "db_url", metavar="URL", help="数据库地址（默认读 JIANHU_DATABASE_URL，"
+              "否则为当前目录的 sqlite:///jianhu.db）")
+@click.option("--plugins-dir", type=click.Path(file_okay=False), envvar="JIANHU_PLUGINS_DIR",
+              help="单文件插件目录（也可用 JIANHU_PLUGINS_DIR）")
+@click.pass_context
+def cli(ctx: click.Context, db_url: str | None, plugins_dir: str | None) -> None:
+    """监护 Jianhu：儿童家庭监护缺失社会干预工具（新政发〔2016〕8号）。"""
+    ws = ctx.ensure_object(Workspace)
+    ws.db_url = db_url
+    ws.plugins_dir = plugins_dir
+
+
+@contextmanager
+def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr when it is a terminal; yields an ``advance(n)`` function or
+    ``None`` when not on a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def main() -> None:
+    """Entry point of the ``jianhu`` command."""
+    logging.basicConfig(level=logging.WARNING, format="警告：%(message)s", stream=sys.stderr)
+    cli(obj=None)

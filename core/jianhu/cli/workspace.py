@@ -1,0 +1,87 @@
+"""Workspace commands: ``db upgrade``, ``template``, ``sample``, ``demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from jianhu.cli.casework import print_due, print_level_table
+from jianhu.cli.root import Workspace, cli, pass_workspace
+
+
+@cli.group()
+def db() -> None:
+    """数据库：建立或升级数据库结构。"""
+
+
+@db.command(name="upgrade")
+@pass_workspace
+def db_upgrade(ws: Workspace) -> None:
+    """把数据库升级到本版本的结构（新数据库即建表）。"""
+    from jianhu.db.session import upgrade
+
+    before, after = upgrade(ws.engine)
+    if before == after:
+        click.echo(f"数据库已是最新结构（{after}）。")
+    else:
+        click.echo(f"数据库已升级：{before or '空库'} → {after}")
+
+
+@cli.command()
+@click.argument("form_id", metavar="FORM")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="要写入的 .xlsx 文件")
+@pass_workspace
+def template(ws: Workspace, form_id: str, out: Path) -> None:
+    """生成表单 FORM（如 screening、assessment）的空白导入模板。"""
+    from jianhu.forms import load_form
+    from jianhu.workbooks import write_template
+
+    form = load_form(ws.host, form_id)
+    write_template(form, out)
+    click.echo(f"已生成「{form.title}」导入模板：{out}（{len(form.fields)}列，说明见第二个工作表）")
+
+
+@cli.command()
+@click.option("--children", type=click.IntRange(1, 1_000_000), default=500, show_default=True,
+              help="儿童人数")
+@click.option("--seed", type=int, default=2016, show_default=True, help="随机种子")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="输出目录")
+@pass_workspace
+def sample(ws: Workspace, children: int, seed: int, out: Path) -> None:
+    """生成样例数据（虚构儿童，非真实人员）：screening.xlsx 与 assessment.xlsx。"""
+    from jianhu.sample import write_sample
+
+    files = write_sample(ws.host, out, children, seed)
+    click.echo(f"已生成 {files.screening}（{files.children}名儿童）"
+               f"和 {files.assessment}（{files.assessments}份评估）")
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("jianhu-demo"), show_default=True, help="演示工作区目录")
+@click.option("--children", type=click.IntRange(1, 100_000), default=2000, show_default=True)
+@click.option("--seed", type=int, default=2016, show_default=True)
+@pass_workspace
+def demo(ws: Workspace, out: Path, children: int, seed: int) -> None:
+    """演示：在新工作区生成样例、导入、分类、评级、排期，并输出汇总。"""
+    from jianhu.db.session import make_engine, open_session
+    from jianhu.demo import run_demo
+    from jianhu.followups import due_list
+
+    run = run_demo(ws.host, out, children=children, seed=seed, actor=ws.actor)
+    s, a = run.screening, run.assessment
+    click.echo(f"工作区：{run.out}（数据库 {run.db_url}）")
+    click.echo(f"调查表 {s.rows} 行：新增儿童 {s.created}，开立个案 {s.cases_opened}；"
+               f"评估表 {a.rows} 行：评估 {a.created} 份。")
+    engine = make_engine(run.db_url)
+    try:
+        with open_session(engine) as session:
+            print_level_table(session, ws.host)
+            items = due_list(session, run.on)
+    finally:
+        engine.dispose()
+    print_due(items[:15], run.on, total=len(items))
+    click.echo(f"汇总表已写入 {run.report}")

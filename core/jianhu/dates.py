@@ -1,0 +1,78 @@
+"""Local dates. Days people mean (birth dates, due dates) are ``datetime.date``; "today" is the date
+in China Standard Time (Asia/Shanghai) whatever the server's zone (DOMAIN.md §7): an item due on D
+is not overdue at D 23:59 and is overdue at D+1 00:00 local time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+# 2016-03-08, 2016/3/8, 2016.3.8, 2016年3月8日, with optional spaces; 20160308.
+_YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def now_utc() -> dt.datetime:
+    """Return the current instant, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+def local_today(now: dt.datetime | None = None) -> dt.date:
+    """Return today's date in Asia/Shanghai.
+
+    Args:
+        now: an aware instant to convert (default: the current time).
+
+    Raises:
+        ValueError: ``now`` is naive (its zone would be a guess).
+    """
+    now = now_utc() if now is None else now
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(LOCAL_TZ).date()
+
+
+def local_date(instant: dt.datetime) -> dt.date:
+    """Return the Asia/Shanghai date of an aware instant."""
+    return instant.astimezone(LOCAL_TZ).date()
+
+
+def parse_date(value: object) -> dt.date:
+    """Read a date as people write it in survey sheets.
+
+    Accepts ``datetime.date``/``datetime`` (Excel date cells), ``2016-03-08``, ``2016/3/8``,
+    ``2016.3.8``, ``2016年3月8日``, ``20160308`` (full-width digits too) and Excel serial day numbers
+    (a date cell saved without a date format). Partial dates are refused rather than completed:
+    a general-purpose parser would silently fill a missing day from today's date.
+
+    Raises:
+        ValueError: with a Chinese message when the text is not a full, real date.
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if 1 <= value < 2958466 and float(value).is_integer():
+            return _EXCEL_EPOCH + dt.timedelta(days=int(value))
+        raise ValueError(f"「{value}」不是日期")
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    match = _YMD.match(text) or _COMPACT.match(text)
+    if not match:
+        raise ValueError(f"日期「{text}」无法识别，请写作 2016-03-08、2016/3/8 或 2016年3月8日")
+    year, month, day = (int(g) for g in match.groups())
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise ValueError(f"「{text}」不是有效日期") from None
+
+
+def age_on(born: dt.date, on: dt.date) -> int:
+    """Return full years of age on date ``on`` (a child born 2010-03-08 turns 16 on 2026-03-08)."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))

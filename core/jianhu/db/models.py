@@ -1,0 +1,204 @@
+"""The tables. One ``Base`` with a constraint naming convention (stable names for migrations).
+
+UUID primary keys everywhere except the audit trail (an ordered integer sequence); cases also have
+a human case number. Form payloads are JSON; the columns queries filter on (township, village,
+level, status, due date) are real indexed columns (DESIGN.md, "Data").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from jianhu.dates import now_utc
+from jianhu.db.types import JSONType, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSONType, list[Any]: JSONType, dt.datetime: UTCDateTime}
+
+
+def _uuid() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class Township(Base):
+    """A township (乡镇) or sub-district of the county, identified by its 12-digit code."""
+
+    __tablename__ = "townships"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+
+
+class Village(Base):
+    """A village (村) or residents' community (社区) of a township."""
+
+    __tablename__ = "villages"
+    __table_args__ = (UniqueConstraint("township_id", "name"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
+    township_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("townships.id"))
+    name: Mapped[str] = mapped_column(String(50))
+    code: Mapped[str | None] = mapped_column(String(12))
+
+
+class Child(Base):
+    """A child found in screening. Identity: citizen ID, else name + birth date + village."""
+
+    __tablename__ = "children"
+    __table_args__ = (Index("ix_children_identity", "village_id", "name", "birth_date"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
+    township_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("townships.id"), index=True)
+    village_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("villages.id"))
+    name: Mapped[str] = mapped_column(String(50))
+    sex: Mapped[str] = mapped_column(String(6))
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    citizen_id: Mapped[str | None] = mapped_column(String(18), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
+class Guardian(Base):
+    """A parent or entrusted guardian of a child (role ``father``, ``mother`` or ``entrusted``)."""
+
+    __tablename__ = "guardians"
+    __table_args__ = (UniqueConstraint("child_id", "role"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("children.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str | None] = mapped_column(String(50))
+    citizen_id: Mapped[str | None] = mapped_column(String(18))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str | None] = mapped_column(String(30))
+    relation: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(20))
+
+
+class Case(Base):
+    """A child's intervention case (个案), with its grading and target-group categories."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_scope", "township_id", "status", "level"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
+    case_no: Mapped[str] = mapped_column(String(24), unique=True)
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("children.id"), index=True)
+    township_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("townships.id"))
+    village_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("villages.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="registered")
+    level: Mapped[str | None] = mapped_column(String(10))
+    categories: Mapped[list[Any]] = mapped_column(default=list)
+    guardianship_rating: Mapped[str] = mapped_column(String(10))
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
+class CaseCounter(Base):
+    """Last case-number sequence used per township and year."""
+
+    __tablename__ = "case_counters"
+    township_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("townships.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FormRecord(Base):
+    """One filled-in form: schema id and version beside its JSON payload."""
+
+    __tablename__ = "form_records"
+    __table_args__ = (Index("ix_form_records_subject", "subject_type", "subject_id"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
+    form_id: Mapped[str] = mapped_column(String(50))
+    form_version: Mapped[int] = mapped_column(Integer)
+    subject_type: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[uuid.UUID]
+    payload: Mapped[dict[str, Any]]
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    recorded_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class Assessment(Base):
+    """A scale applied to a case on a date: answers, scores and the level it gives."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (UniqueConstraint("case_id", "scale", "assessed_on"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
+    scale: Mapped[str] = mapped_column(String(50))
+    scale_version: Mapped[str] = mapped_column(String(20))
+    form_version: Mapped[int] = mapped_column(Integer)
+    assessed_on: Mapped[dt.date] = mapped_column(Date)
+    assessor: Mapped[str] = mapped_column(String(50))
+    answers: Mapped[dict[str, Any]]
+    scores: Mapped[dict[str, Any]]
+    total: Mapped[float | None]
+    level: Mapped[str | None] = mapped_column(String(10))
+    emergency: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
+class FollowUp(Base):
+    """A task on a case that falls due: a visit, a re-assessment or a mandatory report.
+
+    ``due_on`` is a local date (Asia/Shanghai); ``due_at`` an exact instant where the law sets
+    hours (a mandatory report). ``status`` is ``pending``, ``done`` or ``cancelled``.
+    """
+
+    __tablename__ = "followups"
+    __table_args__ = (Index("ix_followups_due", "township_id", "status", "due_on"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    township_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("townships.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    due_at: Mapped[dt.datetime | None]
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    done_on: Mapped[dt.date | None] = mapped_column(Date)
+    assessment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assessments.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
+class AuditEvent(Base):
+    """One change: who, when, what, and the values before and after."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(30))
+    entity_type: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str] = mapped_column(String(36))
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+    context: Mapped[dict[str, Any] | None]

@@ -1,0 +1,94 @@
+"""Where the database is, how to connect, and schema upgrades.
+
+The URL comes from ``--db URL``, else ``JIANHU_DATABASE_URL``, else ``sqlite:///jianhu.db`` in the
+current directory. SQLite runs with foreign keys on and WAL journaling.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from jianhu.errors import JianhuError
+
+DEFAULT_URL = "sqlite:///jianhu.db"
+
+
+def resolve_url(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """Return the database URL: ``explicit``, else ``JIANHU_DATABASE_URL``, else the default."""
+    env = os.environ if env is None else env
+    return explicit or env.get("JIANHU_DATABASE_URL") or DEFAULT_URL
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url`` (SQLite gets its pragmas on every connection).
+
+    Raises:
+        JianhuError: the URL cannot be parsed.
+    """
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise JianhuError(f"数据库地址无法识别：{exc}") from None
+    engine = create_engine(parsed)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def alembic_config(engine: Engine) -> Config:
+    """Alembic configuration pointing at the migrations shipped in the package."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("jianhu.db") / "migrations"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision(engine: Engine) -> str | None:
+    """Return the newest migration revision shipped with this version."""
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """Return the database's migration revision, or ``None`` for an empty database."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str | None]:
+    """Upgrade the database to the newest schema; returns ``(revision before, revision after)``."""
+    before = current_revision(engine)
+    command.upgrade(alembic_config(engine), "head")
+    return before, current_revision(engine)
+
+
+def open_session(engine: Engine) -> Session:
+    """Return a new session after checking that the schema is current.
+
+    Raises:
+        JianhuError: the database is empty or on an older schema (run ``jianhu db upgrade``).
+    """
+    current, head = current_revision(engine), head_revision(engine)
+    if current != head:
+        if current is None:
+            raise JianhuError(f"数据库尚未初始化：请先运行 jianhu db upgrade（{engine.url!r}）")
+        raise JianhuError(f"数据库结构版本为 {current}，需要 {head}：请先运行 jianhu db upgrade")
+    return sessionmaker(engine, expire_on_commit=False)()

@@ -1,0 +1,325 @@
+"""The small named records that plugins return from registration hooks.
+
+Each record has a ``name`` (or ``id``/``code``); the plugin host rejects two records of one kind with
+the same name and names both plugins (see :mod:`jianhu.plugins`). Records are frozen dataclasses so a
+plugin cannot change another plugin's record after registration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: The four risk levels of Jiangsu "four-colour management" (四色管理, 2024 provincial plan; the
+#: plan defines no thresholds, see DOMAIN.md §4). Ordered from most to least severe. Codes are used
+#: in data; labels are shown to users.
+LEVELS: tuple[tuple[str, str], ...] = (
+    ("red", "红"),
+    ("orange", "橙"),
+    ("yellow", "黄"),
+    ("green", "绿"),
+)
+LEVEL_LABELS: dict[str, str] = dict(LEVELS)
+LEVEL_RANK: dict[str, int] = {code: i for i, (code, _) in enumerate(LEVELS)}
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    """A form: one JSON Schema (draft 2020-12) document.
+
+    Attributes:
+        id: short form id used in commands and stored beside each record, e.g. ``"screening"``.
+        schema: the JSON Schema as a dict. Its ``title`` is the Chinese form title and its
+            ``version`` (an integer) is stored with every record made with it.
+    """
+
+    id: str
+    schema: Mapping[str, Any]
+
+    @property
+    def name(self) -> str:
+        """The form id (records are de-duplicated by ``name``)."""
+        return self.id
+
+    @property
+    def version(self) -> int:
+        """The schema's integer ``version`` keyword (1 when absent)."""
+        return int(self.schema.get("version", 1))
+
+    @property
+    def title(self) -> str:
+        """The form's Chinese title."""
+        return str(self.schema.get("title", self.id))
+
+    @classmethod
+    def from_file(cls, form_id: str, path: Path | Any) -> FormSpec:
+        """Load a form from a ``*.schema.json`` file (a path or an importlib.resources Traversable).
+
+        Raises:
+            ValueError: the file is not valid JSON.
+        """
+        import json
+
+        return cls(id=form_id, schema=json.loads(path.read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True)
+class FormExtension:
+    """Extra fields a plugin adds to a form.
+
+    The fields go into a top-level object property ``group`` of the form (created when absent,
+    with title ``group_title``). Field titles become spreadsheet column titles, so they must be
+    unique in the form.
+
+    Attributes:
+        form_id: the form extended, e.g. ``"screening"``.
+        group: the top-level property holding the fields, e.g. ``"local"``.
+        group_title: its Chinese title, e.g. ``"本地字段"``; also the column title prefix.
+        properties: JSON Schema properties to add, ``{name: subschema}``.
+        required: names among ``properties`` that must be filled in.
+        name: a unique name for this extension, e.g. ``"xinan-local-fields"``.
+    """
+
+    form_id: str
+    group: str
+    group_title: str
+    properties: Mapping[str, Any]
+    required: Sequence[str] = ()
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class ScaleItem:
+    """One item of an assessment instrument.
+
+    Attributes:
+        id: item key in the answer sheet, e.g. ``"care_meals"``.
+        title: the question in Chinese.
+        domain: the domain key the item scores into (``"emergency"`` for emergency-screen items).
+        choices: allowed answers as ``(value, Chinese label)`` pairs.
+    """
+
+    id: str
+    title: str
+    domain: str
+    choices: tuple[tuple[Any, str], ...]
+
+
+@dataclass(frozen=True)
+class ScaleResult:
+    """What a scale makes of one answer sheet.
+
+    Attributes:
+        scores: score per domain or subscale, ``{domain: number}``.
+        total: the total score, or ``None`` when the instrument has none.
+        level: a risk level code from :data:`LEVELS`, or ``None`` when the scale does not grade.
+        emergency: ids of emergency-screen items answered yes (empty when none).
+        bands: optional named bands per score, ``{score_name: band_label}``.
+    """
+
+    scores: Mapping[str, float]
+    total: float | None
+    level: str | None
+    emergency: tuple[str, ...] = ()
+    bands: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """An assessment instrument a plugin adds.
+
+    Attributes:
+        name: unique instrument name, e.g. ``"jianhu-default"``.
+        version: version of the instrument's scoring rules, stored with each assessment.
+        title: Chinese title.
+        form_id: the form (JSON Schema) its answer sheet uses.
+        items: the items in answer-sheet order.
+        score: function from the answer mapping ``{item_id: value}`` to a :class:`ScaleResult`.
+        sets_level: whether the scale may set a case's risk level. Needs-profile instruments such
+            as the CSI must be registered with ``False``.
+        source: where the items and thresholds come from (manual, standard or "project default").
+        thresholds: the level thresholds as data, for the handbook, e.g.
+            ``[{"level": "red", "min_total": 30}, ...]``.
+    """
+
+    name: str
+    version: str
+    title: str
+    form_id: str
+    items: tuple[ScaleItem, ...]
+    score: Callable[[Mapping[str, Any]], ScaleResult]
+    sets_level: bool
+    source: str
+    thresholds: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class LevelPolicy:
+    """What a risk level means for follow-up.
+
+    Attributes:
+        level: a code of :data:`LEVELS`.
+        visit_days: days between follow-up visits (the first is due this many days after the
+            assessment date).
+        reassess_days: days from an assessment to the next re-assessment.
+    """
+
+    level: str
+    visit_days: int
+    reassess_days: int
+
+
+@dataclass(frozen=True)
+class FollowupPolicy:
+    """A township's grading and follow-up policy.
+
+    Attributes:
+        name: policy name, e.g. ``"jianhu-default"``.
+        levels: one :class:`LevelPolicy` per level of :data:`LEVELS`.
+        mandatory_report_hours: hours after which an open mandatory report is overdue.
+        source: where the figures come from.
+    """
+
+    name: str
+    levels: tuple[LevelPolicy, ...]
+    mandatory_report_hours: int
+    source: str
+
+    def for_level(self, level: str) -> LevelPolicy:
+        """Return the :class:`LevelPolicy` of ``level``.
+
+        Raises:
+            KeyError: the policy has no entry for ``level``.
+        """
+        for lp in self.levels:
+            if lp.level == level:
+                return lp
+        raise KeyError(level)
+
+
+@dataclass(frozen=True)
+class TargetCategory:
+    """A target-group category a child can have (several at once).
+
+    Attributes:
+        code: stable code used in data, e.g. ``"left_behind"``.
+        label: Chinese label, e.g. ``"农村留守儿童"``.
+        rule: the rule in words (Chinese), for the handbook.
+        source: the document and article the rule comes from.
+        applies: ``applies(survey, on)`` takes the screening payload (nested dict as validated by
+            ``screening.schema.json``) and the survey date, and says whether the child is in the
+            category.
+        order: sort position in reports (lower first).
+    """
+
+    code: str
+    label: str
+    rule: str
+    source: str
+    applies: Callable[[Mapping[str, Any], dt.date], bool]
+    order: int = 100
+
+    @property
+    def name(self) -> str:
+        """The category code (records are de-duplicated by ``name``)."""
+        return self.code
+
+
+@dataclass(frozen=True)
+class Area:
+    """An administrative area known to the workspace (GB/T 2260 + statistical division codes).
+
+    Attributes:
+        code: 12-digit statistical code (6-digit county + 3-digit township + 3-digit village).
+        name: Chinese name.
+        level: ``"county"``, ``"town"``, ``"township"`` or ``"subdistrict"``.
+    """
+
+    code: str
+    name: str
+    level: str
+
+    @property
+    def short_code(self) -> str:
+        """The 9-digit township code (county + township), used in case numbers."""
+        return self.code[:9]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a report table: ``key`` in row dicts, Chinese ``title`` for headers."""
+
+    key: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A report's content, independent of file format.
+
+    Attributes:
+        title: Chinese title of the report.
+        columns: the columns in order.
+        rows: one dict per row keyed by :attr:`Column.key`.
+        notes: lines printed under the table (date of the figures, rules applied).
+    """
+
+    title: str
+    columns: tuple[Column, ...]
+    rows: list[dict[str, Any]]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportFormat:
+    """A file format reports can be written in.
+
+    Attributes:
+        name: format name used with ``--format``, e.g. ``"csv"``.
+        suffix: file suffix, e.g. ``".csv"``.
+        write: ``write(table, path)`` writes the :class:`Table` to ``path``.
+    """
+
+    name: str
+    suffix: str
+    write: Callable[[Table, Path], None]
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report a plugin offers.
+
+    Attributes:
+        name: report name used on the command line, e.g. ``"summary"``.
+        title: Chinese title.
+        build: ``build(session, host, on)`` returns a :class:`Table` of figures as of local date
+            ``on`` (Asia/Shanghai).
+    """
+
+    name: str
+    title: str
+    build: Callable[..., Table]
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    """Something that happened to a case, for partner integrations.
+
+    Attributes:
+        kind: ``"case_opened"``, ``"level_changed"`` (more kinds come with the lifecycle).
+        case_id: the case's UUID as a string.
+        case_no: the human case number.
+        township_code: 12-digit code of the case's township.
+        at: when it happened (timezone-aware UTC).
+        data: kind-specific details without personal data, e.g. ``{"from": "yellow", "to": "red"}``.
+    """
+
+    kind: str
+    case_id: str
+    case_no: str
+    township_code: str
+    at: dt.datetime
+    data: Mapping[str, Any] = field(default_factory=dict)

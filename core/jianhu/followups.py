@@ -1,0 +1,180 @@
+"""Follow-ups: scheduling visits and re-assessments from a grading, and the due list.
+
+A follow-up is due on a local date (Asia/Shanghai). It is overdue from the next local day on: due
+on D, it is not overdue on D and is overdue on D+1 (DOMAIN.md §7). A mandatory report also has an
+exact instant (``due_at``); on the current local day it is overdue once that instant has passed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from jianhu import audit
+from jianhu.dates import LOCAL_TZ, local_date, local_today, now_utc
+from jianhu.db.models import Case, FollowUp, Township, Village
+from jianhu.extensions import FollowupPolicy
+
+KIND_LABELS = {
+    "mandatory_report": "强制报告",
+    "visit": "随访",
+    "reassessment": "再评估",
+}
+KIND_ORDER = {"mandatory_report": 0, "reassessment": 1, "visit": 2}
+WINDOW_DAYS = 7
+
+
+def schedule_after_grading(
+    session: Session,
+    case: Case,
+    policy: FollowupPolicy,
+    *,
+    assessed_on: dt.date,
+    assessment_id: uuid.UUID,
+    emergency: bool,
+    actor: str,
+    now: dt.datetime | None = None,
+) -> list[FollowUp]:
+    """Replace a case's pending visit and re-assessment with ones counted from ``assessed_on``.
+
+    Visits fall ``visit_days`` and re-assessments ``reassess_days`` after the assessment date, as
+    the township's policy sets for the case's level. With an emergency the case also gets a
+    mandatory-report task due ``policy.mandatory_report_hours`` after the assessment was recorded
+    (after the start of ``assessed_on`` when it is back-dated), unless one is already pending.
+    Done follow-ups are kept; replaced pending ones become ``cancelled``. Writes audit events.
+
+    Returns:
+        the follow-ups created.
+
+    Raises:
+        KeyError: the policy has no entry for the case's level.
+    """
+    now = now or now_utc()
+    lp = policy.for_level(case.level or "green")
+    replaced = session.scalars(
+        select(FollowUp.id).where(
+            FollowUp.case_id == case.id, FollowUp.status == "pending",
+            FollowUp.kind.in_(("visit", "reassessment")))
+    ).all()
+    if replaced:
+        session.execute(update(FollowUp).where(FollowUp.id.in_(replaced))
+                        .values(status="cancelled"))
+    created = [
+        FollowUp(id=uuid.uuid4(), case_id=case.id, township_id=case.township_id, kind="visit",
+                 due_on=assessed_on + dt.timedelta(days=lp.visit_days), status="pending",
+                 assessment_id=assessment_id),
+        FollowUp(id=uuid.uuid4(), case_id=case.id, township_id=case.township_id,
+                 kind="reassessment", due_on=assessed_on + dt.timedelta(days=lp.reassess_days),
+                 status="pending", assessment_id=assessment_id),
+    ]
+    if emergency and not session.scalar(
+        select(func.count()).select_from(FollowUp).where(
+            FollowUp.case_id == case.id, FollowUp.kind == "mandatory_report",
+            FollowUp.status == "pending")
+    ):
+        start = now if assessed_on >= local_date(now) else dt.datetime.combine(
+            assessed_on, dt.time(), LOCAL_TZ)
+        due_at = (start + dt.timedelta(hours=policy.mandatory_report_hours)).astimezone(dt.UTC)
+        created.append(FollowUp(id=uuid.uuid4(), case_id=case.id, township_id=case.township_id,
+                                kind="mandatory_report", due_on=local_date(due_at), due_at=due_at,
+                                status="pending", assessment_id=assessment_id))
+    session.add_all(created)
+    audit.record_many(session, [
+        audit.event_row(actor=actor, action="schedule", entity_type="followup", entity_id=f.id,
+                        after={"case_no": case.case_no, "kind": f.kind, "due_on": f.due_on},
+                        at=now)
+        for f in created
+    ] + [
+        audit.event_row(actor=actor, action="cancel", entity_type="followup", entity_id=fid,
+                        before={"status": "pending"}, after={"status": "cancelled"}, at=now)
+        for fid in replaced
+    ])
+    return created
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """One line of the due list (no personal data: the case number identifies the child).
+
+    Attributes:
+        case_no: the case number.
+        township: township name.
+        village: village name.
+        level: the case's level code, or ``None`` before grading.
+        kind: ``"mandatory_report"``, ``"reassessment"`` or ``"visit"``.
+        due_on: the local due date.
+        due_at: the exact due instant (UTC) where one is set.
+        overdue: whether it is overdue on the list's date.
+        days_overdue: whole days past ``due_on`` (0 when not overdue or overdue by hours).
+    """
+
+    case_no: str
+    township: str
+    village: str
+    level: str | None
+    kind: str
+    due_on: dt.date
+    due_at: dt.datetime | None
+    overdue: bool
+    days_overdue: int
+
+
+def is_overdue(due_on: dt.date, due_at: dt.datetime | None, on: dt.date,
+               now: dt.datetime | None = None) -> bool:
+    """Whether a task is overdue on local date ``on``.
+
+    Date tasks: overdue when ``due_on < on``. Tasks with an instant: also overdue on their due
+    day once ``now`` (when ``on`` is today in Asia/Shanghai) has passed ``due_at``.
+    """
+    if due_on < on:
+        return True
+    if due_at is not None and now is not None and local_date(now) == on:
+        return now >= due_at
+    return False
+
+
+def due_list(
+    session: Session,
+    on: dt.date | None = None,
+    township_code: str | None = None,
+    window_days: int = WINDOW_DAYS,
+    now: dt.datetime | None = None,
+) -> list[DueItem]:
+    """Pending follow-ups overdue on ``on`` or due within the next ``window_days`` days.
+
+    Args:
+        session: an open session.
+        on: the local date of the list (default: today in Asia/Shanghai).
+        township_code: 12-digit code to limit the list to one township.
+        window_days: days ahead to include (``on`` .. ``on + window_days`` inclusive).
+        now: the current instant (default: now), used for tasks due at an hour.
+
+    Returns:
+        items ordered: mandatory reports first, then overdue before upcoming, then by due date,
+        kind and case number.
+    """
+    now = now or now_utc()
+    on = on or local_today(now)
+    stmt = (
+        select(FollowUp.kind, FollowUp.due_on, FollowUp.due_at, Case.case_no, Case.level,
+               Township.name.label("township"), Village.name.label("village"))
+        .join(Case, FollowUp.case_id == Case.id)
+        .join(Township, FollowUp.township_id == Township.id)
+        .join(Village, Case.village_id == Village.id)
+        .where(FollowUp.status == "pending",
+               FollowUp.due_on <= on + dt.timedelta(days=window_days))
+    )
+    if township_code:
+        stmt = stmt.where(Township.code == township_code)
+    items = []
+    for r in session.execute(stmt):
+        overdue = is_overdue(r.due_on, r.due_at, on, now)
+        items.append(DueItem(r.case_no, r.township, r.village, r.level, r.kind, r.due_on,
+                             r.due_at, overdue, max((on - r.due_on).days, 0)))
+    items.sort(key=lambda i: (i.kind != "mandatory_report", not i.overdue, i.due_on,
+                              KIND_ORDER.get(i.kind, 9), i.case_no))
+    return items

@@ -1,0 +1,203 @@
+"""A form's leaf fields as spreadsheet columns, and reading one cell into a JSON value.
+
+A form is an object of *groups* (objects), each holding *fields* (leaves). A field's column title
+is ``x-column`` when given, else the group's ``x-column-prefix`` (default: the group title)
+followed by the field title, e.g. group 父亲 + field 姓名 = column 父亲姓名.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jianhu import citizen_id
+from jianhu.dates import parse_date
+
+TRUE_WORDS = {"是", "有", "y", "yes", "true", "1", "√", "对"}
+FALSE_WORDS = {"否", "无", "n", "no", "false", "0", "×", "不是", "没有"}
+_MULTI_SPLIT = re.compile(r"[、,，;；/|\s]+")
+
+
+class CellError(ValueError):
+    """A cell cannot be read as its field's type; ``str(err)`` is the Chinese reason."""
+
+
+def fold(text: str) -> str:
+    """Normalise a header or label for matching: NFKC (full-width to half-width), no spaces."""
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+@dataclass(frozen=True)
+class Field:
+    """One leaf of a form.
+
+    Attributes:
+        group: the top-level property holding it, e.g. ``"father"``.
+        key: its property name, e.g. ``"status"``.
+        column: the column title in spreadsheets, e.g. ``"父亲状况"``.
+        schema: the field's subschema (``$ref`` resolved).
+        required: required whenever its group is present (conditional requirements excluded).
+    """
+
+    group: str
+    key: str
+    column: str
+    schema: Mapping[str, Any]
+    required: bool
+
+    @property
+    def kind(self) -> str:
+        """``"date"``, ``"citizen_id"``, ``"boolean"``, ``"integer"``, ``"number"``, ``"enum"``,
+        ``"multi"`` (array of choices) or ``"string"``."""
+        s = self.schema
+        if s.get("type") == "array":
+            return "multi"
+        if "oneOf" in s or "enum" in s:
+            return "enum"
+        if s.get("format") == "date":
+            return "date"
+        if s.get("format") == "cn-citizen-id":
+            return "citizen_id"
+        return str(s.get("type", "string"))
+
+    @property
+    def choices(self) -> list[tuple[Any, str]]:
+        """``(value, Chinese label)`` pairs of an enum or multi field (empty for others)."""
+        s = self.schema.get("items", self.schema) if self.kind == "multi" else self.schema
+        if "oneOf" in s:
+            return [(o["const"], o.get("title", str(o["const"]))) for o in s["oneOf"]]
+        return [(v, str(v)) for v in s.get("enum", [])]
+
+    def label(self, value: Any) -> str:
+        """Return the Chinese label of a stored value (lists joined with 、)."""
+        if isinstance(value, list):
+            return "、".join(self.label(v) for v in value)
+        for v, label in self.choices:
+            if v == value:
+                return label
+        if isinstance(value, bool):
+            return "是" if value else "否"
+        return "" if value is None else str(value)
+
+    def parse(self, cell: Any) -> Any:
+        """Read a spreadsheet cell into this field's JSON value.
+
+        Args:
+            cell: what the reader gave: ``str``, ``int``, ``float``, ``bool``, ``date``,
+                ``datetime`` or ``None``.
+
+        Returns:
+            the JSON value (dates as ISO strings), or ``None`` for an empty cell.
+
+        Raises:
+            CellError: the cell cannot be read as this field's type (Chinese message).
+        """
+        if cell is None or (isinstance(cell, str) and not cell.strip()):
+            return None
+        kind = self.kind
+        try:
+            if kind == "date":
+                return parse_date(cell).isoformat()
+        except ValueError as exc:
+            raise CellError(str(exc)) from None
+        if kind == "citizen_id":
+            return citizen_id.normalize(cell)
+        if kind == "enum":
+            return self._choice(cell)
+        if kind == "multi":
+            text = unicodedata.normalize("NFKC", str(cell))
+            return [self._choice(p) for p in _MULTI_SPLIT.split(text) if p]
+        if kind == "boolean":
+            return _boolean(cell)
+        if kind in ("integer", "number"):
+            return _number(cell, kind)
+        return _text(cell)
+
+    def _choice(self, cell: Any) -> Any:
+        choices = self.choices
+        if isinstance(cell, float) and cell.is_integer():
+            cell = int(cell)
+        for value, label in choices:
+            if cell == value and not isinstance(cell, bool):
+                return value
+        text = fold(str(cell))
+        for value, label in choices:
+            if text in (fold(label), fold(str(value))):
+                return value
+        allowed = "、".join(label for _, label in choices)
+        raise CellError(f"「{cell}」不是可选项，可选：{allowed}")
+
+
+def _text(cell: Any) -> str:
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)
+    if isinstance(cell, dt.datetime | dt.date):
+        return cell.isoformat()
+    return unicodedata.normalize("NFKC", str(cell)).strip()
+
+
+def _boolean(cell: Any) -> bool:
+    if isinstance(cell, bool):
+        return cell
+    text = fold(str(cell)).lower()
+    if text.endswith(".0"):
+        text = text[:-2]
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise CellError(f"「{cell}」应填「是」或「否」")
+
+
+def _number(cell: Any, kind: str) -> int | float:
+    if isinstance(cell, bool):
+        raise CellError(f"「{cell}」不是数字")
+    if isinstance(cell, int | float):
+        value = cell
+    else:
+        text = fold(str(cell))
+        try:
+            value = float(text)
+        except ValueError:
+            raise CellError(f"「{cell}」不是数字") from None
+    if kind == "integer":
+        if not float(value).is_integer():
+            raise CellError(f"「{cell}」应为整数")
+        return int(value)
+    return value
+
+
+def form_fields(schema: Mapping[str, Any], resolve: Any) -> list[Field]:
+    """List the leaf fields of a two-level form schema in document order.
+
+    Args:
+        schema: the form schema (top-level object of group objects).
+        resolve: function from a ``$ref`` string to the subschema it names.
+
+    Returns:
+        the :class:`Field` list.
+
+    Raises:
+        ValueError: two fields share a column title (columns must be unique to import).
+    """
+    fields: list[Field] = []
+    top_required = set(schema.get("required", ()))
+    for group, gschema in schema.get("properties", {}).items():
+        title = gschema.get("title", group)
+        if "$ref" in gschema:
+            gschema = {**resolve(gschema["$ref"]), **{k: v for k, v in gschema.items() if k != "$ref"}}
+        prefix = gschema.get("x-column-prefix", title)
+        required = set(gschema.get("required", ())) if group in top_required else set()
+        for key, fschema in gschema.get("properties", {}).items():
+            column = fschema.get("x-column", f"{prefix}{fschema.get('title', key)}")
+            fields.append(Field(group, key, column, fschema, key in required))
+    seen: dict[str, Field] = {}
+    for f in fields:
+        if fold(f.column) in seen:
+            raise ValueError(f"column title {f.column!r} is used twice")
+        seen[fold(f.column)] = f
+    return fields

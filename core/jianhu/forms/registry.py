@@ -1,0 +1,153 @@
+"""Building a form as a township runs it: the base schema plus plugin fields.
+
+:func:`load_form` merges every :class:`~jianhu.extensions.FormExtension` into the base schema
+from the ``jianhu_forms`` hook and compiles both validators once per process.
+"""
+
+from __future__ import annotations
+
+import copy
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import referencing
+import referencing.jsonschema
+
+from jianhu.errors import JianhuError, PluginError
+from jianhu.forms.fields import Field, fold, form_fields
+from jianhu.forms.validation import explain, fast_validator, reference_validator
+
+if TYPE_CHECKING:
+    from jianhu.plugins import Host
+
+
+@dataclass
+class Form:
+    """A form ready to use.
+
+    Attributes:
+        id: form id, e.g. ``"screening"``.
+        version: the base schema's integer version, stored with every record.
+        schema: the effective JSON Schema (base plus plugin fields).
+        extensions: names of the plugin extensions merged in.
+    """
+
+    id: str
+    version: int
+    schema: dict[str, Any]
+    extensions: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        """The form's Chinese title."""
+        return str(self.schema.get("title", self.id))
+
+    @cached_property
+    def _resolver(self) -> referencing.Resolver:
+        resource = referencing.jsonschema.DRAFT202012.create_resource(self.schema)
+        return referencing.Registry().with_resource("urn:form", resource).resolver("urn:form")
+
+    def resolve(self, ref: str) -> Mapping[str, Any]:
+        """Return the subschema a local ``$ref`` (e.g. ``#/$defs/parent``) points to."""
+        return self._resolver.lookup(ref).contents
+
+    @cached_property
+    def fields(self) -> list[Field]:
+        """Leaf fields in document order (see :mod:`jianhu.forms.fields`)."""
+        return form_fields(self.schema, self.resolve)
+
+    @cached_property
+    def by_column(self) -> dict[str, Field]:
+        """Fields keyed by folded column title (see :func:`~jianhu.forms.fields.fold`)."""
+        return {fold(f.column): f for f in self.fields}
+
+    @cached_property
+    def by_path(self) -> dict[tuple[str, str], Field]:
+        """Fields keyed by ``(group, key)``."""
+        return {(f.group, f.key): f for f in self.fields}
+
+    @cached_property
+    def fast(self) -> Any:
+        """The compiled jsonschema-rs validator."""
+        return fast_validator(self.schema)
+
+    @cached_property
+    def reference(self) -> Any:
+        """The reference jsonschema validator."""
+        return reference_validator(self.schema)
+
+    def is_valid(self, doc: Mapping[str, Any]) -> bool:
+        """Fast check of a whole document."""
+        return bool(self.fast.is_valid(doc))
+
+    def problems(self, doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Return ``[(column title, Chinese message), ...]`` for ``doc``; empty when valid.
+
+        The fast validator decides; the reference validator explains (see
+        :mod:`jianhu.forms.validation`).
+        """
+        if self.is_valid(doc):
+            return []
+
+        def column_of(path: tuple[str, ...]) -> str:
+            f = self.by_path.get(tuple(path[:2]))  # type: ignore[arg-type]
+            if f is not None:
+                return f.column
+            group = self.schema.get("properties", {}).get(path[0], {}) if path else {}
+            return str(group.get("title", ".".join(path)))
+
+        def field_schema(path: tuple[str, ...]) -> Mapping[str, Any]:
+            f = self.by_path.get(tuple(path[:2]))  # type: ignore[arg-type]
+            return f.schema if f is not None else {}
+
+        found = list(explain(self.reference, doc, column_of, field_schema))
+        return found or [("", "不符合表单要求")]
+
+    def validate(self, doc: Mapping[str, Any]) -> None:
+        """Raise :class:`JianhuError` listing every problem of ``doc`` in Chinese, if any."""
+        problems = self.problems(doc)
+        if problems:
+            lines = [f"「{col}」{msg}" if col else msg for col, msg in problems]
+            raise JianhuError(f"{self.title}填写有误：\n" + "\n".join(lines))
+
+
+_cache: weakref.WeakKeyDictionary[Host, dict[str, Form]] = weakref.WeakKeyDictionary()
+
+
+def load_form(host: Host, form_id: str) -> Form:
+    """Return the effective form ``form_id`` for the plugins loaded in ``host`` (cached).
+
+    Raises:
+        JianhuError: no plugin provides the form.
+        PluginError: an extension names a group that is not an object, or reuses a field name.
+    """
+    forms = _cache.setdefault(host, {})
+    if form_id in forms:
+        return forms[form_id]
+    spec = host.forms.get(form_id)
+    if spec is None:
+        raise JianhuError(f"没有名为「{form_id}」的表单；已安装：{'、'.join(sorted(host.forms))}")
+    schema = copy.deepcopy(dict(spec.schema))
+    names = []
+    for ext in host.form_extensions(form_id):
+        props = schema.setdefault("properties", {})
+        group = props.setdefault(
+            ext.group,
+            {"type": "object", "title": ext.group_title, "additionalProperties": False,
+             "properties": {}},
+        )
+        if group.get("type") != "object" or "$ref" in group:
+            raise PluginError(f"扩展「{ext.name}」不能向「{ext.group}」添加字段")
+        clash = set(ext.properties) & set(group.setdefault("properties", {}))
+        if clash:
+            raise PluginError(f"扩展「{ext.name}」的字段与已有字段重名：{'、'.join(sorted(clash))}")
+        group["properties"].update(copy.deepcopy(dict(ext.properties)))
+        if ext.required:
+            group.setdefault("required", []).extend(ext.required)
+        names.append(ext.name or ext.group)
+    form = Form(form_id, spec.version, schema, tuple(names))
+    forms[form_id] = form
+    return form

@@ -1,0 +1,1 @@
+"""Imports of filled-in forms from the files people send (XLSX, CSV)."""

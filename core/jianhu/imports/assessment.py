@@ -1,0 +1,161 @@
+"""Import of assessment answer sheets: find each child's open case and grade it, all or nothing.
+
+Same rules as the survey import (:mod:`jianhu.imports.screening`): every row checked, every
+problem reported by row and column in Chinese, nothing written when any row is bad. The child is
+found by citizen ID, else by name + birth date + township + village.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jianhu import audit
+from jianhu.assessment import grade, level_scale
+from jianhu.cases import OPEN_STATUSES
+from jianhu.dates import local_today
+from jianhu.db.models import Case, Township, Village
+from jianhu.errors import ImportRejected, RowError
+from jianhu.forms import load_form
+from jianhu.forms.fields import fold
+from jianhu.imports.rows import ParsedRow, map_header, parse_rows
+from jianhu.imports.screening import ImportSummary, find_children
+from jianhu.imports.tables import open_table
+from jianhu.plugins import Host
+
+BATCH = 500
+
+
+def import_assessments(
+    session: Session,
+    host: Host,
+    path: str | Path,
+    *,
+    actor: str,
+    scale_name: str | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Import answer sheets from an XLSX or CSV file and grade each child's open case.
+
+    Args:
+        session: an open session on a current schema.
+        host: loaded plugins.
+        path: the file; header titles are the assessment form's column titles.
+        actor: who is importing.
+        scale_name: the level-setting scale (default: the default scale).
+        dry_run: grade, count, then roll back.
+        progress: called with the number of rows read since the last call.
+
+    Returns:
+        an :class:`~jianhu.imports.screening.ImportSummary` (``created``: new assessments,
+        ``updated``: re-imported ones, ``cases_updated``: cases whose level changed).
+
+    Raises:
+        ImportRejected: any bad row; nothing is written.
+        JianhuError: the file cannot be read, or the scale cannot set levels.
+    """
+    scale = level_scale(host, scale_name) if scale_name else level_scale(host)
+    form = load_form(host, scale.form_id)
+    table = open_table(path)
+    fields, errors = map_header(table.header, form)
+    if errors:
+        raise ImportRejected(errors, 0)
+    townships = {fold(t.name): t for t in session.scalars(select(Township))}
+    villages = {(v.township_id, fold(v.name)): v.id for v in session.scalars(select(Village))}
+    summary = ImportSummary(dry_run=dry_run)
+    seen: dict[tuple, int] = {}
+    today = local_today()
+    source = Path(path).name
+
+    def subject(parsed: ParsedRow) -> tuple[dict[str, Any] | None, list[RowError]]:
+        sub = parsed.doc.get("subject", {})
+        col = form.by_path
+        if sub.get("citizen_id"):
+            return {"citizen_id": sub["citizen_id"], "village_id": None, "name": None,
+                    "birth_date": None}, []
+        missing = [col["subject", k].column for k in ("name", "birth_date", "township", "village")
+                   if not sub.get(k)]
+        if missing:
+            return None, [RowError(parsed.row, "", "没有身份证号时，须填写" + "、".join(missing))]
+        township = townships.get(fold(sub["township"]))
+        vid = villages.get((township.id, fold(sub["village"]))) if township else None
+        if vid is None:
+            return None, [RowError(parsed.row, col["subject", "village"].column,
+                                   f"{sub['township']}{sub['village']}没有登记过儿童")]
+        return {"citizen_id": None, "village_id": vid, "name": sub["name"],
+                "birth_date": dt.date.fromisoformat(sub["birth_date"])}, []
+
+    def write(batch: list[tuple[ParsedRow, dict[str, Any]]]) -> list[RowError]:
+        found = find_children(session, [key for _, key in batch])
+        child_ids = [r.id for r in found.values()]
+        cases = {c.child_id: c for c in session.scalars(
+            select(Case).where(Case.child_id.in_(child_ids), Case.status.in_(OPEN_STATUSES)))}
+        problems = []
+        for parsed, key in batch:
+            lookup = (("id", key["citizen_id"]) if key["citizen_id"] else
+                      ("nv", key["village_id"], key["name"], key["birth_date"]))
+            child = found.get(lookup)
+            if child is None:
+                problems.append(RowError(parsed.row, "", "找不到这名儿童：请先导入基本情况调查表"))
+                continue
+            case = cases.get(child.id)
+            if case is None:
+                problems.append(RowError(parsed.row, "", "这名儿童没有在办个案，不能评估"))
+                continue
+            g = grade(session, host, case, parsed.doc, actor=actor, scale=scale, validate=False,
+                      context={"file": source, "row": parsed.row})
+            summary.created += g.created
+            summary.updated += not g.created
+            summary.cases_updated += g.level_before != g.level_after
+        return problems
+
+    batch: list[tuple[ParsedRow, dict[str, Any]]] = []
+    try:
+        for parsed in parse_rows(table, fields, form):
+            summary.rows += 1
+            problems = list(parsed.errors)
+            key = None
+            if not problems:
+                key, problems = subject(parsed)
+                on = parsed.doc["assessment"]["date"]
+                if dt.date.fromisoformat(on) > today:
+                    problems.append(RowError(parsed.row, form.by_path["assessment", "date"].column,
+                                             "评估日期晚于今天"))
+                ident = (tuple(sorted(key.items())) if key else None, on)
+                if key and ident in seen:
+                    problems.append(RowError(parsed.row, "",
+                                             f"与第{seen[ident]}行是同一名儿童同一天的评估"))
+                elif key:
+                    seen[ident] = parsed.row
+            if problems:
+                errors.extend(problems)
+            elif not errors:
+                batch.append((parsed, key))
+                if len(batch) >= BATCH:
+                    errors.extend(write(batch))
+                    batch = []
+            if progress is not None:
+                progress(1)
+        if not errors and batch:
+            errors.extend(write(batch))
+        if errors:
+            raise ImportRejected(sorted(errors, key=lambda e: e.row), summary.rows)
+        if dry_run:
+            session.rollback()
+        else:
+            audit.record(session, actor=actor, action="import", entity_type="file",
+                         entity_id=source, after={"rows": summary.rows,
+                                                  "created": summary.created,
+                                                  "updated": summary.updated},
+                         context={"file": source, "form": form.id})
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return summary

@@ -1,0 +1,476 @@
+"""Import of basic situation surveys (基本情况调查表): children, guardians, survey records, cases.
+
+All or nothing: every row is read and checked; rows are written in batches inside one
+transaction while the file is good, and the first bad row stops the writing (checking goes on so
+that every bad row is reported); at the end a file with any bad row is rolled back whole and
+:class:`~jianhu.errors.ImportRejected` lists every problem. Re-importing a file updates the
+children it names instead of adding them again; the identity of a child is the citizen ID, else
+name + birth date + village (issue 2).
+
+Memory: rows stream in batches of :data:`BATCH`; the only state kept for the whole file is one
+identity key per row (to report a child listed twice), a few dozen bytes each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from jianhu import audit, citizen_id
+from jianhu.cases import OPEN_STATUSES, allocate_case_numbers, classify, needs_case
+from jianhu.dates import age_on, local_today, now_utc
+from jianhu.db.models import Case, Child, FormRecord, Guardian, Township, Village
+from jianhu.default_plugins.categories import guardianship_rating
+from jianhu.errors import ImportRejected, RowError
+from jianhu.extensions import CaseEvent
+from jianhu.forms import load_form
+from jianhu.forms.fields import fold
+from jianhu.imports.rows import ParsedRow, map_header, parse_rows
+from jianhu.imports.tables import open_table
+from jianhu.plugins import Host
+
+BATCH = 1000
+GUARDIAN_ROLES = {"father": "father", "mother": "mother", "entrusted_guardian": "entrusted"}
+
+
+@dataclass
+class ImportSummary:
+    """What an import did (or, with ``dry_run``, would do).
+
+    Attributes:
+        rows: data rows read.
+        created: children added.
+        updated: children whose data changed.
+        unchanged: children already stored exactly as in the file.
+        cases_opened: cases opened.
+        cases_updated: open cases whose categories or rating changed.
+        villages_created: villages registered for the first time.
+        dry_run: nothing was written.
+    """
+
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    cases_opened: int = 0
+    cases_updated: int = 0
+    villages_created: int = 0
+    dry_run: bool = False
+    by_township: dict[str, int] = field(default_factory=dict)
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    """SHA-256 of a payload's canonical JSON (sorted keys), to tell unchanged records."""
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def ensure_townships(session: Session, host: Host, actor: str) -> dict[str, Township]:
+    """Register the townships the plugins know (``jianhu_areas``) and return them by folded name.
+
+    New townships are inserted with an audit event; existing ones are left as they are.
+    """
+    existing = {t.code: t for t in session.scalars(select(Township))}
+    for area in host.areas.values():
+        if area.level == "county" or area.code in existing:
+            continue
+        township = Township(id=uuid.uuid4(), code=area.code, name=area.name,
+                            county_code=area.code[:6])
+        session.add(township)
+        audit.record(session, actor=actor, action="create", entity_type="township",
+                     entity_id=township.id, after={"code": area.code, "name": area.name})
+        existing[area.code] = township
+    session.flush()
+    return {fold(t.name): t for t in existing.values()}
+
+
+class ScreeningImport:
+    """One run of a screening import into an open session (see :func:`import_screening`)."""
+
+    def __init__(self, session: Session, host: Host, actor: str, source: str):
+        self.session = session
+        self.host = host
+        self.actor = actor
+        self.source = source
+        self.form = load_form(host, "screening")
+        self.categories = host.target_categories
+        self.townships = ensure_townships(session, host, actor)
+        self.villages: dict[tuple[uuid.UUID, str], uuid.UUID] = {
+            (v.township_id, fold(v.name)): v.id for v in session.scalars(select(Village))
+        }
+        self.seen: dict[tuple, int] = {}
+        self.today = local_today()
+        self.import_id = str(uuid.uuid4())
+        self.summary = ImportSummary()
+
+    # ------------------------------------------------------------------ checks
+    def check(self, parsed: ParsedRow) -> list[RowError]:
+        """Checks beyond the schema: known township, ID consistent with birth date and sex, dates
+        in order, under 18 on the survey date, and the same child not listed twice.
+        """
+        doc, row = parsed.doc, parsed.row
+        col = self.form.by_path
+        errors: list[RowError] = []
+        child = doc.get("child", {})
+        township = doc.get("residence", {}).get("township")
+        if township is not None and fold(township) not in self.townships:
+            names = "、".join(t.name for t in self.townships.values())
+            errors.append(RowError(row, col["residence", "township"].column,
+                                   f"「{township}」不是本县的乡镇，可选：{names}"))
+        number, born = child.get("citizen_id"), child.get("birth_date")
+        survey_date = doc.get("survey", {}).get("date")
+        if number and born and citizen_id.is_valid(number):
+            if citizen_id.birth_date(number).isoformat() != born:
+                errors.append(RowError(row, col["child", "citizen_id"].column,
+                                       f"身份证号中的出生日期与「出生日期」列（{born}）不一致"))
+            if child.get("sex") and citizen_id.sex(number) != child["sex"]:
+                errors.append(RowError(row, col["child", "citizen_id"].column,
+                                       "身份证号中的性别与「性别」列不一致"))
+        if survey_date:
+            on = dt.date.fromisoformat(survey_date)
+            if on > self.today:
+                errors.append(RowError(row, col["survey", "date"].column, "调查日期晚于今天"))
+            if born:
+                birth = dt.date.fromisoformat(born)
+                if birth > on:
+                    errors.append(RowError(row, col["child", "birth_date"].column,
+                                           "出生日期晚于调查日期"))
+                elif age_on(birth, on) >= 18:
+                    errors.append(RowError(row, col["child", "birth_date"].column,
+                                           "调查时已满18周岁，不属于本表登记范围"))
+        key = self.identity(doc)
+        if key is not None:
+            if key in self.seen:
+                errors.append(RowError(row, "", f"与第{self.seen[key]}行是同一名儿童，请合并为一行"))
+            else:
+                self.seen[key] = row
+        return errors
+
+    @staticmethod
+    def identity(doc: dict[str, Any]) -> tuple | None:
+        """The identity key of a row: citizen ID, else (township, village, name, birth date)."""
+        child, res = doc.get("child", {}), doc.get("residence", {})
+        if child.get("citizen_id"):
+            return ("id", child["citizen_id"])
+        parts = (res.get("township"), res.get("village"), child.get("name"), child.get("birth_date"))
+        return None if None in parts else ("nv", *(fold(str(p)) for p in parts))
+
+    # ------------------------------------------------------------------ writing
+    def village_id(self, township: Township, name: str, pending: list[dict]) -> uuid.UUID:
+        """Return the id of a village, registering it (with an audit event) when new."""
+        key = (township.id, fold(name))
+        vid = self.villages.get(key)
+        if vid is None:
+            vid = uuid.uuid4()
+            self.villages[key] = vid
+            pending.append({"id": vid, "township_id": township.id, "name": name.strip()})
+            self.summary.villages_created += 1
+        return vid
+
+    def write(self, batch: list[ParsedRow]) -> None:
+        """Write one batch of good rows: children, guardians, survey records, cases, audit."""
+        s = self.session
+        new_villages: list[dict] = []
+        prepared = []
+        for parsed in batch:
+            doc = parsed.doc
+            township = self.townships[fold(doc["residence"]["township"])]
+            vid = self.village_id(township, doc["residence"]["village"], new_villages)
+            c = doc["child"]
+            columns = {
+                "township_id": township.id, "village_id": vid, "name": c["name"],
+                "sex": c["sex"], "birth_date": dt.date.fromisoformat(c["birth_date"]),
+                "citizen_id": c.get("citizen_id"),
+            }
+            prepared.append((parsed, township, columns, payload_hash(doc)))
+        if new_villages:
+            s.execute(insert(Village), new_villages)
+            audit.record_many(s, [
+                audit.event_row(actor=self.actor, action="create", entity_type="village",
+                                entity_id=v["id"], after={"name": v["name"]},
+                                context=self.context())
+                for v in new_villages
+            ])
+
+        existing = self.find_existing([cols for _, _, cols, _ in prepared])
+        known_ids = [row.id for row in existing.values()]
+        latest_hash = self.latest_survey_hashes(known_ids)
+        open_cases = {
+            c.child_id: c for c in s.execute(
+                select(Case.id, Case.child_id, Case.case_no, Case.categories,
+                       Case.guardianship_rating)
+                .where(Case.child_id.in_(known_ids), Case.status.in_(OPEN_STATUSES))
+            )
+        } if known_ids else {}
+
+        now = now_utc()
+        child_inserts, child_updates, guardians, records, audits = [], [], [], [], []
+        case_candidates: list[tuple[ParsedRow, Township, uuid.UUID, list[str], str]] = []
+        case_updates = []
+        replaced_guardians: list[uuid.UUID] = []
+        for parsed, township, columns, digest in prepared:
+            found = existing.get(self.lookup_key(columns))
+            ctx = self.context(parsed.row)
+            if found is not None:
+                before = {k: getattr(found, k) for k in columns}
+                if before == columns and latest_hash.get(found.id) == digest:
+                    self.summary.unchanged += 1
+                    continue
+                child_id = found.id
+                old, new = audit.diff(before, columns)
+                new["survey_hash"], old["survey_hash"] = digest, latest_hash.get(found.id)
+                child_updates.append({"id": child_id, **columns, "updated_at": now})
+                replaced_guardians.append(child_id)
+                audits.append(audit.event_row(actor=self.actor, action="update",
+                                              entity_type="child", entity_id=child_id,
+                                              before=old, after=new, context=ctx, at=now))
+                self.summary.updated += 1
+            else:
+                child_id = uuid.uuid4()
+                child_inserts.append({"id": child_id, **columns, "created_at": now,
+                                      "updated_at": now})
+                audits.append(audit.event_row(actor=self.actor, action="create",
+                                              entity_type="child", entity_id=child_id,
+                                              after={**columns, "survey_hash": digest},
+                                              context=ctx, at=now))
+                self.summary.created += 1
+            guardians.extend(self.guardian_rows(child_id, parsed.doc))
+            survey_on = dt.date.fromisoformat(parsed.doc["survey"]["date"])
+            records.append({
+                "id": uuid.uuid4(), "form_id": self.form.id, "form_version": self.form.version,
+                "subject_type": "child", "subject_id": child_id, "payload": parsed.doc,
+                "payload_hash": digest, "recorded_on": survey_on, "created_at": now,
+                "created_by": self.actor,
+            })
+            codes = classify(self.categories, parsed.doc, survey_on)
+            rating = guardianship_rating(parsed.doc)
+            case = open_cases.get(child_id)
+            if case is not None:
+                if list(case.categories) != codes or case.guardianship_rating != rating:
+                    case_updates.append({"id": case.id, "categories": codes,
+                                         "guardianship_rating": rating, "updated_at": now})
+                    audits.append(audit.event_row(
+                        actor=self.actor, action="reclassify", entity_type="case",
+                        entity_id=case.id,
+                        before={"categories": case.categories, "rating": case.guardianship_rating},
+                        after={"categories": codes, "rating": rating}, context=ctx, at=now))
+                    self.summary.cases_updated += 1
+            elif needs_case(codes, parsed.doc):
+                case_candidates.append((parsed, township, child_id, codes, rating))
+
+        if child_inserts:
+            s.execute(insert(Child), child_inserts)
+        if child_updates:
+            s.execute(update(Child), child_updates)
+        if replaced_guardians:
+            s.execute(delete(Guardian).where(Guardian.child_id.in_(replaced_guardians)))
+        if guardians:
+            s.execute(insert(Guardian), guardians)
+        if records:
+            s.execute(insert(FormRecord), records)
+        if case_updates:
+            s.execute(update(Case), case_updates)
+        audits.extend(self.open_cases(case_candidates, now))
+        audit.record_many(s, audits)
+
+    def open_cases(self, candidates: list, now: dt.datetime) -> list[dict]:
+        """Insert cases for ``(row, township, child_id, categories, rating)`` candidates, numbered
+        in file order per township and year; emit ``case_opened``; return their audit rows."""
+        if not candidates:
+            return []
+        groups: dict[tuple[uuid.UUID, int], list] = defaultdict(list)
+        for cand in candidates:
+            groups[cand[1].id, int(cand[0].doc["survey"]["date"][:4])].append(cand)
+        rows, audits = [], []
+        for (_, year), members in groups.items():
+            numbers = allocate_case_numbers(self.session, members[0][1], year, len(members))
+            for (parsed, township, child_id, codes, rating), case_no in zip(members, numbers,
+                                                                            strict=True):
+                case_id = uuid.uuid4()
+                opened = dt.date.fromisoformat(parsed.doc["survey"]["date"])
+                rows.append({
+                    "id": case_id, "case_no": case_no, "child_id": child_id,
+                    "township_id": township.id,
+                    "village_id": self.villages[township.id, fold(parsed.doc["residence"]["village"])],
+                    "status": "registered", "level": None, "categories": codes,
+                    "guardianship_rating": rating, "opened_on": opened,
+                    "created_at": now, "updated_at": now,
+                })
+                audits.append(audit.event_row(
+                    actor=self.actor, action="open", entity_type="case", entity_id=case_id,
+                    after={"case_no": case_no, "categories": codes, "rating": rating,
+                           "status": "registered"},
+                    context=self.context(parsed.row), at=now))
+                self.summary.by_township[township.name] = (
+                    self.summary.by_township.get(township.name, 0) + 1)
+        self.session.execute(insert(Case), rows)
+        for row in rows:
+            township = next(t for t in self.townships.values() if t.id == row["township_id"])
+            self.host.emit(self.session, CaseEvent(
+                kind="case_opened", case_id=str(row["id"]), case_no=row["case_no"],
+                township_code=township.code, at=now,
+                data={"categories": row["categories"], "rating": row["guardianship_rating"]}))
+        self.summary.cases_opened += len(rows)
+        return audits
+
+    @staticmethod
+    def guardian_rows(child_id: uuid.UUID, doc: dict[str, Any]) -> list[dict[str, Any]]:
+        """Guardian rows (father, mother, entrusted guardian) of one survey."""
+        out = []
+        for group, role in GUARDIAN_ROLES.items():
+            g = doc.get(group)
+            if not g:
+                continue
+            born = g.get("birth_date")
+            out.append({
+                "id": uuid.uuid4(), "child_id": child_id, "role": role, "name": g.get("name"),
+                "citizen_id": g.get("citizen_id"),
+                "birth_date": dt.date.fromisoformat(born) if born else None,
+                "status": g.get("status"), "relation": g.get("relation"), "phone": g.get("phone"),
+            })
+        return out
+
+    @staticmethod
+    def lookup_key(columns: dict[str, Any]) -> tuple:
+        if columns["citizen_id"]:
+            return ("id", columns["citizen_id"])
+        return ("nv", columns["village_id"], columns["name"], columns["birth_date"])
+
+    def find_existing(self, batch: list[dict[str, Any]]) -> dict[tuple, Any]:
+        """See :func:`find_children`."""
+        return find_children(self.session, batch)
+
+
+    def latest_survey_hashes(self, child_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The payload hash of each child's latest survey record."""
+        if not child_ids:
+            return {}
+        stmt = (select(FormRecord.subject_id, FormRecord.payload_hash)
+                .where(FormRecord.form_id == self.form.id, FormRecord.subject_type == "child",
+                       FormRecord.subject_id.in_(child_ids))
+                .order_by(FormRecord.created_at))
+        return {sid: h for sid, h in self.session.execute(stmt)}
+
+    def context(self, row: int | None = None) -> dict[str, Any]:
+        ctx: dict[str, Any] = {"import": self.import_id, "file": self.source}
+        if row is not None:
+            ctx["row"] = row
+        return ctx
+
+
+def find_children(session: Session, batch: list[dict[str, Any]]) -> dict[tuple, Any]:
+    """Find stored children for a batch by citizen ID, else name + birth date + village.
+
+    Args:
+        session: an open session.
+        batch: dicts with ``citizen_id`` (or ``None``), ``village_id``, ``name``, ``birth_date``.
+
+    Returns:
+        ``{("id", citizen_id) | ("nv", village_id, name, birth_date): row}`` for the children
+        found; rows have ``id, citizen_id, township_id, village_id, name, sex, birth_date``.
+        A row with an ID that matches no stored ID also matches a stored child without an ID and
+        the same name, birth date and village (a corrected file that adds the ID).
+    """
+    cols = (Child.id, Child.citizen_id, Child.township_id, Child.village_id, Child.name,
+            Child.sex, Child.birth_date)
+    ids = [c["citizen_id"] for c in batch if c["citizen_id"]]
+    found: dict[tuple, Any] = {}
+    if ids:
+        for row in session.execute(select(*cols).where(Child.citizen_id.in_(ids))):
+            found["id", row.citizen_id] = row
+    triples = [(c["village_id"], c["name"], c["birth_date"]) for c in batch
+               if not c["citizen_id"] or ("id", c["citizen_id"]) not in found]
+    if triples:
+        stmt = select(*cols).where(
+            tuple_(Child.village_id, Child.name, Child.birth_date).in_(triples))
+        by_triple = {(r.village_id, r.name, r.birth_date): r
+                     for r in session.execute(stmt)}
+        for c in batch:
+            r = by_triple.get((c["village_id"], c["name"], c["birth_date"]))
+            if r is None:
+                continue
+            if not c["citizen_id"]:
+                found["nv", c["village_id"], c["name"], c["birth_date"]] = r
+            elif r.citizen_id is None and ("id", c["citizen_id"]) not in found:
+                found["id", c["citizen_id"]] = r
+    return found
+
+
+def import_screening(
+    session: Session,
+    host: Host,
+    path: str | Path,
+    *,
+    actor: str,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Import a survey workbook or CSV into ``session`` and commit, all or nothing.
+
+    Args:
+        session: an open session on a current schema.
+        host: the loaded plugins (form, categories, areas, case events).
+        path: an XLSX/XLS/ODS or CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) file whose header
+            titles are the form's column titles.
+        actor: who is importing (recorded in the audit trail).
+        dry_run: check and count, then roll back.
+        progress: called with the number of rows read since the last call.
+
+    Returns:
+        an :class:`ImportSummary`.
+
+    Raises:
+        ImportRejected: any row (or the header) is bad; ``errors`` lists every problem with row
+            number, column title and a Chinese message. Nothing is written.
+        JianhuError: the file cannot be opened or read.
+    """
+    table = open_table(path)
+    run = ScreeningImport(session, host, actor, Path(path).name)
+    fields, errors = map_header(table.header, run.form)
+    if errors:
+        session.rollback()
+        raise ImportRejected(errors, 0)
+    batch: list[ParsedRow] = []
+    try:
+        for parsed in parse_rows(table, fields, run.form):
+            run.summary.rows += 1
+            problems = parsed.errors + run.check(parsed)
+            if problems:
+                errors.extend(problems)
+            elif not errors:
+                batch.append(parsed)
+                if len(batch) >= BATCH:
+                    run.write(batch)
+                    batch = []
+            if progress is not None:
+                progress(1)
+        if not errors and batch:
+            run.write(batch)
+        if errors:
+            raise ImportRejected(errors, run.summary.rows)
+        if dry_run:
+            run.summary.dry_run = True
+            session.rollback()
+        else:
+            audit.record(session, actor=actor, action="import", entity_type="file",
+                         entity_id=run.import_id, after=_counts(run.summary),
+                         context=run.context())
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return run.summary
+
+
+def _counts(summary: ImportSummary) -> dict[str, int]:
+    return {k: v for k, v in vars(summary).items() if isinstance(v, int) and not isinstance(v, bool)}

@@ -1,0 +1,130 @@
+"""Reading the rows of a spreadsheet or CSV file, streaming.
+
+XLSX/XLSM/XLS/ODS go through python-calamine (PERFORMANCE.md: ~14x openpyxl). CSV is read with the
+standard ``csv`` module after the encoding is found: a UTF-8 byte-order mark means UTF-8; otherwise
+charset-normalizer chooses between UTF-8 and GB18030 (a superset of GBK and GB2312, the encodings
+Excel uses for Chinese CSV).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import charset_normalizer
+import python_calamine
+
+from jianhu.errors import JianhuError
+
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
+CSV_SUFFIXES = {".csv", ".txt"}
+
+
+@dataclass
+class TableFile:
+    """An opened table: its header and a one-pass iterator over its data rows.
+
+    Attributes:
+        header: header cells as text (row 1 of the file).
+        rows: yields ``(row_number, cells)``; ``row_number`` is 1-based as a spreadsheet shows it
+            (first data row is 2); fully empty rows are skipped.
+        total: number of data rows when known in advance (XLSX), else ``None``.
+        encoding: the CSV encoding used (``None`` for spreadsheets).
+    """
+
+    header: list[str]
+    rows: Iterator[tuple[int, list[Any]]]
+    total: int | None
+    encoding: str | None = None
+
+
+def open_table(path: str | Path) -> TableFile:
+    """Open ``path`` (XLSX, XLSM, XLS, ODS or CSV) and read its header.
+
+    The first sheet of a workbook holds the data (the template's notes sheet comes after it).
+
+    Raises:
+        JianhuError: missing file, unknown suffix, unreadable workbook, unknown encoding, or no
+            header row.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise JianhuError(f"找不到文件：{path}")
+    suffix = path.suffix.lower()
+    if suffix in SPREADSHEET_SUFFIXES:
+        return _open_workbook(path)
+    if suffix in CSV_SUFFIXES:
+        return _open_csv(path)
+    raise JianhuError(f"不支持的文件类型「{suffix}」：请用 .xlsx 或 .csv")
+
+
+def _open_workbook(path: Path) -> TableFile:
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+        sheet = workbook.get_sheet_by_index(0)
+    except Exception as exc:  # calamine raises its own error types for broken files
+        raise JianhuError(f"无法读取工作簿 {path.name}：{exc}") from None
+    first_row = (sheet.start or (0, 0))[0] + 1
+    rows = iter(sheet.iter_rows())
+    header_cells = next(rows, None)
+    if header_cells is None:
+        raise JianhuError(f"{path.name} 是空表，没有表头")
+    header = [_header_text(c) for c in header_cells]
+
+    def data() -> Iterator[tuple[int, list[Any]]]:
+        for i, cells in enumerate(rows, start=first_row + 1):
+            if any(c not in ("", None) for c in cells):
+                yield i, list(cells)
+
+    return TableFile(header, data(), max(sheet.height - 1, 0))
+
+
+def detect_encoding(path: Path) -> str:
+    """Return the text encoding of a CSV file: ``utf-8-sig``, ``utf-8`` or ``gb18030``.
+
+    Raises:
+        JianhuError: the file is neither UTF-8 nor GB18030/GBK.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(3)
+    if head == b"\xef\xbb\xbf":
+        return "utf-8-sig"
+    best = charset_normalizer.from_path(path, cp_isolation=["utf_8", "gb18030"]).best()
+    if best is None:
+        raise JianhuError(f"{path.name} 的编码无法识别：请另存为 UTF-8 或 GBK 编码的 CSV")
+    return "utf-8" if best.encoding in ("utf_8", "ascii") else "gb18030"
+
+
+def _open_csv(path: Path) -> TableFile:
+    encoding = detect_encoding(path)
+    fh = path.open(encoding=encoding, newline="")
+    reader = csv.reader(fh)
+    try:
+        header = next(reader, None)
+    except UnicodeDecodeError:
+        fh.close()
+        raise JianhuError(f"{path.name} 表头的编码有误：请另存为 UTF-8 或 GBK 编码的 CSV") from None
+    if header is None:
+        fh.close()
+        raise JianhuError(f"{path.name} 是空文件，没有表头")
+
+    def data() -> Iterator[tuple[int, list[Any]]]:
+        with fh:
+            try:
+                for number, cells in enumerate(reader, start=2):
+                    if any(c.strip() for c in cells):
+                        yield number, cells
+            except UnicodeDecodeError:
+                raise JianhuError(
+                    f"{path.name} 第{reader.line_num}行附近的文字编码有误"
+                    f"（按 {encoding} 读取）：请整体另存为 UTF-8 或 GBK"
+                ) from None
+
+    return TableFile([_header_text(c) for c in header], data(), None, encoding)
+
+
+def _header_text(cell: Any) -> str:
+    return "" if cell is None else str(cell).strip()

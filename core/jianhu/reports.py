@@ -1,0 +1,79 @@
+"""The summary report: open cases by town and village × category × level, and follow-ups due.
+
+De-identified by construction: only counts per village, no names or ID numbers (DOMAIN.md §5,
+个人信息保护法 Art 28, 51). Built as a :class:`~jianhu.extensions.Table` any report format writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from jianhu.cases import OPEN_STATUSES
+from jianhu.db.models import Case, FollowUp, Township, Village
+from jianhu.extensions import LEVELS, Column, Table
+from jianhu.followups import WINDOW_DAYS
+from jianhu.plugins import Host
+
+
+def summary_table(session: Session, host: Host, on: dt.date) -> Table:
+    """Build the summary as of local date ``on``.
+
+    Returns:
+        a :class:`Table` with one row per village that has an open case (sorted by township code
+        and village name), then one subtotal row per township and a county total. Columns: town,
+        village, open cases, one per level (plus 未评估), one per category, follow-ups due within
+        ``WINDOW_DAYS`` days, follow-ups overdue.
+    """
+    categories = host.target_categories
+    columns = [Column("township", "乡镇"), Column("village", "村（社区）"),
+               Column("open_cases", "在办个案")]
+    columns += [Column(f"level_{code}", f"{label}色") for code, label in LEVELS]
+    columns.append(Column("level_none", "未评估"))
+    columns += [Column(f"cat_{c.code}", c.label) for c in categories]
+    columns += [Column("followups_due", f"{WINDOW_DAYS}日内到期随访"),
+                Column("followups_overdue", "逾期未办")]
+
+    counts: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
+    stmt = (select(Township.code, Township.name, Village.name, Case.level, Case.categories)
+            .join(Township, Case.township_id == Township.id)
+            .join(Village, Case.village_id == Village.id)
+            .where(Case.status.in_(OPEN_STATUSES)))
+    for code, town, village, level, cats in session.execute(stmt):
+        c = counts[code, town, village]
+        c["open_cases"] += 1
+        c[f"level_{level or 'none'}"] += 1
+        for cat in cats:
+            c[f"cat_{cat}"] += 1
+    fstmt = (select(Township.code, Township.name, Village.name,
+                    (FollowUp.due_on < on).label("overdue"), func.count())
+             .join(Case, FollowUp.case_id == Case.id)
+             .join(Township, FollowUp.township_id == Township.id)
+             .join(Village, Case.village_id == Village.id)
+             .where(FollowUp.status == "pending",
+                    FollowUp.due_on <= on + dt.timedelta(days=WINDOW_DAYS))
+             .group_by(Township.code, Township.name, Village.name, "overdue"))
+    for code, town, village, overdue, n in session.execute(fstmt):
+        counts[code, town, village]["followups_overdue" if overdue else "followups_due"] += n
+
+    keys = [c.key for c in columns[2:]]
+    rows: list[dict[str, Any]] = []
+    totals: dict[str, Counter] = defaultdict(Counter)
+    for (code, town, village), c in sorted(counts.items()):
+        rows.append({"township": town, "village": village, **{k: c[k] for k in keys}})
+        totals[town].update(c)
+    for town, c in totals.items():
+        rows.append({"township": town, "village": "小计", **{k: c[k] for k in keys}})
+    grand = sum(totals.values(), Counter())
+    rows.append({"township": "合计", "village": "", **{k: grand[k] for k in keys}})
+    return Table(
+        title="儿童家庭监护干预汇总表",
+        columns=tuple(columns),
+        rows=rows,
+        notes=(f"统计日期：{on.isoformat()}（北京时间）", "本表只含人数，不含姓名、身份证号等个人信息。",
+               "一名儿童可同时属于多个类别，类别各列之和可大于在办个案数。"),
+    )
