@@ -21,8 +21,9 @@ Distributions (per child, independent unless said):
   ages 7–15, not in school 15 % of ages 15–17;
 - survey dates 2026-09-01 … 2026-10-31; one assessment for every child that gets a case,
   5–25 days after the survey, item scores drawn around a risk weight from the guardianship type
-  and parents' situation (about 10 % red, 15 % orange, 30 % yellow, 45 % green); an emergency
-  item is "yes" for 1.5 % of sheets.
+  and parents' situation; an emergency item is "yes" for 1.5 % of sheets. Measured with seed 1
+  and 5,000 children: 49 % of children get a case; of those 14 % are graded red, 21 % orange,
+  45 % yellow and 21 % green.
 
 Same ``seed`` → the same files, byte for byte in content (openpyxl timestamps aside).
 """
@@ -207,8 +208,8 @@ class _Gen:
     def assessment(self, doc: dict[str, Any], codes: list[str]) -> dict[str, Any]:
         r = self.r
         gtype = doc["guardianship"]["type"]
-        weight = {"none": 1.9, "parent_incapable": 1.5, "entrusted_inadequate": 1.3,
-                  "fair": 0.7, "good": 0.3}[gtype] + 0.15 * len(codes)
+        weight = {"none": 1.9, "parent_incapable": 1.6, "entrusted_inadequate": 1.2,
+                  "fair": 0.4, "good": 0.2}[gtype] + 0.1 * len(codes)
         items = {}
         for item in self.host.scales["jianhu-default"].items:
             if item.domain != "emergency":

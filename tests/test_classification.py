@@ -1,0 +1,75 @@
+import datetime as dt
+
+import pytest
+from surveys import survey
+
+from jianhu.cases import classify, needs_case
+from jianhu.default_plugins import categories as c
+
+ON = dt.date(2026, 3, 15)
+
+
+def test_left_behind_at_15_but_not_at_16():
+    assert c.left_behind(survey(child__birth_date="2010-03-16"), ON)  # 15 the day before 16
+    assert not c.left_behind(survey(child__birth_date="2010-03-15"), ON)  # 16 that day
+
+
+@pytest.mark.parametrize("father,mother,expected", [
+    ("working_away", "working_away", True),
+    ("working_away", "seriously_ill", True),
+    ("severely_disabled", "working_away", True),
+    ("working_away", "at_home", False),
+    ("at_home", "at_home", False),
+])
+def test_left_behind_parents(father, mother, expected):
+    assert c.left_behind(survey(father__status=father, mother__status=mother), ON) is expected
+
+
+def test_left_behind_needs_rural_hukou():
+    assert not c.left_behind(survey(child__hukou_type="urban"), ON)
+
+
+def test_migrant_needs_six_months():
+    doc = survey(child__hukou_in_county=False, child__months_resident=6)
+    assert c.migrant(doc, ON)
+    assert not c.migrant(survey(child__hukou_in_county=False, child__months_resident=5), ON)
+
+
+def test_de_facto_unsupported_counts_six_months_of_detention():
+    both = {"father__status": "imprisoned", "mother__status": "seriously_ill"}
+    assert c.de_facto_unsupported(survey(**both, father__status_since="2025-09-15"), ON)
+    assert not c.de_facto_unsupported(survey(**both, father__status_since="2025-09-16"), ON)
+
+
+@pytest.mark.parametrize("grade,kind,expected", [
+    (2, "physical", True), (3, "physical", False), (3, "intellectual", True), (4, "mental", True),
+])
+def test_de_facto_unsupported_disability_grades(grade, kind, expected):
+    doc = survey(father__status="dead", mother__status="severely_disabled",
+                 mother__disability_grade=grade, mother__disability_type=kind)
+    assert c.de_facto_unsupported(doc, ON) is expected
+
+
+def test_guardianship_rating_and_case_opening(host):
+    poor = survey(guardianship__type="entrusted_inadequate", father__status="at_home",
+                  mother__status="at_home")
+    assert c.guardianship_rating(poor) == "poor"
+    codes = classify(host.target_categories, poor, ON)
+    assert codes == ["difficulty_guardianship"]
+    assert needs_case(codes, poor)
+    fine = survey(father__status="at_home", mother__status="at_home", guardianship__type="good")
+    assert classify(host.target_categories, fine, ON) == []
+    assert not needs_case([], fine)
+
+
+def test_plan_groups():
+    assert c.out_of_school(survey(child__schooling="dropped_out"), ON)
+    assert c.single_parent_poor(survey(family__single_parent=True, family__assistance=["dibao"]), ON)
+    assert c.parent_absent(survey(father__status="missing", father__status_since="2026-01-01",
+                                  guardianship__type="parent_incapable"), ON)
+
+
+def test_every_category_names_its_source(host):
+    for category in host.target_categories:
+        assert category.source and category.source != category.rule, category.code
+        assert category.label and category.rule

@@ -1,0 +1,53 @@
+import datetime as dt
+import os
+import time
+
+import pytest
+
+from jianhu.dates import age_on, local_today, parse_date
+
+
+@pytest.mark.parametrize("text", ["2016-03-08", "2016/3/8", "2016年3月8日", "2016.3.8",
+                                  "20160308", "２０１６年３月８日", " 2016 / 03 / 08 ",
+                                  dt.date(2016, 3, 8), dt.datetime(2016, 3, 8, 0, 0), 42437])
+def test_dates_as_people_write_them(text):
+    assert parse_date(text) == dt.date(2016, 3, 8)
+
+
+@pytest.mark.parametrize("text", ["2016年3月", "3/8/2016", "2016-02-30", "明天", "2016-3"])
+def test_partial_or_impossible_dates_are_refused(text):
+    with pytest.raises(ValueError) as err:
+        parse_date(text)
+    assert "日期" in str(err.value) or "不是有效日期" in str(err.value)
+
+
+def test_left_behind_age_boundary_arithmetic():
+    assert age_on(dt.date(2010, 3, 8), dt.date(2026, 3, 7)) == 15
+    assert age_on(dt.date(2010, 3, 8), dt.date(2026, 3, 8)) == 16
+
+
+@pytest.fixture
+def process_zone():
+    """Run the test with the process in a zone far from China."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "America/Los_Angeles"
+    time.tzset()
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def test_today_is_the_shanghai_date_whatever_the_process_zone(process_zone):
+    # 16:30 UTC on 1 January is 00:30 on 2 January in Shanghai, 08:30 on 1 January in LA.
+    instant = dt.datetime(2027, 1, 1, 16, 30, tzinfo=dt.UTC)
+    assert time.localtime(instant.timestamp()).tm_mday == 1
+    assert local_today(instant) == dt.date(2027, 1, 2)
+    assert local_today(dt.datetime(2027, 1, 1, 15, 59, tzinfo=dt.UTC)) == dt.date(2027, 1, 1)
+
+
+def test_naive_now_is_refused():
+    with pytest.raises(ValueError):
+        local_today(dt.datetime(2027, 1, 1, 12, 0))

@@ -1,0 +1,118 @@
+import datetime as dt
+import json
+import os
+import time
+
+import pytest
+from conftest import count
+from sqlalchemy import select
+
+from jianhu.assessment import grade
+from jianhu.db.models import AuditEvent, Case, FollowUp
+from jianhu.followups import due_list, is_overdue
+from jianhu.imports.screening import import_screening
+from tests_helpers import answer_sheet
+
+
+@pytest.fixture
+def case(session, host, sample_dir):
+    import_screening(session, host, sample_dir / "screening.xlsx", actor="t")
+    return session.scalars(select(Case).order_by(Case.case_no)).first()
+
+
+def test_red_case_schedule_and_mandatory_report(session, host, case):
+    now = dt.datetime(2026, 9, 10, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
+    g = grade(session, host, case, answer_sheet("2026-09-10", emergency="violence"), actor="t")
+    session.commit()
+    assert g.level_after == "red"
+    due = {f.kind: f for f in session.scalars(select(FollowUp).where(FollowUp.case_id == case.id))}
+    assert due["visit"].due_on == dt.date(2026, 9, 17)
+    assert due["reassessment"].due_on == dt.date(2026, 10, 10)
+    report = due["mandatory_report"]
+    assert report.due_at == dt.datetime(2026, 9, 10, 16, 0, tzinfo=dt.UTC)  # 24 h after 00:00
+    assert report.due_on == dt.date(2026, 9, 11)
+    items = due_list(session, dt.date(2026, 9, 11), now=now)
+    assert [i.kind for i in items] == ["mandatory_report", "visit"]
+    assert not items[0].overdue
+
+
+def test_regrading_reschedules_from_the_new_date(session, host, case):
+    grade(session, host, case, answer_sheet("2026-09-10", score=3), actor="t")
+    grade(session, host, case, answer_sheet("2026-10-01", score=0), actor="t")
+    session.commit()
+    assert case.level == "green"
+    pending = session.scalars(select(FollowUp).where(FollowUp.case_id == case.id,
+                                                     FollowUp.status == "pending")).all()
+    assert sorted((f.kind, f.due_on) for f in pending) == [
+        ("reassessment", dt.date(2027, 3, 30)), ("visit", dt.date(2026, 12, 30))]
+    assert count(session, FollowUp) == 4  # the first two kept, cancelled
+
+
+def test_an_older_sheet_does_not_regrade(session, host, case):
+    grade(session, host, case, answer_sheet("2026-10-01", score=0), actor="t")
+    g = grade(session, host, case, answer_sheet("2026-09-01", score=3), actor="t")
+    assert (g.level_before, g.level_after) == ("green", "green")
+
+
+def test_same_day_sheet_replaces_the_assessment(session, host, case):
+    grade(session, host, case, answer_sheet("2026-10-01", score=0), actor="t")
+    g = grade(session, host, case, answer_sheet("2026-10-01", score=1), actor="t")
+    assert not g.created and case.level == "yellow" and g.result.total == 14
+    assert session.scalar(select(AuditEvent.action).where(
+        AuditEvent.entity_type == "assessment").order_by(AuditEvent.id.desc())) == "update"
+
+
+def test_due_on_d_is_not_overdue_on_d_and_is_on_d_plus_1():
+    d = dt.date(2027, 1, 1)
+    assert not is_overdue(d, None, d)
+    assert is_overdue(d, None, d + dt.timedelta(days=1))
+
+
+def test_instant_overdue_on_its_day_once_passed():
+    d = dt.date(2027, 1, 1)
+    at = dt.datetime(2027, 1, 1, 4, 0, tzinfo=dt.UTC)  # 12:00 Shanghai
+    assert not is_overdue(d, at, d, now=dt.datetime(2027, 1, 1, 3, 59, tzinfo=dt.UTC))
+    assert is_overdue(d, at, d, now=dt.datetime(2027, 1, 1, 4, 0, tzinfo=dt.UTC))
+
+
+@pytest.fixture
+def far_zone():
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "Pacific/Honolulu"
+    time.tzset()
+    yield
+    if old is None:
+        os.environ.pop("TZ")
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def test_overdue_boundary_in_another_process_zone(session, host, case, far_zone):
+    grade(session, host, case, answer_sheet("2026-09-10", score=0), actor="t")
+    session.commit()
+    visit_due = dt.date(2026, 12, 9)  # green: 90 days
+    # 23:59 on the due day in Shanghai is 05:59 the day before in Honolulu.
+    last_minute = dt.datetime(2026, 12, 9, 15, 59, tzinfo=dt.UTC)
+    next_day = dt.datetime(2026, 12, 9, 16, 0, tzinfo=dt.UTC)
+    [item] = [i for i in due_list(session, None, now=last_minute) if i.case_no == case.case_no
+              and i.kind == "visit"]
+    assert item.due_on == visit_due and not item.overdue
+    [item] = [i for i in due_list(session, None, now=next_day) if i.case_no == case.case_no
+              and i.kind == "visit"]
+    assert item.overdue and item.days_overdue == 1
+
+
+def test_followups_due_cli(run, engine, host, sample_dir):
+    assert run("import", "screening", str(sample_dir / "screening.xlsx")).exit_code == 0
+    assert run("import", "assessment", str(sample_dir / "assessment.xlsx")).exit_code == 0
+    result = run("followups", "due", "--on", "2027-01-01", "--json")
+    items = json.loads(result.output)
+    assert items and items[0]["kind"] == "mandatory_report"
+    assert all(i["due_on"] <= "2027-01-08" for i in items)
+    assert all(i["status"] == ("overdue" if i["due_on"] < "2027-01-01" else "due") for i in items)
+    assert {"case_no", "township", "village", "level", "kind", "due_on"} <= set(items[0])
+    one = run("followups", "due", "--on", "2027-01-01", "--township", "320724101000", "--json")
+    assert {i["township"] for i in json.loads(one.output)} == {"堆沟港镇"}
+    bad = run("followups", "due", "--on", "2027-13-01")
+    assert bad.exit_code == 2 and "不是有效日期" in bad.output

@@ -1,0 +1,90 @@
+import copy
+
+import pytest
+from openpyxl import load_workbook
+from surveys import survey
+
+from jianhu.errors import JianhuError
+from jianhu.forms import load_form
+from jianhu.sample import generate
+from jianhu.workbooks import write_template
+
+
+@pytest.fixture
+def screening(host):
+    return load_form(host, "screening")
+
+
+def test_columns_are_group_title_plus_field_title(screening):
+    columns = [f.column for f in screening.fields]
+    assert columns[:3] == ["儿童姓名", "儿童性别", "儿童民族"]
+    assert "父亲状况" in columns and "母亲身份证号" in columns and "村（社区）" in columns
+    assert "受委托监护人与儿童关系" in columns and "填表人" in columns
+    assert len(columns) == len(set(columns)) == 52
+
+
+def test_valid_survey_has_no_problems(screening):
+    assert screening.problems(survey()) == []
+
+
+@pytest.mark.parametrize("changes,expected", [
+    ({"child__sex": "unknown"}, ("儿童性别", "不是可选项，可选：男、女")),
+    ({"child__birth_date": "2014-02-30"}, ("儿童出生日期", "「2014-02-30」不是有效日期（应为YYYY-MM-DD）")),
+    ({"child__citizen_id": "320724201406010020"}, ("儿童身份证号", "身份证号校验位不对，请核对是否抄错")),
+    ({"child__name": None}, ("儿童姓名", "必填，不能为空")),
+    ({"father__status": "imprisoned"}, ("父亲状况起始日期", "必填，不能为空")),
+    ({"child__health": "disabled"}, ("儿童残疾类别", "必填，不能为空")),
+    ({"child__hukou_in_county": False}, ("儿童在本地居住月数", "必填，不能为空")),
+    ({"entrusted_guardian__phone": "12345"},
+     ("受委托监护人联系电话", "应为11位手机号，或带区号的座机号（如0518-83212345）")),
+])
+def test_problems_name_the_column_in_chinese(screening, changes, expected):
+    doc = survey(**changes)
+    assert not screening.is_valid(doc)
+    assert expected in screening.problems(doc)
+
+
+def test_validate_raises_with_every_problem(screening):
+    with pytest.raises(JianhuError) as err:
+        screening.validate(survey(child__sex="x", child__name=None))
+    assert "「儿童性别」不是可选项" in str(err.value)
+    assert "「儿童姓名」必填，不能为空" in str(err.value)
+
+
+def test_fast_and_reference_validators_agree(host, screening):
+    """jsonschema-rs decides, jsonschema explains: they must agree on every document."""
+    docs = [doc for doc, _ in generate(host, 150, 3)]
+    broken = []
+    for i, doc in enumerate(docs[:100]):
+        bad = copy.deepcopy(doc)
+        mutation = i % 5
+        if mutation == 0:
+            bad["child"]["birth_date"] = "2014-13-01"
+        elif mutation == 1:
+            bad["child"]["citizen_id"] = "11010519491231003X"
+        elif mutation == 2:
+            bad["father"]["status"] = "abroad"
+        elif mutation == 3:
+            bad["survey"]["date"] = "15/03/2026"
+        else:
+            bad["family"]["income_sources"] = ["wages", "wages"]
+        broken.append(bad)
+    for doc in docs + broken:
+        fast = screening.fast.is_valid(doc)
+        reference = screening.reference.is_valid(doc)
+        assert fast == reference, doc
+    assert all(screening.is_valid(d) for d in docs)
+    assert not any(screening.is_valid(d) for d in broken)
+
+
+def test_template_headers_are_the_form_columns(tmp_path, screening):
+    path = tmp_path / "t.xlsx"
+    write_template(screening, path)
+    wb = load_workbook(path)
+    data, notes = wb.worksheets
+    header = [c.value for c in data[1]]
+    assert header == [f.column for f in screening.fields]
+    assert data.max_row == 1
+    rows = {r[0]: r for r in notes.iter_rows(min_row=2, values_only=True) if r[0]}
+    assert rows["儿童性别"][1:4] == ("必填", "单选", "男、女")
+    assert rows["儿童出生日期"][5] == "2014-06-01"

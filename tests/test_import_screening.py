@@ -1,0 +1,199 @@
+import pytest
+from conftest import count
+from files import write_csv, write_xlsx
+from openpyxl import load_workbook
+from sqlalchemy import select
+from surveys import survey
+
+from jianhu import hookimpl
+from jianhu.db.models import AuditEvent, Case, Child, FormRecord, Guardian, Township, Village
+from jianhu.errors import ImportRejected
+from jianhu.forms import load_form
+from jianhu.imports.screening import import_screening
+from jianhu.plugins import Host
+from jianhu.sample import generate
+
+from conftest import TEST_ENV
+
+
+def _docs(host, n=40, seed=11):
+    return [doc for doc, _ in generate(host, n, seed)]
+
+
+def _expected_cases(host, docs):
+    from datetime import date
+
+    from jianhu.cases import classify, needs_case
+    return sum(needs_case(classify(host.target_categories, d, date.fromisoformat(
+        d["survey"]["date"])), d) for d in docs)
+
+
+def test_sample_import_counts(session, host, sample_dir):
+    s = import_screening(session, host, sample_dir / "screening.xlsx", actor="tester")
+    docs = [d for d, _ in generate(host, 300, 7)]
+    assert (s.rows, s.created, s.updated) == (300, 300, 0)
+    assert count(session, Child) == 300
+    assert count(session, FormRecord) == 300
+    assert s.cases_opened == _expected_cases(host, docs) == count(session, Case)
+    assert count(session, Township) == 11
+    assert count(session, Guardian) == 600 + sum("entrusted_guardian" in d for d in docs)
+    numbers = session.scalars(select(Case.case_no).order_by(Case.case_no)).all()
+    assert numbers[0] == "320724100-2026-0001"
+    assert len(set(numbers)) == len(numbers)
+
+
+def test_reimport_does_not_duplicate(session, host, sample_dir):
+    import_screening(session, host, sample_dir / "screening.xlsx", actor="tester")
+    cases, audits = count(session, Case), count(session, AuditEvent)
+    again = import_screening(session, host, sample_dir / "screening.xlsx", actor="tester")
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 300)
+    assert count(session, Child) == 300
+    assert count(session, Case) == cases
+    assert count(session, AuditEvent) == audits + 1  # only the import itself
+
+
+def test_corrected_file_updates_the_child(session, host, tmp_path):
+    form = load_form(host, "screening")
+    first = survey(child__citizen_id=None)
+    import_screening(session, host, write_xlsx(form, [first], tmp_path / "a.xlsx"), actor="t")
+    corrected = survey(child__schooling="dropped_out")  # now with the citizen ID
+    s = import_screening(session, host, write_xlsx(form, [corrected], tmp_path / "b.xlsx"),
+                         actor="t")
+    assert (s.created, s.updated) == (0, 1)
+    child = session.scalars(select(Child)).one()
+    assert child.citizen_id == "320724201406010028"
+    case = session.scalars(select(Case)).one()
+    assert "out_of_school" in case.categories
+    event = session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "child",
+                                                     AuditEvent.action == "update")).one()
+    assert event.before["citizen_id"] is None
+    assert event.after["citizen_id"] == "320724201406010028"
+    assert event.context["row"] == 2
+
+
+def test_one_bad_row_writes_nothing(session, host, tmp_path):
+    form = load_form(host, "screening")
+    docs = _docs(host)
+    docs[17]["child"]["birth_date"] = "2030-01-01"
+    docs[25]["father"]["status"] = "imprisoned"
+    docs[25]["father"].pop("status_since", None)
+    path = write_xlsx(form, docs, tmp_path / "bad.xlsx")
+    with pytest.raises(ImportRejected) as err:
+        import_screening(session, host, path, actor="t")
+    messages = [str(e) for e in err.value.errors]
+    assert "第19行「儿童出生日期」：出生日期晚于调查日期" in messages
+    assert "第27行「父亲状况起始日期」：必填，不能为空" in messages
+    for model in (Child, Case, Guardian, FormRecord, AuditEvent, Village):
+        assert count(session, model) == 0, model
+
+
+def test_bad_cells_are_named_by_row_and_column(session, host, tmp_path):
+    form = load_form(host, "screening")
+    path = write_xlsx(form, _docs(host, 3), tmp_path / "cells.xlsx")
+    wb = load_workbook(path)
+    ws = wb.active
+    header = [c.value for c in ws[1]]
+    ws.cell(row=2, column=header.index("儿童性别") + 1, value="未知")
+    ws.cell(row=3, column=header.index("调查日期") + 1, value="2026年13月1日")
+    ws.cell(row=4, column=header.index("乡镇") + 1, value="花果山镇")
+    wb.save(path)
+    with pytest.raises(ImportRejected) as err:
+        import_screening(session, host, path, actor="t")
+    messages = [str(e) for e in err.value.errors]
+    assert "第2行「儿童性别」：「未知」不是可选项，可选：男、女" in messages
+    assert "第3行「调查日期」：「2026年13月1日」不是有效日期" in messages
+    assert any(m.startswith("第4行「乡镇」：「花果山镇」不是本县的乡镇") for m in messages)
+
+
+def test_id_must_match_birth_date_and_sex(session, host, tmp_path):
+    form = load_form(host, "screening")
+    doc = survey(child__birth_date="2014-06-02", child__sex="male")
+    with pytest.raises(ImportRejected) as err:
+        import_screening(session, host, write_xlsx(form, [doc], tmp_path / "x.xlsx"), actor="t")
+    messages = {str(e) for e in err.value.errors}
+    assert messages == {"第2行「儿童身份证号」：身份证号中的出生日期与「出生日期」列（2014-06-02）不一致",
+                        "第2行「儿童身份证号」：身份证号中的性别与「性别」列不一致"}
+
+
+def test_same_child_twice_in_a_file(session, host, tmp_path):
+    form = load_form(host, "screening")
+    path = write_xlsx(form, [survey(), survey(child__schooling="junior")], tmp_path / "d.xlsx")
+    with pytest.raises(ImportRejected) as err:
+        import_screening(session, host, path, actor="t")
+    assert [str(e) for e in err.value.errors] == ["第3行：与第2行是同一名儿童，请合并为一行"]
+
+
+def test_header_problems(session, host, tmp_path):
+    form = load_form(host, "screening")
+    path = write_csv(form, [survey()], tmp_path / "h.csv")
+    text = path.read_text("utf-8").replace("儿童姓名", "学生姓名", 1)
+    path.write_text(text, "utf-8")
+    with pytest.raises(ImportRejected) as err:
+        import_screening(session, host, path, actor="t")
+    messages = {str(e) for e in err.value.errors}
+    assert "第1行「学生姓名」：未知的列：模板中没有这一列，请用 jianhu template 生成的模板" in messages
+    assert "第1行「儿童姓名」：缺少必填列" in messages
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+def test_csv_encodings(session, host, tmp_path, encoding):
+    form = load_form(host, "screening")
+    docs = _docs(host, 25)
+    path = write_csv(form, docs, tmp_path / f"{encoding}.csv", encoding)
+    s = import_screening(session, host, path, actor="t")
+    assert s.created == 25
+    names = set(session.scalars(select(Child.name)))
+    assert names == {d["child"]["name"] for d in docs}
+
+
+def test_dates_written_three_ways(session, host, tmp_path):
+    form = load_form(host, "screening")
+    path = write_csv(form, [survey(child__citizen_id=None)], tmp_path / "dates.csv")
+    text = path.read_text("utf-8").replace("2014-06-01", "2014年6月1日").replace(
+        "2026-03-15", "2026/3/15")
+    path.write_text(text, "utf-8")
+    import_screening(session, host, path, actor="t")
+    child = session.scalars(select(Child)).one()
+    assert child.birth_date.isoformat() == "2014-06-01"
+    record = session.scalars(select(FormRecord)).one()
+    assert record.recorded_on.isoformat() == "2026-03-15"
+
+
+def test_dry_run_writes_nothing(session, host, sample_dir):
+    s = import_screening(session, host, sample_dir / "screening.xlsx", actor="t", dry_run=True)
+    assert s.dry_run and s.created == 300 and s.cases_opened > 0
+    assert count(session, Child) == 0 and count(session, AuditEvent) == 0
+
+
+class Exploding:
+    """A partner integration that fails on the 100th case: the import must leave nothing."""
+
+    def __init__(self):
+        self.seen = 0
+
+    @hookimpl
+    def jianhu_case_event(self, session, event):
+        self.seen += 1
+        if self.seen == 100:
+            raise RuntimeError("partner down")
+
+
+def test_crash_midway_leaves_database_as_it_was(session, sample_dir):
+    host = Host.load(env=TEST_ENV, extra=[("exploding", Exploding())])
+    with pytest.raises(RuntimeError):
+        import_screening(session, host, sample_dir / "screening.xlsx", actor="t")
+    for model in (Child, Case, Guardian, FormRecord, AuditEvent, Township):
+        assert count(session, model) == 0, model
+
+
+def test_every_change_is_audited(session, host, sample_dir):
+    s = import_screening(session, host, sample_dir / "screening.xlsx", actor="tester")
+    actions = dict(session.execute(
+        select(AuditEvent.entity_type, AuditEvent.entity_id).where(
+            AuditEvent.action == "create", AuditEvent.entity_type == "child")).all())
+    assert len(session.scalars(select(AuditEvent).where(
+        AuditEvent.entity_type == "child")).all()) == s.created
+    assert session.scalar(select(AuditEvent.actor).where(AuditEvent.action == "import")) == "tester"
+    opened = session.scalars(select(AuditEvent).where(AuditEvent.action == "open")).all()
+    assert len(opened) == s.cases_opened
+    assert actions
