@@ -1,10 +1,10 @@
 import datetime as dt
 
 import pytest
-from surveys import survey
 
 from jianhu.cases import classify, needs_case
 from jianhu.default_plugins import categories as c
+from surveys import survey
 
 ON = dt.date(2026, 3, 15)
 

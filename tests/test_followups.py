@@ -4,9 +4,9 @@ import os
 import time
 
 import pytest
-from conftest import count
 from sqlalchemy import select
 
+from conftest import count
 from jianhu.assessment import grade
 from jianhu.db.models import AuditEvent, Case, FollowUp
 from jianhu.followups import due_list, is_overdue

@@ -2,12 +2,12 @@ import copy
 
 import pytest
 from openpyxl import load_workbook
-from surveys import survey
 
 from jianhu.errors import JianhuError
 from jianhu.forms import load_form
 from jianhu.sample import generate
 from jianhu.workbooks import write_template
+from surveys import survey
 
 
 @pytest.fixture

@@ -1,10 +1,9 @@
 import pytest
-from conftest import count
-from files import write_csv, write_xlsx
 from openpyxl import load_workbook
 from sqlalchemy import select
-from surveys import survey
 
+from conftest import TEST_ENV, count
+from files import write_csv, write_xlsx
 from jianhu import hookimpl
 from jianhu.db.models import AuditEvent, Case, Child, FormRecord, Guardian, Township, Village
 from jianhu.errors import ImportRejected
@@ -12,8 +11,7 @@ from jianhu.forms import load_form
 from jianhu.imports.screening import import_screening
 from jianhu.plugins import Host
 from jianhu.sample import generate
-
-from conftest import TEST_ENV
+from surveys import survey
 
 
 def _docs(host, n=40, seed=11):

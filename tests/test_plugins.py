@@ -2,10 +2,9 @@ import importlib.metadata
 import json
 import logging
 
-
 import pytest
-from conftest import TEST_ENV
 
+from conftest import TEST_ENV
 from jianhu import hookimpl
 from jianhu.errors import PluginError
 from jianhu.extensions import FollowupPolicy, LevelPolicy, TargetCategory

@@ -29,6 +29,10 @@ def current_actor(env: Mapping[str, str] | None = None) -> str:
 
 def jsonable(value: Any) -> Any:
     """Turn dates, UUIDs and nested containers into JSON values for before/after snapshots."""
+    if value is None or isinstance(value, str | int | float):
+        return value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
@@ -84,7 +88,7 @@ def record_many(session: Session, rows: Iterable[dict[str, Any]]) -> None:
     """Insert audit rows built with :func:`event_row` in one statement, in ``session``'s transaction."""
     rows = list(rows)
     if rows:
-        session.execute(insert(AuditEvent), rows)
+        session.execute(insert(AuditEvent.__table__), rows)
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict, dict]:

@@ -63,7 +63,7 @@ def summary_table(session: Session, host: Host, on: dt.date) -> Table:
     keys = [c.key for c in columns[2:]]
     rows: list[dict[str, Any]] = []
     totals: dict[str, Counter] = defaultdict(Counter)
-    for (code, town, village), c in sorted(counts.items()):
+    for (_code, town, village), c in sorted(counts.items()):
         rows.append({"township": town, "village": village, **{k: c[k] for k in keys}})
         totals[town].update(c)
     for town, c in totals.items():

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from jianhu import citizen_id
@@ -49,7 +50,7 @@ class Field:
     schema: Mapping[str, Any]
     required: bool
 
-    @property
+    @cached_property
     def kind(self) -> str:
         """``"date"``, ``"citizen_id"``, ``"boolean"``, ``"integer"``, ``"number"``, ``"enum"``,
         ``"multi"`` (array of choices) or ``"string"``."""
@@ -64,7 +65,7 @@ class Field:
             return "citizen_id"
         return str(s.get("type", "string"))
 
-    @property
+    @cached_property
     def choices(self) -> list[tuple[Any, str]]:
         """``(value, Chinese label)`` pairs of an enum or multi field (empty for others)."""
         s = self.schema.get("items", self.schema) if self.kind == "multi" else self.schema
@@ -117,19 +118,24 @@ class Field:
             return _number(cell, kind)
         return _text(cell)
 
+    @cached_property
+    def _by_text(self) -> dict[str, Any]:
+        """Folded label or value text → value, for reading choice cells."""
+        lookup: dict[str, Any] = {}
+        for value, label in self.choices:
+            lookup.setdefault(fold(str(value)), value)
+            lookup[fold(label)] = value
+        return lookup
+
     def _choice(self, cell: Any) -> Any:
-        choices = self.choices
         if isinstance(cell, float) and cell.is_integer():
             cell = int(cell)
-        for value, label in choices:
-            if cell == value and not isinstance(cell, bool):
-                return value
-        text = fold(str(cell))
-        for value, label in choices:
-            if text in (fold(label), fold(str(value))):
-                return value
-        allowed = "、".join(label for _, label in choices)
-        raise CellError(f"「{cell}」不是可选项，可选：{allowed}")
+        text = cell if isinstance(cell, str) and cell in self._by_text else fold(str(cell))
+        try:
+            return self._by_text[text]
+        except KeyError:
+            allowed = "、".join(label for _, label in self.choices)
+            raise CellError(f"「{cell}」不是可选项，可选：{allowed}") from None
 
 
 def _text(cell: Any) -> str:

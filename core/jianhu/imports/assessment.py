@@ -91,28 +91,30 @@ def import_assessments(
         return {"citizen_id": None, "village_id": vid, "name": sub["name"],
                 "birth_date": dt.date.fromisoformat(sub["birth_date"])}, []
 
-    def write(batch: list[tuple[ParsedRow, dict[str, Any]]]) -> list[RowError]:
+    def write(batch: list[tuple[ParsedRow, dict[str, Any]]], apply: bool) -> list[RowError]:
+        """Find each row's child and open case; grade them all when ``apply`` and all found."""
         found = find_children(session, [key for _, key in batch])
         child_ids = [r.id for r in found.values()]
         cases = {c.child_id: c for c in session.scalars(
             select(Case).where(Case.child_id.in_(child_ids), Case.status.in_(OPEN_STATUSES)))}
-        problems = []
+        problems, todo = [], []
         for parsed, key in batch:
             lookup = (("id", key["citizen_id"]) if key["citizen_id"] else
                       ("nv", key["village_id"], key["name"], key["birth_date"]))
             child = found.get(lookup)
             if child is None:
                 problems.append(RowError(parsed.row, "", "找不到这名儿童：请先导入基本情况调查表"))
-                continue
-            case = cases.get(child.id)
-            if case is None:
+            elif child.id not in cases:
                 problems.append(RowError(parsed.row, "", "这名儿童没有在办个案，不能评估"))
-                continue
-            g = grade(session, host, case, parsed.doc, actor=actor, scale=scale, validate=False,
-                      context={"file": source, "row": parsed.row})
-            summary.created += g.created
-            summary.updated += not g.created
-            summary.cases_updated += g.level_before != g.level_after
+            else:
+                todo.append((parsed, cases[child.id]))
+        if apply and not problems:
+            for parsed, case in todo:
+                g = grade(session, host, case, parsed.doc, actor=actor, scale=scale,
+                          validate=False, context={"file": source, "row": parsed.row})
+                summary.created += g.created
+                summary.updated += not g.created
+                summary.cases_updated += g.level_before != g.level_after
         return problems
 
     batch: list[tuple[ParsedRow, dict[str, Any]]] = []
@@ -135,15 +137,15 @@ def import_assessments(
                     seen[ident] = parsed.row
             if problems:
                 errors.extend(problems)
-            elif not errors:
+            else:
                 batch.append((parsed, key))
                 if len(batch) >= BATCH:
-                    errors.extend(write(batch))
+                    errors.extend(write(batch, apply=not errors))
                     batch = []
             if progress is not None:
                 progress(1)
-        if not errors and batch:
-            errors.extend(write(batch))
+        if batch:
+            errors.extend(write(batch, apply=not errors))
         if errors:
             raise ImportRejected(sorted(errors, key=lambda e: e.row), summary.rows)
         if dry_run:

@@ -194,7 +194,7 @@ class ScreeningImport:
             }
             prepared.append((parsed, township, columns, payload_hash(doc)))
         if new_villages:
-            s.execute(insert(Village), new_villages)
+            s.execute(insert(Village.__table__), new_villages)
             audit.record_many(s, [
                 audit.event_row(actor=self.actor, action="create", entity_type="village",
                                 entity_id=v["id"], after={"name": v["name"]},
@@ -269,15 +269,15 @@ class ScreeningImport:
                 case_candidates.append((parsed, township, child_id, codes, rating))
 
         if child_inserts:
-            s.execute(insert(Child), child_inserts)
+            s.execute(insert(Child.__table__), child_inserts)
         if child_updates:
             s.execute(update(Child), child_updates)
         if replaced_guardians:
             s.execute(delete(Guardian).where(Guardian.child_id.in_(replaced_guardians)))
         if guardians:
-            s.execute(insert(Guardian), guardians)
+            s.execute(insert(Guardian.__table__), guardians)
         if records:
-            s.execute(insert(FormRecord), records)
+            s.execute(insert(FormRecord.__table__), records)
         if case_updates:
             s.execute(update(Case), case_updates)
         audits.extend(self.open_cases(case_candidates, now))
@@ -313,7 +313,7 @@ class ScreeningImport:
                     context=self.context(parsed.row), at=now))
                 self.summary.by_township[township.name] = (
                     self.summary.by_township.get(township.name, 0) + 1)
-        self.session.execute(insert(Case), rows)
+        self.session.execute(insert(Case.__table__), rows)
         for row in rows:
             township = next(t for t in self.townships.values() if t.id == row["township_id"])
             self.host.emit(self.session, CaseEvent(

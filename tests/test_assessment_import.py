@@ -1,0 +1,88 @@
+import json
+
+import pytest
+from sqlalchemy import select
+
+from conftest import count
+from files import write_xlsx
+from jianhu.db.models import Assessment, AuditEvent, Case, FollowUp
+from jianhu.errors import ImportRejected
+from jianhu.forms import load_form
+from jianhu.imports.assessment import import_assessments
+from jianhu.imports.screening import import_screening
+from jianhu.sample import generate
+from tests_helpers import answer_sheet
+
+
+@pytest.fixture
+def screened(session, host, sample_dir):
+    import_screening(session, host, sample_dir / "screening.xlsx", actor="t")
+    return sample_dir
+
+
+def test_import_grades_every_case(session, host, screened):
+    sheets = [a for _, a in generate(host, 300, 7) if a]
+    s = import_assessments(session, host, screened / "assessment.xlsx", actor="t")
+    assert s.rows == s.created == len(sheets) == count(session, Case) == count(session, Assessment)
+    scale = host.scales["jianhu-default"]
+    expected = sorted(scale.score(a).level for a in sheets)
+    assert sorted(session.scalars(select(Case.level))) == expected
+    emergencies = sum(bool(scale.score(a).emergency) for a in sheets)
+    assert count(session, FollowUp) == 2 * len(sheets) + emergencies
+
+
+def test_reimport_keeps_one_assessment_per_day(session, host, screened):
+    import_assessments(session, host, screened / "assessment.xlsx", actor="t")
+    n = count(session, Assessment)
+    again = import_assessments(session, host, screened / "assessment.xlsx", actor="t")
+    assert again.created == 0 and again.updated == n == count(session, Assessment)
+
+
+def test_unknown_child_rejects_the_whole_file(session, host, screened, tmp_path):
+    form = load_form(host, "assessment")
+    sheets = [a for _, a in generate(host, 300, 7) if a][:5]
+    stranger = dict(answer_sheet("2026-10-01"), subject={"citizen_id": "11010519491231002X"})
+    nameless = dict(answer_sheet("2026-10-01"), subject={"name": "某某"})
+    path = write_xlsx(form, sheets + [stranger, nameless], tmp_path / "a.xlsx")
+    audits = count(session, AuditEvent)
+    with pytest.raises(ImportRejected) as err:
+        import_assessments(session, host, path, actor="t")
+    messages = [str(e) for e in err.value.errors]
+    assert messages == ["第7行：找不到这名儿童：请先导入基本情况调查表",
+                        "第8行：没有身份证号时，须填写出生日期、乡镇、村（社区）"]
+    assert count(session, Assessment) == 0 and count(session, AuditEvent) == audits
+
+
+def test_assess_command(run, engine, host, sample_dir, tmp_path):
+    run("import", "screening", str(sample_dir / "screening.xlsx"))
+    cases = json.loads(run("cases", "list", "--json").output)
+    case_no = cases[0]["case_no"]
+    assert {"case_no", "township", "level", "categories", "status"} <= set(cases[0])
+    answers = tmp_path / "a.json"
+    answers.write_text(json.dumps(answer_sheet("2026-10-05", score=1), ensure_ascii=False))
+    result = run("assess", case_no, "--answers", str(answers))
+    assert result.exit_code == 0
+    assert result.output == f"个案 {case_no}：总分 14，等级 未评估 → 黄\n"
+    listed = {c["case_no"]: c for c in json.loads(run("cases", "list", "--json").output)}
+    assert listed[case_no]["level"] == "yellow" and listed[case_no]["status"] == "assessed"
+
+
+def test_assess_command_bad_input(run, engine, host, sample_dir, tmp_path):
+    run("import", "screening", str(sample_dir / "screening.xlsx"))
+    case_no = json.loads(run("cases", "list", "--json").output)[0]["case_no"]
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", "utf-8")
+    result = run("assess", case_no, "--answers", str(bad))
+    assert result.exit_code == 1 and "不是有效的 UTF-8 JSON 文件" in result.output
+    sheet = answer_sheet("2026-10-05", score=1)
+    sheet["items"]["care_meals"] = 7
+    del sheet["assessment"]["assessor"]
+    bad.write_text(json.dumps(sheet), "utf-8")
+    result = run("assess", case_no, "--answers", str(bad))
+    assert result.exit_code == 1
+    assert "「生活照料：饮食起居」不是可选项，可选：0 无问题、1 轻度、2 中度、3 严重" in result.output
+    assert "「评估人」必填，不能为空" in result.output
+    assert run("assess", "320724100-2026-9999", "--answers", str(bad)).output == (
+        "错误：没有个案 320724100-2026-9999\n")
+    listed = json.loads(run("cases", "list", "--json").output)
+    assert all(c["level"] is None for c in listed)

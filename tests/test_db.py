@@ -1,0 +1,38 @@
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+
+from jianhu.db.models import Base
+from jianhu.db.session import alembic_config, current_revision, head_revision, make_engine
+
+
+def test_single_head(engine):
+    assert len(ScriptDirectory.from_config(alembic_config(engine)).get_heads()) == 1
+
+
+def test_blank_database_upgrades_to_head(engine):
+    assert current_revision(engine) == head_revision(engine) == "0001"
+    tables = set(inspect(engine).get_table_names())
+    assert {"children", "guardians", "cases", "assessments", "followups", "form_records",
+            "audit_events", "townships", "villages"} <= tables
+
+
+def test_models_and_migrations_agree(engine):
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_commands_refuse_an_uninitialised_database(run, tmp_path):
+    result = run("cases", "list", env={"JIANHU_DATABASE_URL": f"sqlite:///{tmp_path}/new.db"})
+    assert result.exit_code == 1
+    assert "数据库尚未初始化：请先运行 jianhu db upgrade" in result.output
+
+
+def test_db_upgrade_command_is_idempotent(run, tmp_path):
+    url = f"sqlite:///{tmp_path}/u.db"
+    assert run("db", "upgrade", env={"JIANHU_DATABASE_URL": url}).output == (
+        "数据库已升级：空库 → 0001\n")
+    assert run("--db", url, "db", "upgrade").output == "数据库已是最新结构（0001）。\n"
+    assert current_revision(make_engine(url)) == "0001"

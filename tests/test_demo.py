@@ -1,0 +1,36 @@
+import re
+
+from click.testing import CliRunner
+
+from jianhu.cli import cli
+
+
+def _demo(out, *args):
+    return CliRunner().invoke(cli, ["demo", "--out", str(out), "--children", "400", *args],
+                              catch_exceptions=False)
+
+
+def _level_table(output: str) -> list[str]:
+    return [line for line in output.splitlines() if re.match(r"^│ \S+镇|^│ 合计", line)]
+
+
+def test_demo_same_seed_same_figures_and_fresh_on_rerun(tmp_path):
+    first = _demo(tmp_path / "a", "--seed", "5")
+    assert first.exit_code == 0, first.output
+    assert "调查表 400 行：新增儿童 400" in first.output
+    again = _demo(tmp_path / "a", "--seed", "5")  # same directory: starts afresh
+    assert "调查表 400 行：新增儿童 400" in again.output
+    other = _demo(tmp_path / "b", "--seed", "5")
+    assert _level_table(first.output) == _level_table(again.output) == _level_table(other.output)
+    assert len(_level_table(first.output)) == 12
+    assert (tmp_path / "a" / "summary.xlsx").exists()
+    different = _demo(tmp_path / "c", "--seed", "6")
+    assert _level_table(different.output) != _level_table(first.output)
+
+
+def test_demo_refuses_a_directory_with_other_files(tmp_path):
+    (tmp_path / "notes.txt").write_text("keep me")
+    result = _demo(tmp_path)
+    assert result.exit_code == 1
+    assert "不是空目录，也不是演示目录" in result.output
+    assert (tmp_path / "notes.txt").read_text() == "keep me"

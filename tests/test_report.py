@@ -1,0 +1,54 @@
+import csv
+import json
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from jianhu.db.models import Child, Guardian
+
+
+def _load(run, sample_dir):
+    assert run("import", "screening", str(sample_dir / "screening.xlsx")).exit_code == 0
+    assert run("import", "assessment", str(sample_dir / "assessment.xlsx")).exit_code == 0
+
+
+def test_summary_csv_is_bom_utf8_without_personal_data(run, engine, session, sample_dir,
+                                                       tmp_path):
+    _load(run, sample_dir)
+    out = tmp_path / "s.csv"
+    result = run("report", "summary", "--format", "csv", "--out", str(out), "--on", "2027-01-01")
+    assert result.exit_code == 0
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    total = rows[-1]
+    cases = json.loads(run("cases", "list", "--json").output)
+    assert total["乡镇"] == "合计" and int(total["在办个案"]) == len(cases)
+    for code, label in (("red", "红色"), ("green", "绿色")):
+        assert int(total[label]) == sum(c["level"] == code for c in cases)
+    assert int(total["农村留守儿童"]) == sum("left_behind" in c["categories"] for c in cases)
+    due = json.loads(run("followups", "due", "--on", "2027-01-01", "--json").output)
+    assert int(total["逾期未办"]) == sum(i["status"] == "overdue" for i in due)
+    text = raw.decode("utf-8-sig")
+    names = set(session.scalars(select(Child.name))) | set(session.scalars(
+        select(Guardian.name).where(Guardian.name.is_not(None))))
+    ids = set(session.scalars(select(Child.citizen_id).where(Child.citizen_id.is_not(None))))
+    assert not any(n in text for n in names | ids)
+
+
+def test_summary_xlsx_and_json(run, engine, sample_dir, tmp_path):
+    _load(run, sample_dir)
+    run("report", "summary", "--format", "xlsx", "--out", str(tmp_path / "s.xlsx"))
+    run("report", "summary", "--format", "json", "--out", str(tmp_path / "s.json"))
+    ws = load_workbook(tmp_path / "s.xlsx").active
+    assert ws["A1"].value == "儿童家庭监护干预汇总表"
+    assert [c.value for c in ws[2]][:3] == ["乡镇", "村（社区）", "在办个案"]
+    doc = json.loads((tmp_path / "s.json").read_text("utf-8"))
+    assert doc["rows"][-1]["township"] == "合计"
+    assert doc["rows"][-1]["open_cases"] == ws.cell(row=ws.max_row - 4, column=3).value
+
+
+def test_report_bad_input(run, engine):
+    assert run("report", "nosuch", "--out", "x").output.startswith("错误：没有报表「nosuch」")
+    assert run("report", "summary", "--format", "pdf", "--out", "x").output.startswith(
+        "错误：不支持格式「pdf」")
