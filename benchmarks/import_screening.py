@@ -31,6 +31,17 @@ from pathlib import Path
 
 
 def _rss_mb() -> float:
+    """Peak resident memory of this process in MB.
+
+    Reads ``VmHWM`` on Linux: ``ru_maxrss`` keeps the parent's peak across ``exec``, which would
+    charge the driver's own memory to each measured child.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -22,6 +22,7 @@ from jianhu.db.models import Assessment, Case, Township
 from jianhu.errors import JianhuError
 from jianhu.extensions import LEVEL_LABELS, CaseEvent, Scale, ScaleResult
 from jianhu.followups import schedule_after_grading
+from jianhu.lifecycle import next_state, transition
 from jianhu.forms import load_form
 from jianhu.plugins import Host
 
@@ -77,8 +78,9 @@ def grade(
     """Score ``answers`` for ``case``, store the assessment, re-grade and reschedule the case.
 
     An assessment of the same case, scale and date replaces the earlier one (re-importing a
-    sheet does not add a second). The newest assessment by date sets the case's level; a
-    registered case becomes ``assessed``; follow-ups are rescheduled from the assessment date
+    sheet does not add a second). The newest assessment by date sets the case's level and moves
+    the case by the ``grade`` event (registered → assessed, intervention → review, see
+    :mod:`jianhu.lifecycle`); follow-ups are rescheduled from the assessment date
     (see :func:`jianhu.followups.schedule_after_grading`). Everything is audited and a
     ``level_changed`` case event is emitted when the level changes. Does not commit.
 
@@ -94,8 +96,10 @@ def grade(
         validate: check ``answers`` against the scale's form first.
 
     Raises:
-        JianhuError: the answers fail the form (Chinese list of problems), the assessment date is
-            in the future, or the case is not open.
+        JianhuError: the answers fail the form (Chinese list of problems) or the assessment date
+            is in the future.
+        TransitionRefused: the case's state does not allow grading (closed cases are reopened
+            by a return visit or harm report first).
     """
     scale = scale or level_scale(host)
     form = load_form(host, scale.form_id)
@@ -104,8 +108,7 @@ def grade(
     assessed_on = dt.date.fromisoformat(answers["assessment"]["date"])
     if assessed_on > local_today():
         raise JianhuError(f"评估日期 {assessed_on} 晚于今天")
-    if case.status not in ("registered", "assessed"):
-        raise JianhuError(f"个案 {case.case_no} 当前状态不能评估")
+    next_state(case, "grade")
     result = scale.score(answers)
     now = now_utc()
     values = {
@@ -140,13 +143,12 @@ def grade(
         Assessment.case_id == case.id, Assessment.scale == scale.name))
     if assessed_on >= latest:
         township = session.get(Township, case.township_id)
-        case_before = {"level": case.level, "status": case.status}
         case.level = result.level
-        case.status = "assessed"
         case.updated_at = now
         audit.record(session, actor=actor, action="grade", entity_type="case", entity_id=case.id,
-                     before=case_before, after={"level": case.level, "status": case.status},
+                     before={"level": level_before}, after={"level": case.level},
                      context=context)
+        transition(session, case, "grade", actor=actor, context=context)
         schedule_after_grading(
             session, case, host.followup_policy(township.code), assessed_on=assessed_on,
             assessment_id=record.id, emergency=bool(result.emergency), actor=actor, now=now)

@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from jianhu.db.models import CaseCounter, Township
 from jianhu.default_plugins.categories import guardianship_rating
 from jianhu.extensions import TargetCategory
+from jianhu.lifecycle import ACTIVE
 
-OPEN_STATUSES = ("registered", "assessed")
-"""Statuses of a case still under intervention (the full lifecycle comes with issue 3)."""
+OPEN_STATUSES = ACTIVE
+"""Statuses of a case still under intervention (see :mod:`jianhu.lifecycle`)."""
 
 
 def classify(

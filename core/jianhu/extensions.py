@@ -181,12 +181,25 @@ class FollowupPolicy:
         levels: one :class:`LevelPolicy` per level of :data:`LEVELS`.
         mandatory_report_hours: hours after which an open mandatory report is overdue.
         source: where the figures come from.
+        return_visit_months: months between return visits after closure.
+        return_visit_count: return visits scheduled at closure.
+        warning_letter_visit_days: days after a police warning letter on which follow-up
+            visits by the village committee and police station fall due.
+        guardianship_review_days: days after temporary guardianship by civil affairs on which the
+            assessment before returning the child falls due.
+        worse_visit_reassess_days: days after a visit that finds things worse on which a
+            re-assessment falls due (when the scheduled one is later).
     """
 
     name: str
     levels: tuple[LevelPolicy, ...]
     mandatory_report_hours: int
     source: str
+    return_visit_months: int = 6
+    return_visit_count: int = 4
+    warning_letter_visit_days: tuple[int, ...] = (7, 30)
+    guardianship_review_days: int = 30
+    worse_visit_reassess_days: int = 7
 
     def for_level(self, level: str) -> LevelPolicy:
         """Return the :class:`LevelPolicy` of ``level``.

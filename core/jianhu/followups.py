@@ -21,10 +21,17 @@ from jianhu.extensions import FollowupPolicy
 
 KIND_LABELS = {
     "mandatory_report": "强制报告",
-    "visit": "随访",
+    "protection_order_ruling": "保护令裁定期限",
+    "protection_order_review": "保护令复议期限",
+    "protection_order_expiry": "保护令到期",
+    "guardianship_review": "临时监护评估",
+    "warning_letter_visit": "告诫书查访",
+    "measure_due": "方案措施到期",
     "reassessment": "再评估",
+    "visit": "随访",
+    "return_visit": "结案回访",
 }
-KIND_ORDER = {"mandatory_report": 0, "reassessment": 1, "visit": 2}
+KIND_ORDER = {kind: i for i, kind in enumerate(KIND_LABELS)}
 WINDOW_DAYS = 7
 
 
@@ -178,3 +185,48 @@ def due_list(
     items.sort(key=lambda i: (i.kind != "mandatory_report", not i.overdue, i.due_on,
                               KIND_ORDER.get(i.kind, 9), i.case_no))
     return items
+
+
+def add_task(session: Session, case: Case, kind: str, due_on: dt.date, *, actor: str,
+             due_at: dt.datetime | None = None, record_id: uuid.UUID | None = None,
+             ref: str | None = None) -> FollowUp:
+    """Schedule one pending task on ``case`` (audited) and return it."""
+    task = FollowUp(id=uuid.uuid4(), case_id=case.id, township_id=case.township_id, kind=kind,
+                    due_on=due_on, due_at=due_at, status="pending", record_id=record_id, ref=ref)
+    session.add(task)
+    audit.record(session, actor=actor, action="schedule", entity_type="followup",
+                 entity_id=task.id, after={"case_no": case.case_no, "kind": kind,
+                                           "due_on": due_on, "ref": ref})
+    return task
+
+
+def pending(session: Session, case: Case, kinds: tuple[str, ...],
+            ref: str | None = None) -> list[FollowUp]:
+    """Pending tasks of ``case`` of the given kinds (and ``ref`` when given), earliest first."""
+    stmt = select(FollowUp).where(FollowUp.case_id == case.id, FollowUp.status == "pending",
+                                  FollowUp.kind.in_(kinds))
+    if ref is not None:
+        stmt = stmt.where(FollowUp.ref == ref)
+    return list(session.scalars(stmt.order_by(FollowUp.due_on, FollowUp.created_at)))
+
+
+def finish(session: Session, tasks: list[FollowUp], *, status: str, on: dt.date | None,
+           actor: str) -> None:
+    """Mark tasks ``done`` (on local date ``on``) or ``cancelled``, with audit events."""
+    for task in tasks:
+        task.status = status
+        task.done_on = on if status == "done" else None
+        audit.record(session, actor=actor, action=status, entity_type="followup",
+                     entity_id=task.id, before={"status": "pending"},
+                     after={"status": status, "done_on": task.done_on})
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` plus ``months`` calendar months (the day clipped to the month's end)."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    for d in (day.day, 30, 29, 28):
+        try:
+            return dt.date(year, month + 1, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")

@@ -113,6 +113,7 @@ class Case(Base):
     level: Mapped[str | None] = mapped_column(String(10))
     categories: Mapped[list[Any]] = mapped_column(default=list)
     guardianship_rating: Mapped[str] = mapped_column(String(10))
+    escalation: Mapped[str | None] = mapped_column(String(20))
     opened_on: Mapped[dt.date] = mapped_column(Date)
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
@@ -183,7 +184,38 @@ class FollowUp(Base):
     status: Mapped[str] = mapped_column(String(12), default="pending")
     done_on: Mapped[dt.date | None] = mapped_column(Date)
     assessment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assessments.id"))
+    record_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("form_records.id"))
+    ref: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
+class Person(Base):
+    """A member of staff or a volunteer on the roster, acting under one role.
+
+    Roles are the codes of ``person.schema.json`` (see :mod:`jianhu.roles`).
+    """
+
+    __tablename__ = "people"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    role: Mapped[str] = mapped_column(String(40))
+    township_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("townships.id"))
+    village_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("villages.id"))
+    organisation: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
+class ConfidentialRecord(Base):
+    """The confidential part of a form record (an incident's reporter), kept apart from the
+    record so that timelines, reports and exports cannot show it by mistake (反家庭暴力法 Art 14)."""
+
+    __tablename__ = "confidential_records"
+    record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("form_records.id"), primary_key=True)
+    payload: Mapped[dict[str, Any]]
 
 
 class AuditEvent(Base):

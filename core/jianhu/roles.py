@@ -1,0 +1,90 @@
+"""Roles and what each may do (least privilege; 个人信息保护法 Art 51).
+
+Role codes and their Chinese names are those of ``person.schema.json`` (the roster form), from the
+plan's teams (新政发〔2016〕8号 四（二）: 评估队伍 of civil affairs, women's federation, police and
+education staff; 救助队伍 of psychologists, tutors, social workers, caring mothers, 五老 elders,
+student and media volunteers) and the national roles of 儿童主任 and 儿童督导员 (民发〔2019〕34号).
+:data:`PERMISSIONS` maps an action to the roles allowed to do it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from jianhu.errors import JianhuError
+
+ASSESSORS = frozenset({"assessor_civil_affairs", "assessor_womens_federation", "assessor_police",
+                       "assessor_education"})
+SUPPORT = frozenset({"psychologist", "tutor", "social_worker", "caring_mother", "elder_volunteer",
+                     "student_volunteer", "media_volunteer"})
+CASEWORKERS = frozenset({"local_admin", "township_supervisor", "village_child_director",
+                         "social_worker"})
+SUPERVISORS = frozenset({"local_admin", "township_supervisor"})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "import:screening": CASEWORKERS | ASSESSORS,
+    "import:assessment": CASEWORKERS | ASSESSORS,
+    "record:assessment": CASEWORKERS | ASSESSORS,
+    "record:plan": CASEWORKERS,
+    "record:service": CASEWORKERS | SUPPORT | ASSESSORS,
+    "record:visit": CASEWORKERS | SUPPORT,
+    "record:incident": CASEWORKERS | SUPPORT | ASSESSORS,
+    "record:police_report": CASEWORKERS | ASSESSORS,
+    "record:escalation": SUPERVISORS | {"assessor_police", "assessor_civil_affairs"},
+    "record:closure": CASEWORKERS,
+    "record:return_visit": CASEWORKERS | SUPPORT,
+    "close:override": SUPERVISORS,
+    "view:reporter": SUPERVISORS | {"assessor_police"},
+    "view:identified": CASEWORKERS | ASSESSORS,
+    "people:import": SUPERVISORS,
+    "people:list": CASEWORKERS | ASSESSORS,
+}
+ACTION_LABELS = {
+    "import:screening": "导入调查表", "import:assessment": "导入评估表",
+    "close:override": "特批结案", "view:reporter": "查看报告人身份",
+    "view:identified": "查看儿童身份信息", "people:import": "导入人员名册",
+    "people:list": "查看人员名册",
+}
+
+
+@cache
+def role_labels() -> dict[str, str]:
+    """Role code → Chinese name, read from ``person.schema.json``."""
+    schema = json.loads((resources.files("jianhu") / "schemas" / "person.schema.json")
+                        .read_text("utf-8"))
+    role = schema["properties"]["person"]["properties"]["role"]
+    return {o["const"]: o["title"] for o in role["oneOf"]}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a roster person, or the workspace's built-in local administrator.
+
+    Attributes:
+        code: the person's roster code (``"local-admin"`` for the built-in administrator).
+        name: display name.
+        role: a role code.
+        township_code: 12-digit code of the person's township (``None``: the whole workspace).
+    """
+
+    code: str
+    name: str
+    role: str
+    township_code: str | None = None
+
+    def can(self, action: str) -> bool:
+        """Whether this actor's role may do ``action`` (a key of :data:`PERMISSIONS`)."""
+        return self.role in PERMISSIONS.get(action, frozenset())
+
+    def require(self, action: str) -> None:
+        """Raise :class:`JianhuError` (Chinese) unless the role may do ``action``."""
+        if not self.can(action):
+            label = ACTION_LABELS.get(action, action.replace("record:", "登记"))
+            raise JianhuError(f"{role_labels().get(self.role, self.role)}（{self.code}）无权{label}")
+
+
+LOCAL_ADMIN = Actor(code="local-admin", name="本地管理员", role="local_admin")
+"""The built-in administrator of a single-township workspace (used when nobody is named)."""
