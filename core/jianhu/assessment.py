@@ -22,8 +22,8 @@ from jianhu.db.models import Assessment, Case, Township
 from jianhu.errors import JianhuError
 from jianhu.extensions import LEVEL_LABELS, CaseEvent, Scale, ScaleResult
 from jianhu.followups import schedule_after_grading
-from jianhu.lifecycle import next_state, transition
 from jianhu.forms import load_form
+from jianhu.lifecycle import next_state, transition
 from jianhu.plugins import Host
 
 DEFAULT_SCALE = "jianhu-default"

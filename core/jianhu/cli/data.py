@@ -33,6 +33,7 @@ def import_screening_cmd(ws: Workspace, file: Path, dry_run: bool) -> None:
 
     total = open_table(file).total
     with ws.session() as session, progress_bar("导入调查表", total) as advance:
+        ws.acting(session).require("import:screening")
         s = import_screening(session, ws.host, file, actor=ws.actor, dry_run=dry_run,
                              progress=advance)
     click.echo(_summary_line(s, "调查表") + f"；开立个案{s.cases_opened}，"
@@ -51,6 +52,7 @@ def import_assessment_cmd(ws: Workspace, file: Path, scale: str | None, dry_run:
 
     total = open_table(file).total
     with ws.session() as session, progress_bar("导入评估表", total) as advance:
+        ws.acting(session).require("import:assessment")
         s = import_assessments(session, ws.host, file, actor=ws.actor, scale_name=scale,
                                dry_run=dry_run, progress=advance)
     click.echo(_summary_line(s, "评估表") + f"；等级变化的个案{s.cases_updated}。")

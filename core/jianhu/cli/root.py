@@ -22,9 +22,11 @@ MAX_ROW_ERRORS = 200
 class Workspace:
     """What every command needs, made on first use: the plugin host, the engine, the actor."""
 
-    def __init__(self, db_url: str | None = None, plugins_dir: str | None = None):
+    def __init__(self, db_url: str | None = None, plugins_dir: str | None = None,
+                 acting_as: str | None = None):
         self.db_url = db_url
         self.plugins_dir = plugins_dir
+        self.acting_as = acting_as
         self._host: Any = None
         self._engine: Engine | None = None
 
@@ -61,8 +63,18 @@ class Workspace:
 
     @property
     def actor(self) -> str:
-        """Who is acting (``JIANHU_USER`` or the local administrator)."""
-        return current_actor()
+        """Roster code of who is acting: ``--as``, else ``JIANHU_USER``, else the local admin."""
+        return self.acting_as or current_actor()
+
+    def acting(self, session: Session) -> Any:
+        """The :class:`jianhu.roles.Actor` acting, checked against the roster.
+
+        Raises:
+            JianhuError: the code is not an active person on the roster.
+        """
+        from jianhu.people import resolve_actor
+
+        return resolve_actor(session, self.actor)
 
 
 pass_workspace = click.make_pass_decorator(Workspace)
@@ -118,12 +130,16 @@ def _fail(message: str) -> None:
               "否则为当前目录的 sqlite:///jianhu.db）")
 @click.option("--plugins-dir", type=click.Path(file_okay=False), envvar="JIANHU_PLUGINS_DIR",
               help="单文件插件目录（也可用 JIANHU_PLUGINS_DIR）")
+@click.option("--as", "acting_as", metavar="PERSON", envvar="JIANHU_USER",
+              help="以名册中该编号的人员身份操作（也可用 JIANHU_USER；默认本地管理员）")
 @click.pass_context
-def cli(ctx: click.Context, db_url: str | None, plugins_dir: str | None) -> None:
+def cli(ctx: click.Context, db_url: str | None, plugins_dir: str | None,
+        acting_as: str | None) -> None:
     """监护 Jianhu：儿童家庭监护缺失社会干预工具（新政发〔2016〕8号）。"""
     ws = ctx.ensure_object(Workspace)
     ws.db_url = db_url
     ws.plugins_dir = plugins_dir
+    ws.acting_as = acting_as
 
 
 @contextmanager

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import importlib.metadata
 
-import pytest
-
 import jianhu_csi
-from jianhu.assessment import level_scale
-from jianhu.errors import JianhuError
-from jianhu.forms import load_form
-from jianhu.plugins import Host
+import pytest
 from jianhu_csi import (
     DOMAINS,
     EXTRA_IF_VERY_BAD,
@@ -22,6 +17,11 @@ from jianhu_csi import (
     score,
     suggested_services,
 )
+
+from jianhu.assessment import level_scale
+from jianhu.errors import JianhuError
+from jianhu.forms import load_form
+from jianhu.plugins import Host
 
 TEST_ENV = {"JIANHU_LOAD_PLUGINS": ""}
 ASSESSMENT = {"date": "2026-03-20", "assessor": "赵某"}

@@ -9,14 +9,14 @@ from __future__ import annotations
 import importlib.metadata
 import re
 
-import pytest
-
 import jianhu_sdq
+import pytest
+from jianhu_sdq import NORM_SETS, REVERSED, SCALE, SUBSCALES, band, prorate, score
+
 from jianhu.assessment import level_scale
 from jianhu.errors import JianhuError
 from jianhu.forms import load_form
 from jianhu.plugins import Host
-from jianhu_sdq import NORM_SETS, REVERSED, SCALE, SUBSCALES, band, prorate, score
 
 TEST_ENV = {"JIANHU_LOAD_PLUGINS": ""}
 ASSESSMENT = {"date": "2026-03-20", "assessor": "赵某"}

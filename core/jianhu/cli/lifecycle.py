@@ -1,0 +1,171 @@
+"""Lifecycle commands: ``record``, ``case show``, ``case report``, ``people import|list``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from jianhu.cli.root import Workspace, cli, pass_workspace
+from jianhu.errors import JianhuError
+
+RECORD_FORMS = ["assessment", "plan", "service", "visit", "incident", "police_report",
+                "escalation", "closure", "return_visit"]
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise JianhuError(f"{path.name} 不是有效的 UTF-8 JSON 文件：{exc}") from None
+    if not isinstance(doc, dict):
+        raise JianhuError(f"{path.name} 应为一个 JSON 对象")
+    return doc
+
+
+@cli.command()
+@click.argument("form_id", metavar="FORM", type=click.Choice(RECORD_FORMS))
+@click.option("--case", "case_no", required=True, help="个案编号")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_workspace
+def record(ws: Workspace, form_id: str, case_no: str, file: Path) -> None:
+    """在个案上登记一份表单 FORM（JSON 文件 FILE），如救助方案、服务、随访、侵害事件、结案、回访。"""
+    from jianhu.lifecycle import state_label
+    from jianhu.records import record_form, task_label
+    from jianhu.timeline import find_case
+
+    payload = _read_json(file)
+    with ws.session() as session:
+        try:
+            actor = ws.acting(session)
+            case = find_case(session, case_no)
+            done = record_form(session, ws.host, case, form_id, payload, actor=actor)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    click.echo(f"已登记：个案 {done.case_no}，状态 {state_label(done.status_before)} → "
+               f"{state_label(done.status_after)}")
+    for kind, due in done.tasks:
+        click.echo(f"  待办：{task_label(kind)}，到期 {due.isoformat()}")
+    for note in done.notes:
+        click.echo(f"  {note}")
+
+
+@cli.group()
+def case() -> None:
+    """个案：查看时间线、生成文书。"""
+
+
+@case.command(name="show")
+@click.argument("case_no")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@pass_workspace
+def case_show(ws: Workspace, case_no: str, as_json: bool) -> None:
+    """显示个案及其完整时间线（按日期）。报告人身份只对有权限的角色显示。"""
+    from jianhu.timeline import case_view, find_case
+
+    with ws.session() as session:
+        view = case_view(session, ws.host, find_case(session, case_no), ws.acting(session))
+        session.commit()  # audit of confidential reads
+    if as_json:
+        click.echo(json.dumps({
+            "case": view.case, "child": view.child,
+            "timeline": [{"on": e.on.isoformat(), "kind": e.kind, "title": e.title,
+                          "summary": e.summary, "detail": e.detail} for e in view.timeline],
+            "tasks": view.tasks}, ensure_ascii=False, indent=1, default=str))
+        return
+    c = view.case
+    click.echo(f"个案 {c['case_no']}　{c['township']}{c['village']}　状态：{c['status_label']}　"
+               f"等级：{c['level_label']}")
+    click.echo(f"类别：{'、'.join(c['category_labels']) or '无'}　开案：{c['opened_on']}"
+               + (f"　结案：{c['closed_on']}" if c["closed_on"] else ""))
+    if view.child:
+        click.echo(f"儿童：{view.child['name']}，{view.child['sex']}，{view.child['birth_date']}")
+    click.echo("时间线：")
+    for e in view.timeline:
+        click.echo(f"  {e.on.isoformat()}  {e.title}：{e.summary}")
+        if "reporter" in e.detail:
+            r = e.detail["reporter"]
+            click.echo(f"      报告人（保密）：{r.get('name', '')} {r.get('relation', '')}")
+    pending = [t for t in view.tasks if t["status"] == "pending"]
+    if pending:
+        click.echo("待办：")
+        for t in pending:
+            click.echo(f"  {t['due_on']}  {t['label']}")
+
+
+@case.command(name="report")
+@click.argument("case_no")
+@click.option("--kind", type=click.Choice(["assessment", "closure"]), required=True,
+              help="assessment 家庭监护评估报告；closure 结案报告")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="pdf",
+              show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@pass_workspace
+def case_report(ws: Workspace, case_no: str, kind: str, fmt: str, out: Path) -> None:
+    """生成个案文书（A4，含签字栏）。文书含儿童身份信息，生成记入审计。"""
+    from jianhu.documents import KINDS, render_html, write_document
+    from jianhu.timeline import find_case
+
+    with ws.session() as session:
+        html = render_html(session, ws.host, find_case(session, case_no), kind,
+                           ws.acting(session))
+        write_document(html, out, fmt)
+        session.commit()
+    click.echo(f"已生成{KINDS[kind]}：{out}")
+
+
+@cli.group()
+def people() -> None:
+    """人员名册：工作人员与志愿者。"""
+
+
+@people.command(name="import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="只检查，不写入")
+@pass_workspace
+def people_import(ws: Workspace, file: Path, dry_run: bool) -> None:
+    """导入人员名册 FILE（XLSX 或 CSV），按编号新增或更新。"""
+    from jianhu.people import import_people
+
+    with ws.session() as session:
+        s = import_people(session, ws.host, file, actor=ws.acting(session), dry_run=dry_run)
+    head = "（试导入，未写入）" if dry_run else ""
+    click.echo(f"{head}人员名册：共{s.rows}行；新增{s.created}，更新{s.updated}，未变{s.unchanged}。")
+
+
+@people.command(name="list")
+@click.option("--township", metavar="CODE", help="只列出该乡镇（12位代码）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@pass_workspace
+def people_list(ws: Workspace, township: str | None, as_json: bool) -> None:
+    """列出人员名册（编号、姓名、角色、乡镇、村）。"""
+    from jianhu.db.models import Person, Township, Village
+    from jianhu.roles import role_labels
+
+    with ws.session() as session:
+        ws.acting(session).require("people:list")
+        stmt = (select(Person.code, Person.name, Person.role, Township.code, Township.name,
+                       Village.name, Person.active)
+                .outerjoin(Township, Person.township_id == Township.id)
+                .outerjoin(Village, Person.village_id == Village.id).order_by(Person.code))
+        if township:
+            stmt = stmt.where(Township.code == township)
+        rows = session.execute(stmt).all()
+    labels = role_labels()
+    if as_json:
+        click.echo(json.dumps([{"code": r[0], "name": r[1], "role": r[2], "township_code": r[3],
+                                "township": r[4], "village": r[5], "active": r[6]}
+                               for r in rows], ensure_ascii=False, indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("编号", "姓名", "角色", "乡镇", "村（社区）", "在岗", title=f"人员名册（{len(rows)}）")
+    for r in rows:
+        table.add_row(r[0], r[1], labels.get(r[2], r[2]), r[4] or "", r[5] or "",
+                      "是" if r[6] else "否")
+    Console().print(table)
