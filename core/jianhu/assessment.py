@@ -148,7 +148,7 @@ def grade(
         audit.record(session, actor=actor, action="grade", entity_type="case", entity_id=case.id,
                      before={"level": level_before}, after={"level": case.level},
                      context=context)
-        transition(session, case, "grade", actor=actor, context=context)
+        transition(session, case, "grade", actor=actor, on=assessed_on, context=context)
         schedule_after_grading(
             session, case, host.followup_policy(township.code), assessed_on=assessed_on,
             assessment_id=record.id, emergency=bool(result.emergency), actor=actor, now=now)

@@ -15,13 +15,15 @@ from jianhu.dates import local_today
 from jianhu.db.session import make_engine, open_session, upgrade
 from jianhu.errors import JianhuError
 from jianhu.imports.assessment import import_assessments
+from jianhu.imports.records import import_records
 from jianhu.imports.screening import ImportSummary, import_screening
+from jianhu.people import import_people, resolve_actor
 from jianhu.plugins import Host
 from jianhu.sample import SampleFiles, write_sample
 
 MARKER = ".jianhu-demo"
 DEMO_FILES = ("jianhu.db", "jianhu.db-wal", "jianhu.db-shm", "screening.xlsx", "assessment.xlsx",
-              "summary.xlsx", MARKER)
+              "people.xlsx", "records.jsonl", "summary.xlsx", MARKER)
 
 
 @dataclass
@@ -33,6 +35,8 @@ class DemoRun:
     files: SampleFiles
     screening: ImportSummary
     assessment: ImportSummary
+    people: ImportSummary
+    records: ImportSummary
     report: Path
     on: dt.date
 
@@ -55,7 +59,8 @@ def prepare(out: Path) -> None:
 
 
 def run_demo(host: Host, out: str | Path, *, children: int, seed: int, actor: str) -> DemoRun:
-    """Run the whole screening → assessment → follow-up job on sample data in ``out``.
+    """Run the whole job on sample data in ``out``: screening, assessment, roster, then the
+    casework records (plans, services, visits, harm reports, escalations, closures).
 
     Args:
         host: loaded plugins.
@@ -78,6 +83,11 @@ def run_demo(host: Host, out: str | Path, *, children: int, seed: int, actor: st
             screening = import_screening(session, host, files.screening, actor=actor)
         with open_session(engine) as session:
             assessment = import_assessments(session, host, files.assessment, actor=actor)
+        with open_session(engine) as session:
+            admin = resolve_actor(session, actor)
+            people = import_people(session, host, files.people, actor=admin)
+        with open_session(engine) as session:
+            records = import_records(session, host, files.records, actor=admin)
         on = local_today()
         report = out / "summary.xlsx"
         with open_session(engine) as session:
@@ -85,4 +95,4 @@ def run_demo(host: Host, out: str | Path, *, children: int, seed: int, actor: st
         host.report_formats["xlsx"].write(table, report)
     finally:
         engine.dispose()
-    return DemoRun(out, url, files, screening, assessment, report, on)
+    return DemoRun(out, url, files, screening, assessment, people, records, report, on)

@@ -13,6 +13,7 @@ event in the caller's transaction.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -99,8 +100,12 @@ def require_active(case: Case, what: str) -> None:
 
 
 def transition(session: Session, case: Case, event: str, *, actor: str,
-               reason: str | None = None, context: Mapping[str, Any] | None = None) -> str:
+               reason: str | None = None, on: dt.date | None = None,
+               context: Mapping[str, Any] | None = None) -> str:
     """Move ``case`` by ``event``, audit it, and return the new state.
+
+    ``on`` is the local date the step happened (the record's date), kept in the audit event so
+    the case timeline shows the transition on that day rather than on the day it was typed in.
 
     Raises:
         TransitionRefused: the transition is not in :data:`TRANSITIONS`.
@@ -112,6 +117,8 @@ def transition(session: Session, case: Case, event: str, *, actor: str,
     after: dict[str, Any] = {"status": to, "event": event}
     if reason:
         after["reason"] = reason
+    if on is not None:
+        after["on"] = on.isoformat()
     audit.record(session, actor=actor, action="transition", entity_type="case",
                  entity_id=case.id, before={"status": before}, after=after, context=context)
     return to

@@ -69,8 +69,8 @@ def import_people(session: Session, host: Host, path: str | Path, *, actor: Acto
         an :class:`~jianhu.imports.screening.ImportSummary` (created / updated / unchanged).
 
     Raises:
-        ImportRejected: a bad row (unknown township, village not registered, bad role...);
-            nothing is written.
+        ImportRejected: a bad row (unknown township, bad role, repeated code...); nothing is
+            written. A village not yet registered is registered (audited).
         JianhuError: the actor may not import the roster, or the file cannot be read.
     """
     actor.require("people:import")
@@ -98,9 +98,13 @@ def import_people(session: Session, host: Host, path: str | Path, *, actor: Acto
             village_id = None
             if town is not None and p.get("village"):
                 village_id = villages.get((town.id, fold(p["village"])))
-                if village_id is None:
-                    row_errors.append(RowError(parsed.row, col["person", "village"].column,
-                                               f"{town.name}没有登记过「{p['village']}」"))
+                if village_id is None:  # a village the survey has not reached yet
+                    village = Village(id=uuid.uuid4(), township_id=town.id, name=p["village"])
+                    session.add(village)
+                    audit.record(session, actor=actor.code, action="create", entity_type="village",
+                                 entity_id=village.id, after={"name": village.name},
+                                 context={"file": Path(path).name, "row": parsed.row})
+                    village_id = villages[town.id, fold(p["village"])] = village.id
             if p.get("code") in seen:
                 row_errors.append(RowError(parsed.row, col["person", "code"].column,
                                            f"编号与第{seen[p['code']]}行重复"))

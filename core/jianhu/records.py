@@ -80,6 +80,7 @@ class _Ctx:
     township: Township
     result: Recorded
     record: FormRecord | None = None
+    on: dt.date | None = None
 
     def task(self, kind: str, due_on: dt.date, due_at: dt.datetime | None = None,
              ref: str | None = None) -> None:
@@ -89,7 +90,7 @@ class _Ctx:
 
     def move(self, event: str, reason: str | None = None) -> None:
         transition(self.session, self.case, event, actor=self.actor.code, reason=reason,
-                   context={"record": str(self.record.id) if self.record else None})
+                   on=self.on, context={"record": str(self.record.id) if self.record else None})
 
     def emit(self, kind: str, **data: Any) -> None:
         self.host.emit(self.session, CaseEvent(kind=kind, case_id=str(self.case.id),
@@ -357,13 +358,13 @@ def record_form(session: Session, host: Host, case: Case, form_id: str, payload:
                         payload_hash=payload_hash(stored), recorded_on=on, created_at=now,
                         created_by=actor.code)
     session.add(record)
+    session.flush()
     secret = payload.get(CONFIDENTIAL.get(form_id, ""))
     if secret:
         session.add(ConfidentialRecord(record_id=record.id, payload=secret))
-    session.flush()
     result = Recorded(record.id, case.case_no, before, before)
     ctx = _Ctx(session, host, case, payload, actor, now,
-               host.followup_policy(township.code), township, result, record)
+               host.followup_policy(township.code), township, result, record, on)
     handler(ctx)
     audit.record(session, actor=actor.code, action="record", entity_type="form_record",
                  entity_id=record.id, after={"case_no": case.case_no, "form": form_id,

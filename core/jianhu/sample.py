@@ -71,6 +71,10 @@ class SampleFiles:
     assessment: Path
     children: int
     assessments: int
+    people: Path
+    records: Path
+    people_count: int
+    records_count: int
 
 
 class _Gen:
@@ -240,13 +244,14 @@ class _Gen:
         }
 
 
-def generate(host: Host, children: int, seed: int) -> Iterator[tuple[dict, dict | None]]:
+def generate(host: Host, children: int, seed: int,
+             gen: _Gen | None = None) -> Iterator[tuple[dict, dict | None]]:
     """Yield ``(survey, assessment or None)`` documents for ``children`` invented children.
 
     The assessment is given for every child whose survey opens a case (same rules as the
     import, :func:`jianhu.cases.classify`).
     """
-    gen = _Gen(seed, host)
+    gen = gen or _Gen(seed, host)
     categories = host.target_categories
     for _ in range(children):
         doc = gen.survey()
@@ -272,23 +277,44 @@ def _human_cell(rng: random.Random) -> Any:
 
 
 def write_sample(host: Host, out: str | Path, children: int, seed: int) -> SampleFiles:
-    """Write ``screening.xlsx`` and ``assessment.xlsx`` into directory ``out`` (created if needed).
+    """Write the sample into directory ``out`` (created if needed).
+
+    Files: ``screening.xlsx`` (surveys), ``assessment.xlsx`` (answer sheets), ``people.xlsx``
+    (the staff roster) and ``records.jsonl`` (plans, services, visits, harm reports,
+    escalations, re-assessments and closures; see :mod:`jianhu.sample_casework`).
 
     Returns:
         :class:`SampleFiles` with the paths and row counts.
     """
+    import json
+
+    from jianhu.default_plugins.policy import DEFAULT_POLICY
+    from jianhu.sample_casework import casework, roster
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     screening_form, assessment_form = load_form(host, "screening"), load_form(host, "assessment")
-    assessments: list[dict] = []
+    gen = _Gen(seed, host)
+    pairs: list[tuple[dict, dict]] = []
 
     def surveys() -> Iterator[dict]:
-        for doc, sheet in generate(host, children, seed):
+        for doc, sheet in generate(host, children, seed, gen):
             if sheet is not None:
-                assessments.append(sheet)
+                pairs.append((doc, sheet))
             yield doc
 
     cells = _human_cell(random.Random(seed + 1))
     n = write_rows(screening_form, surveys(), out / "screening.xlsx", cells)
-    m = write_rows(assessment_form, assessments, out / "assessment.xlsx", cells)
-    return SampleFiles(out / "screening.xlsx", out / "assessment.xlsx", n, m)
+    m = write_rows(assessment_form, [s for _, s in pairs], out / "assessment.xlsx", cells)
+    rng = random.Random(seed + 2)
+    villages = {t.name: gen.villages[t.code] for t in gen.towns}
+    people = roster(rng, [(t.code, t.name, gen.villages[t.code]) for t in gen.towns], gen.name)
+    write_rows(load_form(host, "person"), people, out / "people.xlsx")
+    lines = casework(rng, host.scales["jianhu-default"], pairs, villages,
+                     {t.name: t.code[:9] for t in gen.towns},
+                     {lp.level: lp.visit_days for lp in DEFAULT_POLICY.levels})
+    with (out / "records.jsonl").open("w", encoding="utf-8") as fh:
+        for line in lines:
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return SampleFiles(out / "screening.xlsx", out / "assessment.xlsx", n, m,
+                       out / "people.xlsx", out / "records.jsonl", len(people), len(lines))

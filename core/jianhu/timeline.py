@@ -142,7 +142,8 @@ def case_view(session: Session, host: Host, case: Case, actor: Actor) -> CaseVie
         text = f"{state_label(before.get('status', ''))} → {state_label(after.get('status', ''))}"
         if after.get("reason"):
             text += f"（{after['reason']}）"
-        entries.append(Entry(local_date(ev.at), ev.at, "transition",
+        on = dt.date.fromisoformat(after["on"]) if "on" in after else local_date(ev.at)
+        entries.append(Entry(on, ev.at, "transition",
                              EVENTS.get(after.get("event", ""), "状态变更"), text,
                              {"actor": ev.actor, **after}))
     entries.sort(key=lambda e: (e.on, e.at))

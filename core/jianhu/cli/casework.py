@@ -11,9 +11,11 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jianhu.cli.root import Workspace, cli, pass_workspace
+from jianhu.cli.root import Workspace, cli, console, pass_workspace
 from jianhu.errors import JianhuError
 from jianhu.extensions import LEVEL_LABELS, LEVELS
+from jianhu.followups import KIND_LABELS
+from jianhu.lifecycle import state_label
 
 
 class LocalDate(click.ParamType):
@@ -32,8 +34,6 @@ class LocalDate(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-STATUS_LABELS = {"registered": "已登记", "assessed": "已评估"}
-KIND_LABELS = {"mandatory_report": "强制报告", "visit": "随访", "reassessment": "再评估"}
 
 
 @cli.group()
@@ -67,14 +67,16 @@ def list_cases(ws: Workspace, township: str | None, level: str | None, as_json: 
              "level": r[4], "categories": r[5], "status": r[6], "guardianship_rating": r[7],
              "opened_on": r[8].isoformat()} for r in rows], ensure_ascii=False, indent=1))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    table = Table("个案编号", "乡镇", "村（社区）", "等级", "状态", "类别", title=f"个案（{len(rows)}）")
+    table = Table(title=f"个案（{len(rows)}）")
+    for name in ("个案编号", "乡镇", "村（社区）", "等级", "状态"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("类别")
     for r in rows:
         table.add_row(r[0], r[2], r[3], LEVEL_LABELS.get(r[4] or "", "未评估"),
-                      STATUS_LABELS.get(r[6], r[6]), "、".join(categories.get(c, c) for c in r[5]))
-    Console().print(table)
+                      state_label(r[6]), "、".join(categories.get(c, c) for c in r[5]))
+    console().print(table)
 
 
 @cli.command()
@@ -146,22 +148,39 @@ def followups_due(ws: Workspace, on: dt.date | None, township: str | None, as_js
 
 def print_due(items: list, on: dt.date, total: int) -> None:
     """Print due items as a Chinese table (``total``: how many there are in all)."""
-    from rich.console import Console
     from rich.table import Table
 
-    table = Table("事项", "个案编号", "乡镇", "村（社区）", "等级", "到期日", "状态",
-                  title=f"{on.isoformat()} 待办（共{total}项，逾期与7日内到期）")
+    table = Table(title=f"{on.isoformat()} 待办（共{total}项，逾期与7日内到期）")
+    for name in ("事项", "个案编号", "乡镇", "村（社区）", "等级", "到期日", "状态"):
+        table.add_column(name, no_wrap=True)
     for i in items:
         state = f"逾期{i.days_overdue}天" if i.overdue and i.days_overdue else (
             "已逾期" if i.overdue else "待办")
         table.add_row(KIND_LABELS.get(i.kind, i.kind), i.case_no, i.township, i.village,
                       LEVEL_LABELS.get(i.level or "", "未评估"), i.due_on.isoformat(), state)
-    Console().print(table)
+    console().print(table)
+
+
+def print_next_of_each_kind(items: list) -> None:
+    """Print the earliest pending task of every kind (from a due list ordered by urgency)."""
+    from rich.table import Table
+
+    first: dict[str, object] = {}
+    for i in sorted(items, key=lambda i: i.due_on):
+        first.setdefault(i.kind, i)
+    table = Table(title="各类待办（每类最近一项）")
+    for name in ("事项", "个案编号", "乡镇", "到期日", "状态"):
+        table.add_column(name, no_wrap=True)
+    for kind in KIND_LABELS:
+        if kind in first:
+            i = first[kind]
+            table.add_row(KIND_LABELS[kind], i.case_no, i.township, i.due_on.isoformat(),
+                          "已逾期" if i.overdue else "待办")
+    console().print(table)
 
 
 def print_level_table(session: Session, host: object) -> None:
     """Print open cases by town × level (the demo's summary)."""
-    from rich.console import Console
     from rich.table import Table
 
     from jianhu.cases import OPEN_STATUSES
@@ -183,4 +202,4 @@ def print_level_table(session: Session, host: object) -> None:
         table.add_row(towns[code], *map(str, row), str(sum(row)))
     totals = [sum(counts[c, lv] for c in towns) for lv in levels]
     table.add_row("合计", *map(str, totals), str(sum(totals)), style="bold")
-    Console().print(table)
+    console().print(table)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from jianhu.cli.root import Workspace, cli, pass_workspace
+from jianhu.cli.root import Workspace, cli, console, pass_workspace
 from jianhu.errors import JianhuError
 
 RECORD_FORMS = ["assessment", "plan", "service", "visit", "incident", "police_report",
@@ -46,8 +46,11 @@ def record(ws: Workspace, form_id: str, case_no: str, file: Path) -> None:
         except BaseException:
             session.rollback()
             raise
-    click.echo(f"已登记：个案 {done.case_no}，状态 {state_label(done.status_before)} → "
-               f"{state_label(done.status_after)}")
+    if done.status_before == done.status_after:
+        state = f"状态仍为{state_label(done.status_after)}"
+    else:
+        state = f"状态 {state_label(done.status_before)} → {state_label(done.status_after)}"
+    click.echo(f"已登记：个案 {done.case_no}，{state}")
     for kind, due in done.tasks:
         click.echo(f"  待办：{task_label(kind)}，到期 {due.isoformat()}")
     for note in done.notes:
@@ -161,11 +164,10 @@ def people_list(ws: Workspace, township: str | None, as_json: bool) -> None:
                                 "township": r[4], "village": r[5], "active": r[6]}
                                for r in rows], ensure_ascii=False, indent=1))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("编号", "姓名", "角色", "乡镇", "村（社区）", "在岗", title=f"人员名册（{len(rows)}）")
     for r in rows:
         table.add_row(r[0], r[1], labels.get(r[2], r[2]), r[4] or "", r[5] or "",
                       "是" if r[6] else "否")
-    Console().print(table)
+    console().print(table)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from jianhu.cli.root import Workspace, cli, pass_workspace
+from jianhu.cli.root import Workspace, cli, console, pass_workspace
 
 
 @cli.group()
@@ -25,10 +25,9 @@ def list_plugins(ws: Workspace, as_json: bool) -> None:
                                 "hooks": list(p.hooks)} for p in infos], ensure_ascii=False,
                               indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("名称", "版本", "来源", "钩子")
     for p in infos:
         table.add_row(p.name, p.version, p.source, ", ".join(p.hooks))
-    Console().print(table)
+    console().print(table)

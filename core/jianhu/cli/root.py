@@ -157,6 +157,14 @@ def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None
         yield lambda n: bar.advance(task, n)
 
 
+def console() -> Any:
+    """A rich console on stdout, 160 columns wide when output goes to a file or a pipe (so
+    tables of Chinese text are not cut to 80 columns)."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
 def main() -> None:
     """Entry point of the ``jianhu`` command."""
     logging.basicConfig(level=logging.WARNING, format="警告：%(message)s", stream=sys.stderr)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from jianhu.cli.casework import print_due, print_level_table
+from jianhu.cli.casework import print_due, print_level_table, print_next_of_each_kind
 from jianhu.cli.root import Workspace, cli, pass_workspace
 
 
@@ -75,13 +75,17 @@ def demo(ws: Workspace, out: Path, children: int, seed: int) -> None:
     s, a = run.screening, run.assessment
     click.echo(f"工作区：{run.out}（数据库 {run.db_url}）")
     click.echo(f"调查表 {s.rows} 行：新增儿童 {s.created}，开立个案 {s.cases_opened}；"
-               f"评估表 {a.rows} 行：评估 {a.created} 份。")
+               f"评估表 {a.rows} 行：评估 {a.created} 份；人员名册 {run.people.created} 人；"
+               f"个案记录 {run.records.created} 份（救助方案、服务、随访、侵害报告、升级干预、结案）。")
     engine = make_engine(run.db_url)
     try:
         with open_session(engine) as session:
             print_level_table(session, ws.host)
             items = due_list(session, run.on)
+            all_pending = due_list(session, run.on, window_days=36500)
     finally:
         engine.dispose()
-    print_due(items[:15], run.on, total=len(items))
+    print_due(items[:12], run.on, total=len(items))
+    print_next_of_each_kind(all_pending)
     click.echo(f"汇总表已写入 {run.report}")
+

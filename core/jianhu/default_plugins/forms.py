@@ -1,4 +1,5 @@
-"""Default forms: the basic situation survey and the default assessment answer sheet."""
+"""Default forms: every ``*.schema.json`` shipped in ``jianhu/schemas`` (the survey, the default
+assessment answer sheet, the roster and the lifecycle forms), registered under its file stem."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from jianhu import hookimpl
 from jianhu.extensions import FormSpec
 
 SCHEMAS = resources.files("jianhu") / "schemas"
+SUFFIX = ".schema.json"
 
 
 @hookimpl
 def jianhu_forms() -> list[FormSpec]:
-    """Register ``screening`` (基本情况调查表) and ``assessment`` (家庭监护评估表)."""
-    return [
-        FormSpec.from_file("screening", SCHEMAS / "screening.schema.json"),
-        FormSpec.from_file("assessment", SCHEMAS / "assessment.schema.json"),
-    ]
+    """Register each shipped schema as form ``<stem>`` (e.g. ``screening``, ``plan``)."""
+    return [FormSpec.from_file(p.name.removesuffix(SUFFIX), p)
+            for p in sorted(SCHEMAS.iterdir(), key=lambda p: p.name) if p.name.endswith(SUFFIX)]

@@ -1,0 +1,176 @@
+"""Generated casework for the sample: a staff roster and lifecycle records for the sample's cases.
+
+Nobody here is a real person (names are random combinations, no phone numbers). The records follow
+the lifecycle rules, in date order, all dated no later than :data:`CUTOFF`:
+
+- roster per town: one township supervisor, one child director per village, two social workers,
+  a tutor, a psychologist, a caring mother and a police member of the assessment team;
+- every red, orange or yellow case gets an assistance plan 3 days after its assessment (two
+  measures, owned by the village child director and a social worker) and one or two services;
+  red and orange cases get their first follow-up visit when it falls before the cut-off;
+- an emergency on the assessment sheet is reported to the police the same day for 70 % of cases
+  (the rest stay open and show as overdue mandatory reports);
+- 4 % of cases have a harm report 10 days after assessment (half reported to the police at once);
+  of those, 30 % get a police warning letter, 15 % a protection-order application and order
+  (valid six months less a day), 10 % an application still awaiting its ruling and 15 %
+  temporary guardianship by civil affairs;
+- 30 % of green and 10 % of yellow cases are re-assessed green and closed 25–28 days after their
+  first assessment, which schedules their return visits.
+
+Same seed → same records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterable
+from typing import Any
+
+from jianhu.extensions import Scale
+
+CUTOFF = dt.date(2026, 11, 28)
+PEOPLE_COLUMNS = ("code", "name", "role", "township", "village", "organisation", "active")
+
+
+def roster(rng: random.Random, towns: list[tuple[str, str, list[str]]], name: Any) -> list[dict]:
+    """Roster rows (``person`` form documents) for ``(town code, town name, villages)``."""
+    people = []
+    for code, town, villages in towns:
+        prefix = code[:9]
+
+        def add(suffix: str, role: str, village: str | None = None, org: str | None = None,
+                prefix: str = prefix, town: str = town) -> None:
+            p = {"code": f"{prefix}-{suffix}", "name": name(), "role": role, "township": town,
+                 "active": True}
+            if village:
+                p["village"] = village
+            if org:
+                p["organisation"] = org
+            people.append({"person": p})
+
+        add("S01", "township_supervisor", org=f"{town}民政办")
+        for i, village in enumerate(villages, start=1):
+            add(f"D{i:02d}", "village_child_director", village=village, org=f"{village}村委会")
+        add("W01", "social_worker", org="县社会工作服务中心")
+        add("W02", "social_worker", org="县社会工作服务中心")
+        add("T01", "tutor")
+        add("P01", "psychologist", org="县人民医院")
+        add("M01", "caring_mother", org=f"{town}妇联")
+        add("X01", "assessor_police", org=f"{town}派出所")
+    return people
+
+
+def _zero_sheet(scale: Scale, on: dt.date, assessor: str) -> dict[str, Any]:
+    return {"assessment": {"date": on.isoformat(), "assessor": assessor},
+            "emergency": {i.id: False for i in scale.items if i.domain == "emergency"},
+            "items": {i.id: 0 for i in scale.items if i.domain != "emergency"}}
+
+
+def casework(rng: random.Random, scale: Scale, cases: Iterable[tuple[dict, dict]],
+             villages: dict[str, list[str]], prefixes: dict[str, str],
+             visit_days: dict[str, int]) -> list[dict]:
+    """Lifecycle records for ``(survey, assessment sheet)`` pairs, as import lines.
+
+    Args:
+        rng: the random source (seeded by the caller).
+        scale: the default scale (to know each sheet's level).
+        cases: the sample's children that have cases, with their assessment sheets.
+        villages: town name → its villages in roster order (for child directors' codes).
+        prefixes: town name → its 9-digit code (the roster codes' prefix).
+        visit_days: level → days to the first visit (the default policy).
+
+    Returns:
+        dicts ``{"form", "as", "child", "payload"}`` in the order they must be applied.
+    """
+    lines: list[dict] = []
+    for survey, sheet in cases:
+        res = survey["residence"]
+        prefix = prefixes[res["township"]]
+        director = f"{prefix}-D{villages[res['township']].index(res['village']) + 1:02d}"
+        worker, police = f"{prefix}-W0{rng.randint(1, 2)}", f"{prefix}-X01"
+        child = sheet["subject"]
+        child = {"citizen_id": child["citizen_id"]} if "citizen_id" in child else child
+        result = scale.score(sheet)
+        on = dt.date.fromisoformat(sheet["assessment"]["date"])
+
+        def add(form: str, who: str, payload: dict, child: dict = child) -> None:
+            lines.append({"form": form, "as": who, "child": child, "payload": payload})
+
+        if result.emergency and rng.random() < 0.7:
+            add("police_report", police, {"police": {
+                "reported_at": f"{on.isoformat()}T16:00:00+08:00", "reported_by": police,
+                "station": f"{res['township']}派出所", "receipt_no": f"JQ{rng.randrange(10**6):06d}"}})
+        if result.level in ("red", "orange", "yellow"):
+            plan_on = on + dt.timedelta(days=3)
+            if plan_on <= CUTOFF:
+                add("plan", director, {
+                    "plan": {"date": plan_on.isoformat(),
+                             "goals": ["改善日常照料与安全", "加强亲子联系"]},
+                    "measures": [
+                        {"service_type": "parenting_training", "description": "监护人亲职能力培训",
+                         "responsible": director, "start": plan_on.isoformat(),
+                         "due": (plan_on + dt.timedelta(days=30)).isoformat()},
+                        {"service_type": rng.choice(["tutoring", "counselling", "safety_guidance"]),
+                         "description": "每周一次上门服务", "responsible": worker,
+                         "partner": "县社会工作服务中心", "start": plan_on.isoformat(),
+                         "due": (plan_on + dt.timedelta(days=60)).isoformat()}]})
+                for k in range(rng.randint(1, 2)):
+                    s_on = plan_on + dt.timedelta(days=4 + 7 * k)
+                    if s_on <= CUTOFF:
+                        add("service", worker, {"service": {
+                            "date": s_on.isoformat(), "service_type": "counselling",
+                            "provider": worker, "measure": 2, "content": "上门陪伴与心理疏导",
+                            "minutes": 60}})
+        if result.level in ("red", "orange"):
+            v_on = on + dt.timedelta(days=visit_days[result.level])
+            if v_on <= CUTOFF:
+                add("visit", director, {"visit": {
+                    "date": v_on.isoformat(), "visitor": director, "method": "home",
+                    "child_seen": True, "risk_change": rng.choice(["improved", "unchanged"])}})
+        if rng.random() < 0.04 and on + dt.timedelta(days=12) <= CUTOFF:
+            i_on = on + dt.timedelta(days=10)
+            reported = rng.random() < 0.5
+            payload: dict[str, Any] = {"incident": {
+                "discovered_at": f"{i_on.isoformat()}T09:00:00+08:00",
+                "harm_types": ["neglect"], "triggers": ["abandoned"],
+                "description": "邻里反映儿童长期无人照料", "recorded_by": director},
+                "reporter": {"name": "（样例）邻居", "relation": "邻居"}}
+            if reported:
+                payload["police"] = {"reported_at": f"{i_on.isoformat()}T11:00:00+08:00",
+                                     "reported_by": police}
+            add("incident", director, payload)
+            roll = rng.random()
+            a_on = i_on + dt.timedelta(days=1)
+            if roll < 0.30:
+                add("escalation", police, {"escalation": {
+                    "step": "warning_letter", "date": (i_on + dt.timedelta(days=2)).isoformat(),
+                    "decision": "对监护人出具告诫书", "decided_by": f"{res['township']}派出所",
+                    "recorded_by": police}})
+            elif roll < 0.55:
+                add("escalation", f"{prefix}-S01", {"escalation": {
+                    "step": "protection_order_application", "date": a_on.isoformat(),
+                    "applied_at": f"{a_on.isoformat()}T10:00:00+08:00", "urgent": roll < 0.45,
+                    "recorded_by": f"{prefix}-S01"}})
+                if roll < 0.45:
+                    add("escalation", f"{prefix}-S01", {"escalation": {
+                        "step": "protection_order", "date": (a_on + dt.timedelta(days=1)).isoformat(),
+                        "decision": "裁定禁止被申请人实施家庭暴力", "decided_by": "灌南县人民法院",
+                        "valid_until": (a_on + dt.timedelta(days=181)).isoformat(),
+                        "recorded_by": f"{prefix}-S01"}})
+            elif roll < 0.70:
+                add("escalation", f"{prefix}-S01", {"escalation": {
+                    "step": "temporary_guardianship", "date": a_on.isoformat(),
+                    "decision": "由县儿童福利机构临时监护", "decided_by": "灌南县民政局",
+                    "recorded_by": f"{prefix}-S01"}})
+            continue
+        share = {"green": 0.3, "yellow": 0.1}.get(result.level or "", 0)
+        close_on = on + dt.timedelta(days=rng.randint(25, 28))
+        if not result.emergency and rng.random() < share and close_on <= CUTOFF:
+            add("assessment", director, _zero_sheet(scale, close_on - dt.timedelta(days=2),
+                                                    sheet["assessment"]["assessor"]))
+            add("closure", director, {"closure": {
+                "date": close_on.isoformat(), "reason": "resolved",
+                "summary": "经再次评估困境已解除，监护人能够履行监护职责。", "closed_by": director}})
+    return lines
+
