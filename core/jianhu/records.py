@@ -179,9 +179,7 @@ def _incident(c: _Ctx) -> None:
     if police and _instant(police["reported_at"]) < discovered:
         raise JianhuError("向公安机关报告的时间早于发现时间")
     if c.case.status in CLOSED:
-        c.move("reopen", reason="侵害事件报告")
-        c.result.notes.append("已结案个案收到侵害事件报告：已重新开案，请尽快评估")
-        c.task("reassessment", local_date(discovered))
+        _reopen(c, "侵害事件报告", local_date(discovered))
     triggers = inc.get("triggers", [])
     if triggers:
         if police is None:
@@ -282,12 +280,18 @@ def _return_visit(c: _Ctx) -> None:
            actor=c.actor.code)
     c.move("return_visit")
     if rv["risk_found"]:
-        finish(c.session, pending(c.session, c.case, ("return_visit",)), status="cancelled",
-               on=None, actor=c.actor.code)
-        c.move("reopen", reason="回访发现风险")
-        c.task("reassessment", on + dt.timedelta(days=c.policy.worse_visit_reassess_days))
-        c.emit("case_reopened", cause="return_visit")
-        c.result.notes.append("回访发现风险：已重新开案，请尽快再评估")
+        _reopen(c, "回访发现风险", on + dt.timedelta(days=c.policy.worse_visit_reassess_days))
+
+
+def _reopen(c: _Ctx, reason: str, reassess_on: dt.date) -> None:
+    """Reopen a closed case: its remaining return visits are cancelled and a re-assessment is
+    due on ``reassess_on``."""
+    finish(c.session, pending(c.session, c.case, ("return_visit",)), status="cancelled",
+           on=None, actor=c.actor.code)
+    c.move("reopen", reason=reason)
+    c.task("reassessment", reassess_on)
+    c.emit("case_reopened", cause=reason)
+    c.result.notes.append(f"{reason}：已重新开案，请尽快再评估")
 
 
 HANDLERS: dict[str, Callable[[_Ctx], None]] = {

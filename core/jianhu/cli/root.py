@@ -168,4 +168,6 @@ def console() -> Any:
 def main() -> None:
     """Entry point of the ``jianhu`` command."""
     logging.basicConfig(level=logging.WARNING, format="警告：%(message)s", stream=sys.stderr)
+    for noisy in ("weasyprint", "fontTools"):  # font-subsetting notices are not the user's concern
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     cli(obj=None)
