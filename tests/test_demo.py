@@ -34,3 +34,27 @@ def test_demo_refuses_a_directory_with_other_files(tmp_path):
     assert result.exit_code == 1
     assert "不是空目录，也不是演示目录" in result.output
     assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+def test_demo_closed_cases_have_two_return_visits_a_year(tmp_path):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from jianhu.db.models import Case, FollowUp
+    from jianhu.db.session import make_engine, open_session
+
+    assert _demo(tmp_path / "r", "--seed", "2016").exit_code == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'r' / 'jianhu.db'}")
+    with open_session(engine) as session:
+        closed = session.scalars(select(Case).where(Case.status == "closed")).all()
+        assert closed
+        for case in closed:
+            visits = session.scalars(select(FollowUp.due_on).where(
+                FollowUp.case_id == case.id, FollowUp.kind == "return_visit")).all()
+            for year in (1, 2):
+                start = case.closed_on + dt.timedelta(days=365 * (year - 1))
+                within = [d for d in visits if start < d <= case.closed_on.replace(
+                    year=case.closed_on.year + year)]
+                assert len(within) >= 2, (case.case_no, visits)
+    engine.dispose()

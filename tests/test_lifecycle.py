@@ -252,3 +252,19 @@ def test_reporter_is_kept_apart(session, host, case):
         FormRecord.form_id == "incident"))]
     assert all("reporter" not in p for p in stored)
     assert [c.payload["name"] for c in session.scalars(select(ConfidentialRecord))] == ["保密甲"]
+
+
+@pytest.mark.parametrize("form,payload,who,message", REFUSALS, ids=[r[0] for r in REFUSALS])
+def test_refused_on_the_command_line(run, session, host, case, tmp_path, form, payload, who,
+                                     message):
+    import json
+
+    _closed(session, host, case)
+    records, audits = count(session, FormRecord), count(session, AuditEvent)
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
+    result = run("--as", who, "record", form, "--case", case.case_no, str(path))
+    assert result.exit_code == 1
+    assert result.output.startswith(f"错误：个案 {case.case_no} 当前为「已结案」，{message}")
+    session.expire_all()
+    assert (count(session, FormRecord), count(session, AuditEvent)) == (records, audits)
