@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from files import write_xlsx
-from surveys import survey
-
 from jianhu.forms import load_form
 from jianhu.imports.screening import import_screening
 from jianhu.people import import_people
 from jianhu.roles import LOCAL_ADMIN
+from surveys import survey
 
 ROSTER = """编号,姓名,角色,乡镇,村（社区）
 S01,督导甲,乡镇儿童督导员,新安镇,

@@ -2,16 +2,16 @@ import json
 
 import pytest
 from casework import one_case_workspace
-from conftest import count
 from pypdf import PdfReader
 from sqlalchemy import select
-from tests_helpers import answer_sheet
 
+from conftest import count
 from jianhu.db.models import AuditEvent, FormRecord, Person
 from jianhu.errors import ImportRejected
 from jianhu.imports.records import import_records
 from jianhu.people import import_people
 from jianhu.roles import LOCAL_ADMIN
+from tests_helpers import answer_sheet
 
 
 @pytest.fixture

@@ -2,15 +2,15 @@ import datetime as dt
 
 import pytest
 from casework import one_case_workspace
-from conftest import count
 from sqlalchemy import select
-from tests_helpers import answer_sheet
 
+from conftest import count
 from jianhu.db.models import AuditEvent, Case, ConfidentialRecord, FollowUp, FormRecord
 from jianhu.errors import JianhuError
 from jianhu.lifecycle import TRANSITIONS, TransitionRefused
 from jianhu.people import resolve_actor
 from jianhu.records import record_form
+from tests_helpers import answer_sheet
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
