@@ -125,7 +125,42 @@ def test_plugins_list_json(run):
     data = json.loads(result.output)
     assert [p["name"] for p in data] == list(DEFAULT_PLUGINS)
     assert data[0] == {"name": "jianhu.default_plugins.areas", "version": data[0]["version"],
-                       "source": "default", "hooks": ["jianhu_areas"]}
+                       "source": "default", "hooks": ["jianhu_areas"], "enabled_for": []}
+
+
+SETTINGS_PLUGIN = '''
+from jianhu import hookimpl
+from jianhu.extensions import SettingsSchema
+
+@hookimpl
+def jianhu_settings_schema():
+    return [SettingsSchema(plugin="localsms", schema={
+        "type": "object", "required": ["sender"], "additionalProperties": False,
+        "properties": {"sender": {"type": "string", "title": "短信签名", "minLength": 2}}})]
+'''
+
+
+def test_enable_a_plugin_per_township_with_validated_settings(run, engine, tmp_path):
+    plugins = tmp_path / "p"
+    plugins.mkdir()
+    (plugins / "localsms.py").write_text(SETTINGS_PLUGIN, "utf-8")
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text('{"sender": "新安镇"}', "utf-8")
+    bad.write_text('{"sender": "x", "extra": 1}', "utf-8")
+    base = ("--plugins-dir", str(plugins), "plugins")
+    out = run(*base, "enable", "localsms", "--township", "320724100000", "--settings", str(bad))
+    assert out.exit_code == 1
+    assert "「短信签名」至少2个字" in out.output and "表中没有这些字段：extra" in out.output
+    out = run(*base, "enable", "localsms", "--township", "320724100000", "--settings", str(good))
+    assert out.output == "插件「localsms」已启用：320724100000\n"
+    assert run(*base, "enable", "nosuch").output.startswith("错误：没有加载名为「nosuch」的插件")
+    assert run(*base, "enable", "localsms", "--township", "999").output.startswith(
+        "错误：「999」不是本县的乡镇代码")
+    listed = {p["name"]: p for p in json.loads(run(*base, "list", "--json").output)}
+    assert listed["localsms"]["enabled_for"] == ["320724100000"]
+    run(*base, "disable", "localsms", "--township", "320724100000")
+    listed = {p["name"]: p for p in json.loads(run(*base, "list", "--json").output)}
+    assert listed["localsms"]["enabled_for"] == []
 
 
 def test_hookspecs_take_keywords_only_and_have_examples():

@@ -318,6 +318,24 @@ class Report:
 
 
 @dataclass(frozen=True)
+class SettingsSchema:
+    """The settings a plugin accepts.
+
+    Attributes:
+        plugin: the plugin's registration name (entry point name), e.g. ``"webhook"``.
+        schema: a JSON Schema (draft 2020-12) object with Chinese ``title`` on each property.
+    """
+
+    plugin: str
+    schema: Mapping[str, Any]
+
+    @property
+    def name(self) -> str:
+        """The plugin name (records are de-duplicated by ``name``)."""
+        return self.plugin
+
+
+@dataclass(frozen=True)
 class CaseEvent:
     """Something that happened to a case, for partner integrations.
 

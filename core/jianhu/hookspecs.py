@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         Report,
         ReportFormat,
         Scale,
+        SettingsSchema,
         TargetCategory,
     )
 
@@ -184,6 +185,24 @@ def jianhu_case_event(session: Session, event: CaseEvent) -> None:
         @hookimpl
         def jianhu_case_event(session, event):
             session.add(OutboxRow(kind=event.kind, case_no=event.case_no))
+    """
+
+
+@hookspec
+def jianhu_settings_schema() -> list[SettingsSchema]:
+    """Declare the JSON Schema of a plugin's settings (validated by ``jianhu plugins enable``).
+
+    Returns:
+        a list with one :class:`~jianhu.extensions.SettingsSchema` naming the plugin (its
+        registration name, e.g. the entry point name).
+
+    Example::
+
+        @hookimpl
+        def jianhu_settings_schema():
+            return [SettingsSchema(plugin="webhook", schema={
+                "type": "object", "required": ["url"],
+                "properties": {"url": {"type": "string", "title": "接收地址"}}})]
     """
 
 

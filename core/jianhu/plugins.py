@@ -283,6 +283,11 @@ class Host:
         """Report file formats by name."""
         return self._unique("jianhu_report_formats")
 
+    @cached_property
+    def settings_schemas(self) -> dict[str, Any]:
+        """Plugin name → JSON Schema of its settings."""
+        return {name: rec.schema for name, rec in self._unique("jianhu_settings_schema").items()}
+
     # ----------------------------------------------------------------- events
     def emit(self, session: Any, event: CaseEvent) -> None:
         """Call ``jianhu_case_event`` on every plugin, inside the caller's transaction."""

@@ -41,12 +41,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view:identified": CASEWORKERS | ASSESSORS,
     "people:import": SUPERVISORS,
     "people:list": CASEWORKERS | ASSESSORS,
+    "plugins:configure": frozenset({"local_admin"}),
 }
 ACTION_LABELS = {
     "import:screening": "导入调查表", "import:assessment": "导入评估表",
     "close:override": "特批结案", "view:reporter": "查看报告人身份",
     "view:identified": "查看儿童身份信息", "people:import": "导入人员名册",
-    "people:list": "查看人员名册",
+    "people:list": "查看人员名册", "plugins:configure": "设置插件",
 }
 
 

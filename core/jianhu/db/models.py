@@ -218,6 +218,38 @@ class ConfidentialRecord(Base):
     payload: Mapped[dict[str, Any]]
 
 
+class OutboxMessage(Base):
+    """A message for a partner system, written in the transaction of the change it reports
+    (transactional outbox) and delivered later by ``jianhu outbox deliver``.
+
+    ``id`` is the event id receivers use to drop duplicates (delivery is at least once).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "destination", "delivered_at", "next_attempt_at"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
+    destination: Mapped[str] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    delivered_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class PluginSetting(Base):
+    """Whether a plugin is enabled for a township (``township_code`` ``"*"``: every township),
+    and its settings, validated against the JSON Schema the plugin declares."""
+
+    __tablename__ = "plugin_settings"
+    plugin: Mapped[str] = mapped_column(String(100), primary_key=True)
+    township_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
 class AuditEvent(Base):
     """One change: who, when, what, and the values before and after."""
 

@@ -94,10 +94,9 @@ class Form:
 
         def column_of(path: tuple[str, ...]) -> str:
             f = self.by_path.get(tuple(path[:2]))  # type: ignore[arg-type]
-            if f is not None:
+            if f is not None and len(path) <= 2:
                 return f.column
-            group = self.schema.get("properties", {}).get(path[0], {}) if path else {}
-            return str(group.get("title", ".".join(path)))
+            return self.title_at(path)
 
         def field_schema(path: tuple[str, ...]) -> Mapping[str, Any]:
             f = self.by_path.get(tuple(path[:2]))  # type: ignore[arg-type]
@@ -105,6 +104,22 @@ class Form:
 
         found = list(explain(self.reference, doc, column_of, field_schema))
         return found or [("", "不符合表单要求")]
+
+    def title_at(self, path: tuple[str, ...]) -> str:
+        """A readable Chinese name for a JSON path, e.g. ``("measures", "0", "due")`` →
+        ``"措施第1项·完成期限"`` (titles along the path; list positions counted from 1)."""
+        node: Mapping[str, Any] = self.schema
+        parts: list[str] = []
+        for segment in path:
+            if "$ref" in node:
+                node = {**self.resolve(node["$ref"]), **node}
+            if segment.isdigit() and "items" in node:
+                node = node["items"]
+                parts[-1:] = [f"{parts[-1] if parts else ''}第{int(segment) + 1}项"]
+                continue
+            node = node.get("properties", {}).get(segment, {})
+            parts.append(str(node.get("title", segment)))
+        return "·".join(p for p in parts if p)
 
     def validate(self, doc: Mapping[str, Any]) -> None:
         """Raise :class:`JianhuError` listing every problem of ``doc`` in Chinese, if any."""

@@ -1,0 +1,229 @@
+"""Jianhu webhook: delivers case events to a partner's HTTP(S) endpoint as signed JSON.
+
+- **Transactional outbox**: each event becomes an outbox row in the same transaction as the change
+  (``jianhu_case_event``), so an event exists exactly when its change committed.
+- **Delivery**: ``jianhu outbox deliver`` posts due rows one by one, committing after each, with
+  exponential backoff on failure; a worker killed mid-way leaves the rest due for the next run.
+  Delivery is at least once; the ``X-Jianhu-Event-Id`` header lets the receiver drop duplicates,
+  so a receiver that honours it sees each event exactly once.
+- **Signature**: ``X-Jianhu-Signature: sha256=<hex>``, HMAC-SHA256 of ``<timestamp>.<body>`` with
+  the shared secret (read from the environment variable the settings name, never stored), and
+  ``X-Jianhu-Timestamp`` (Unix seconds).
+- **De-identified by default**: the body carries the case number, township code, event kind,
+  time and the event's data. A field that identifies the child is added only when the settings
+  list it with a written legal basis (个人信息保护法 Art 13(3): a statutory duty; Art 28, 31:
+  minors' data are sensitive; 未保法 Art 103).
+
+Enable it per township: ``jianhu plugins enable webhook --township 320724100000 --settings
+webhook.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from jianhu import hookimpl
+from jianhu.extensions import CaseEvent, SettingsSchema
+
+__version__ = "0.1.0"
+
+NAME = "webhook"
+EVENT_KINDS = ("case_opened", "level_changed", "mandatory_report_filed", "case_closed")
+IDENTIFYING = {"child_name": "儿童姓名", "child_birth_date": "儿童出生日期",
+               "citizen_id": "儿童身份证号", "village": "村（社区）"}
+
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Webhook 设置",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["url"],
+    "properties": {
+        "url": {"type": "string", "title": "接收地址", "pattern": "^https?://",
+                "x-error": "应以 http:// 或 https:// 开头"},
+        "secret_env": {"type": "string", "title": "密钥所在环境变量", "pattern": "^[A-Z_][A-Z0-9_]*$",
+                       "description": "签名密钥从该环境变量读取，不写入数据库。默认 JIANHU_WEBHOOK_SECRET。"},
+        "events": {"type": "array", "title": "推送的事件", "uniqueItems": True,
+                   "items": {"title": "事件", "oneOf": [
+                       {"const": "case_opened", "title": "开案"},
+                       {"const": "level_changed", "title": "等级变化"},
+                       {"const": "mandatory_report_filed", "title": "强制报告"},
+                       {"const": "case_closed", "title": "结案"}]}},
+        "identified_fields": {
+            "type": "array", "title": "推送的身份信息字段",
+            "description": "默认不推送任何身份信息；每个字段须写明法律依据。",
+            "items": {"type": "object", "title": "身份信息字段", "additionalProperties": False,
+                      "required": ["field", "legal_basis"],
+                      "properties": {
+                          "field": {"title": "字段", "oneOf": [
+                              {"const": k, "title": v} for k, v in IDENTIFYING.items()]},
+                          "legal_basis": {"type": "string", "title": "法律依据", "minLength": 10}}}},
+        "timeout_seconds": {"type": "number", "title": "超时（秒）", "minimum": 1, "maximum": 120},
+    },
+}
+
+
+@hookimpl
+def jianhu_settings_schema() -> list[SettingsSchema]:
+    """Declare the settings: endpoint URL, secret variable, events, identified fields."""
+    return [SettingsSchema(plugin=NAME, schema=SETTINGS_SCHEMA)]
+
+
+def _settings(session: Any, township_code: str) -> dict[str, Any] | None:
+    from jianhu.settings import settings_for
+
+    cache = session.info.setdefault("jianhu_webhook_settings", {})
+    if township_code not in cache:
+        cache[township_code] = settings_for(session, NAME, township_code)
+    return cache[township_code]
+
+
+def build_body(session: Any, event: CaseEvent, settings: dict[str, Any]) -> dict[str, Any]:
+    """The JSON body of one event: de-identified, plus the identified fields the settings allow.
+
+    Returns:
+        ``{"id", "kind", "case_no", "township_code", "at", "data"}`` and, when configured,
+        ``"child": {field: value}`` with ``"legal_basis": {field: text}``.
+    """
+    body: dict[str, Any] = {"kind": event.kind, "case_no": event.case_no,
+                            "township_code": event.township_code, "at": event.at.isoformat(),
+                            "data": dict(event.data)}
+    fields = settings.get("identified_fields") or []
+    if fields:
+        from jianhu.db.models import Case, Child, Village
+
+        row = session.execute(
+            select(Child.name, Child.birth_date, Child.citizen_id, Village.name)
+            .join(Case, Case.child_id == Child.id).join(Village, Case.village_id == Village.id)
+            .where(Case.case_no == event.case_no)).one()
+        values = {"child_name": row[0], "child_birth_date": row[1].isoformat(),
+                  "citizen_id": row[2], "village": row[3]}
+        body["child"] = {f["field"]: values[f["field"]] for f in fields}
+        body["legal_basis"] = {f["field"]: f["legal_basis"] for f in fields}
+    return body
+
+
+@hookimpl
+def jianhu_case_event(session: Any, event: CaseEvent) -> None:
+    """Write an outbox row for an event of an enabled township (same transaction as the change)."""
+    if event.kind not in EVENT_KINDS:
+        return
+    settings = _settings(session, event.township_code)
+    if settings is None or event.kind not in settings.get("events", EVENT_KINDS):
+        return
+    from jianhu.outbox import enqueue
+
+    enqueue(session, NAME, event.kind, build_body(session, event, settings))
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """``sha256=`` + hex HMAC-SHA256 of ``timestamp.body`` with ``secret`` (RFC 2104)."""
+    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body,
+                   hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def post(url: str, message_id: str, body: dict[str, Any], secret: str, timeout: float) -> None:
+    """POST one message; return on a 2xx answer.
+
+    Raises:
+        OSError: network failure or a non-2xx status (``urllib.error.HTTPError``).
+    """
+    data = json.dumps({"id": message_id, **body}, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
+    timestamp = str(int(time.time()))
+    request = urllib.request.Request(url, data=data, method="POST", headers={
+        "Content-Type": "application/json; charset=utf-8",
+        "X-Jianhu-Event-Id": message_id,
+        "X-Jianhu-Timestamp": timestamp,
+        "X-Jianhu-Signature": sign(secret, timestamp, data),
+        "User-Agent": f"jianhu-webhook/{__version__}",
+    })
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured URL)
+        response.read()
+
+
+def deliver(session: Any, *, backoff_base: float = 2.0, limit: int = 100,
+            env: dict[str, str] | None = None) -> tuple[int, int]:
+    """Deliver every due message once; commit after each. Returns ``(delivered, failed)``.
+
+    The endpoint and secret come from the settings of the message's township.
+
+    Raises:
+        JianhuError: the secret's environment variable is not set.
+    """
+    from jianhu.errors import JianhuError
+    from jianhu.outbox import delivered, due, failed
+
+    env = os.environ if env is None else env
+    ok = bad = 0
+    for message in due(session, NAME, limit=limit):
+        settings = _settings(session, message.payload["township_code"]) or {}
+        var = settings.get("secret_env", "JIANHU_WEBHOOK_SECRET")
+        secret = env.get(var)
+        if not secret:
+            raise JianhuError(f"未设置签名密钥：请设置环境变量 {var}")
+        try:
+            post(settings["url"], str(message.id), message.payload, secret,
+                 float(settings.get("timeout_seconds", 10)))
+        except (OSError, KeyError) as exc:
+            failed(message, repr(exc), base=backoff_base)
+            bad += 1
+        else:
+            delivered(message)
+            ok += 1
+        session.commit()
+    return ok, bad
+
+
+@hookimpl
+def jianhu_register_commands(cli: click.Group) -> None:
+    """Add ``jianhu outbox deliver`` and ``jianhu outbox status``."""
+    from jianhu.cli.root import Workspace, pass_workspace
+
+    @cli.group(name="outbox")
+    def outbox() -> None:
+        """推送队列：向合作系统推送个案事件。"""
+
+    @outbox.command(name="deliver")
+    @click.option("--watch", is_flag=True, help="持续运行，每隔 --interval 秒推送一次")
+    @click.option("--interval", type=float, default=5.0, show_default=True)
+    @click.option("--backoff-base", type=float, default=2.0, show_default=True,
+                  help="失败后重试间隔的基数（秒，指数退避）")
+    @pass_workspace
+    def deliver_cmd(ws: Workspace, watch: bool, interval: float, backoff_base: float) -> None:
+        """推送到期的事件（失败按指数退避重试；中途中断不丢失）。"""
+        while True:
+            with ws.session() as session:
+                ok, bad = deliver(session, backoff_base=backoff_base)
+            click.echo(f"{dt.datetime.now():%H:%M:%S} 已推送 {ok} 条，失败 {bad} 条")
+            if not watch:
+                return
+            time.sleep(interval)
+
+    @outbox.command(name="status")
+    @pass_workspace
+    def status_cmd(ws: Workspace) -> None:
+        """显示待推送和已推送的事件数。"""
+        from sqlalchemy import func
+
+        from jianhu.db.models import OutboxMessage
+
+        with ws.session() as session:
+            rows = session.execute(
+                select(OutboxMessage.delivered_at.is_(None), func.count())
+                .where(OutboxMessage.destination == NAME)
+                .group_by(OutboxMessage.delivered_at.is_(None))).all()
+        counts = {pending: n for pending, n in rows}
+        click.echo(f"待推送 {counts.get(True, 0)} 条，已推送 {counts.get(False, 0)} 条")
