@@ -28,9 +28,26 @@ def host() -> Host:
 
 
 @pytest.fixture
-def db_url(tmp_path) -> str:
-    """A throwaway database: ``JIANHU_TEST_DATABASE_URL`` when set, else a SQLite file."""
-    return os.environ.get("JIANHU_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+def db_url(tmp_path):
+    """A throwaway database: a SQLite file, or, when ``JIANHU_TEST_DATABASE_URL`` names a
+    PostgreSQL server, a new database on it created for this test and dropped after it."""
+    server = os.environ.get("JIANHU_TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"jianhu_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture
