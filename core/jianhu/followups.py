@@ -18,6 +18,7 @@ from jianhu import audit
 from jianhu.dates import LOCAL_TZ, local_date, local_today, now_utc
 from jianhu.db.models import Case, FollowUp, Township, Village
 from jianhu.extensions import FollowupPolicy
+from jianhu.scope import restrict
 
 KIND_LABELS = {
     "mandatory_report": "强制报告",
@@ -178,6 +179,7 @@ def due_list(
     if township_code:
         stmt = stmt.where(Township.code == township_code)
     items = []
+    stmt = restrict(session, stmt)
     for r in session.execute(stmt):
         overdue = is_overdue(r.due_on, r.due_at, on, now)
         items.append(DueItem(r.case_no, r.township, r.village, r.level, r.kind, r.due_on,

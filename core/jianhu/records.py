@@ -33,6 +33,7 @@ from jianhu.lifecycle import CLOSED, TransitionRefused, next_state, require_acti
 from jianhu.people import require_people
 from jianhu.plugins import Host
 from jianhu.roles import Actor
+from jianhu.scope import assign
 
 #: Escalation steps by track (新政发〔2016〕8号 四（五）: administrative, then judicial intervention).
 ADMINISTRATIVE = ("admonition", "warning_letter", "temporary_guardianship")
@@ -124,6 +125,7 @@ def _plan(c: _Ctx) -> None:
     finish(c.session, pending(c.session, c.case, ("measure_due",)), status="cancelled",
            on=None, actor=c.actor.code)
     c.move("plan")
+    assign(c.session, c.case, [m["responsible"] for m in measures])
     for i, m in enumerate(measures, start=1):
         c.task("measure_due", _date(m["due"]), ref=f"measure:{i}")
 
@@ -139,6 +141,7 @@ def _service(c: _Ctx) -> None:
     require_active(c.case, "登记服务")
     s = c.payload["service"]
     require_people(c.session, [s["provider"]])
+    assign(c.session, c.case, [s["provider"]])
     if "measure" in s:
         plan = _latest_plan(c)
         if plan is None or s["measure"] > len(plan.payload["measures"]):
@@ -153,6 +156,7 @@ def _visit(c: _Ctx) -> None:
     require_active(c.case, "登记随访")
     v = c.payload["visit"]
     require_people(c.session, [v["visitor"]])
+    assign(c.session, c.case, [v["visitor"]])
     on = _date(v["date"])
     finish(c.session, pending(c.session, c.case, ("visit",))[:1], status="done", on=on,
            actor=c.actor.code)

@@ -18,10 +18,11 @@ from jianhu.db.models import Case, FollowUp, Township, Village
 from jianhu.extensions import LEVELS, Column, Table
 from jianhu.followups import WINDOW_DAYS
 from jianhu.plugins import Host
+from jianhu.scope import restrict
 
 
 def summary_table(session: Session, host: Host, on: dt.date) -> Table:
-    """Build the summary as of local date ``on``.
+    """Build the summary as of local date ``on``, for the cases in the session's scope.
 
     Returns:
         a :class:`Table` with one row per village that has an open case (sorted by township code
@@ -43,7 +44,7 @@ def summary_table(session: Session, host: Host, on: dt.date) -> Table:
             .join(Township, Case.township_id == Township.id)
             .join(Village, Case.village_id == Village.id)
             .where(Case.status.in_(OPEN_STATUSES)))
-    for code, town, village, level, cats in session.execute(stmt):
+    for code, town, village, level, cats in session.execute(restrict(session, stmt)):
         c = counts[code, town, village]
         c["open_cases"] += 1
         c[f"level_{level or 'none'}"] += 1
@@ -57,7 +58,7 @@ def summary_table(session: Session, host: Host, on: dt.date) -> Table:
              .where(FollowUp.status == "pending",
                     FollowUp.due_on <= on + dt.timedelta(days=WINDOW_DAYS))
              .group_by(Township.code, Township.name, Village.name, "overdue"))
-    for code, town, village, overdue, n in session.execute(fstmt):
+    for code, town, village, overdue, n in session.execute(restrict(session, fstmt)):
         counts[code, town, village]["followups_overdue" if overdue else "followups_due"] += n
 
     keys = [c.key for c in columns[2:]]

@@ -23,6 +23,11 @@ SUPPORT = frozenset({"psychologist", "tutor", "social_worker", "caring_mother", 
 CASEWORKERS = frozenset({"local_admin", "township_supervisor", "village_child_director",
                          "social_worker"})
 SUPERVISORS = frozenset({"local_admin", "township_supervisor"})
+COUNTY = frozenset({"county_admin", "county_viewer"})
+#: Roles that see every township (the rest see their own township only).
+COUNTY_WIDE = frozenset({"county_admin", "county_viewer", "local_admin", "trainer"})
+#: Roles that see only the cases assigned to them (service providers of the support team).
+ASSIGNED_ONLY = SUPPORT - {"social_worker"}
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "import:screening": CASEWORKERS | ASSESSORS,
@@ -38,15 +43,21 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "record:return_visit": CASEWORKERS | SUPPORT,
     "close:override": SUPERVISORS,
     "view:reporter": SUPERVISORS | {"assessor_police"},
-    "view:identified": CASEWORKERS | ASSESSORS,
-    "people:import": SUPERVISORS,
+    "view:identified": CASEWORKERS | ASSESSORS | SUPPORT | {"county_admin"},
+    "view:cases": CASEWORKERS | ASSESSORS | SUPPORT | {"county_admin"},
+    "report:aggregate": CASEWORKERS | ASSESSORS | COUNTY | {"trainer"},
+    "deploy": frozenset({"local_admin", "county_admin"}),
+    "backup": frozenset({"local_admin", "county_admin"}),
+    "people:import": SUPERVISORS | {"county_admin"},
     "people:list": CASEWORKERS | ASSESSORS,
-    "plugins:configure": frozenset({"local_admin"}),
+    "plugins:configure": frozenset({"local_admin", "county_admin"}),
 }
 ACTION_LABELS = {
     "import:screening": "导入调查表", "import:assessment": "导入评估表",
     "close:override": "特批结案", "view:reporter": "查看报告人身份",
     "view:identified": "查看儿童身份信息", "people:import": "导入人员名册",
+    "view:cases": "查看个案", "report:aggregate": "查看汇总报表", "deploy": "部署",
+    "backup": "备份与恢复",
     "people:list": "查看人员名册", "plugins:configure": "设置插件",
 }
 

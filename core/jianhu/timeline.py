@@ -68,20 +68,6 @@ class CaseView:
     tasks: list[dict[str, Any]]
 
 
-def find_case(session: Session, case_no: str) -> Case:
-    """Return the case with this number.
-
-    Raises:
-        JianhuError: no such case.
-    """
-    from jianhu.errors import JianhuError
-
-    case = session.scalar(select(Case).where(Case.case_no == case_no))
-    if case is None:
-        raise JianhuError(f"没有个案 {case_no}")
-    return case
-
-
 def case_view(session: Session, host: Host, case: Case, actor: Actor) -> CaseView:
     """Build the view of ``case`` for ``actor``.
 

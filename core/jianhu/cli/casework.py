@@ -52,6 +52,7 @@ def list_cases(ws: Workspace, township: str | None, level: str | None, as_json: 
 
     categories = {c.code: c.label for c in ws.host.target_categories}
     with ws.session() as session:
+        _, scope = ws.scoped(session, "view:cases")
         stmt = (select(Case.case_no, Township.code, Township.name, Village.name, Case.level,
                        Case.categories, Case.status, Case.guardianship_rating, Case.opened_on)
                 .join(Township, Case.township_id == Township.id)
@@ -60,7 +61,7 @@ def list_cases(ws: Workspace, township: str | None, level: str | None, as_json: 
             stmt = stmt.where(Township.code == township)
         if level:
             stmt = stmt.where(Case.level == level)
-        rows = session.execute(stmt).all()
+        rows = session.execute(scope.cases(stmt)).all()
     if as_json:
         click.echo(json.dumps([
             {"case_no": r[0], "township_code": r[1], "township": r[2], "village": r[3],
@@ -88,7 +89,6 @@ def list_cases(ws: Workspace, township: str | None, level: str | None, as_json: 
 def assess(ws: Workspace, case_no: str, answers: Path, scale: str | None) -> None:
     """对个案 CASE_NO 做一次评估：计分、定级、重新排期随访。"""
     from jianhu.assessment import grade, level_label, level_scale
-    from jianhu.db.models import Case
 
     try:
         doc = json.loads(answers.read_text(encoding="utf-8-sig"))
@@ -99,9 +99,8 @@ def assess(ws: Workspace, case_no: str, answers: Path, scale: str | None) -> Non
     doc.pop("subject", None)
     chosen = level_scale(ws.host, scale) if scale else level_scale(ws.host)
     with ws.session() as session:
-        case = session.scalar(select(Case).where(Case.case_no == case_no))
-        if case is None:
-            raise JianhuError(f"没有个案 {case_no}")
+        actor, scope = ws.scoped(session, "record:assessment")
+        case = scope.find_case(session, case_no)
         try:
             g = grade(session, ws.host, case, doc, actor=ws.actor, scale=chosen,
                       context={"file": answers.name})
@@ -134,6 +133,7 @@ def followups_due(ws: Workspace, on: dt.date | None, township: str | None, as_js
 
     on = on or local_today()
     with ws.session() as session:
+        ws.scoped(session, "view:cases")
         items = due_list(session, on, township)
     if as_json:
         click.echo(json.dumps([

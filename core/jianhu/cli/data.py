@@ -33,7 +33,7 @@ def import_screening_cmd(ws: Workspace, file: Path, dry_run: bool) -> None:
 
     total = open_table(file).total
     with ws.session() as session, progress_bar("导入调查表", total) as advance:
-        ws.acting(session).require("import:screening")
+        ws.scoped(session, "import:screening")
         s = import_screening(session, ws.host, file, actor=ws.actor, dry_run=dry_run,
                              progress=advance)
     click.echo(_summary_line(s, "调查表") + f"；开立个案{s.cases_opened}，"
@@ -52,10 +52,25 @@ def import_assessment_cmd(ws: Workspace, file: Path, scale: str | None, dry_run:
 
     total = open_table(file).total
     with ws.session() as session, progress_bar("导入评估表", total) as advance:
-        ws.acting(session).require("import:assessment")
+        ws.scoped(session, "import:assessment")
         s = import_assessments(session, ws.host, file, actor=ws.actor, scale_name=scale,
                                dry_run=dry_run, progress=advance)
     click.echo(_summary_line(s, "评估表") + f"；等级变化的个案{s.cases_updated}。")
+
+
+@import_.command(name="records")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="只检查，不写入")
+@pass_workspace
+def import_records_cmd(ws: Workspace, file: Path, dry_run: bool) -> None:
+    """导入个案记录 FILE（JSON Lines：救助方案、服务、随访、侵害报告、升级干预、结案、回访）。"""
+    from jianhu.imports.records import import_records
+
+    with ws.session() as session:
+        actor, _ = ws.scoped(session)
+        s = import_records(session, ws.host, file, actor=actor, dry_run=dry_run)
+    head = "（试导入，未写入）" if dry_run else ""
+    click.echo(f"{head}个案记录：共{s.rows}行，已登记{s.created}份。")
 
 
 @cli.command()
@@ -74,6 +89,7 @@ def report(ws: Workspace, name: str, fmt: str, out: Path, on: dt.date | None) ->
     if fmt not in formats:
         raise JianhuError(f"不支持格式「{fmt}」；可用：{'、'.join(sorted(formats))}")
     with ws.session() as session:
+        ws.scoped(session, "report:aggregate")
         table = reports[name].build(session, ws.host, on or local_today())
     formats[fmt].write(table, out)
     click.echo(f"已写入{reports[name].title}：{out}（{len(table.rows)}行）")

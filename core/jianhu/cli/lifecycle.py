@@ -34,13 +34,12 @@ def record(ws: Workspace, form_id: str, case_no: str, file: Path) -> None:
     """在个案上登记一份表单 FORM（JSON 文件 FILE），如救助方案、服务、随访、侵害事件、结案、回访。"""
     from jianhu.lifecycle import state_label
     from jianhu.records import record_form, task_label
-    from jianhu.timeline import find_case
 
     payload = _read_json(file)
     with ws.session() as session:
         try:
-            actor = ws.acting(session)
-            case = find_case(session, case_no)
+            actor, scope = ws.scoped(session)
+            case = scope.find_case(session, case_no)
             done = record_form(session, ws.host, case, form_id, payload, actor=actor)
             session.commit()
         except BaseException:
@@ -68,10 +67,11 @@ def case() -> None:
 @pass_workspace
 def case_show(ws: Workspace, case_no: str, as_json: bool) -> None:
     """显示个案及其完整时间线（按日期）。报告人身份只对有权限的角色显示。"""
-    from jianhu.timeline import case_view, find_case
+    from jianhu.timeline import case_view
 
     with ws.session() as session:
-        view = case_view(session, ws.host, find_case(session, case_no), ws.acting(session))
+        actor, scope = ws.scoped(session, "view:cases")
+        view = case_view(session, ws.host, scope.find_case(session, case_no), actor)
         session.commit()  # audit of confidential reads
     if as_json:
         click.echo(json.dumps({
@@ -111,11 +111,10 @@ def case_show(ws: Workspace, case_no: str, as_json: bool) -> None:
 def case_report(ws: Workspace, case_no: str, kind: str, fmt: str, out: Path) -> None:
     """生成个案文书（A4，含签字栏）。文书含儿童身份信息，生成记入审计。"""
     from jianhu.documents import KINDS, render_html, write_document
-    from jianhu.timeline import find_case
 
     with ws.session() as session:
-        html = render_html(session, ws.host, find_case(session, case_no), kind,
-                           ws.acting(session))
+        actor, scope = ws.scoped(session, "view:cases")
+        html = render_html(session, ws.host, scope.find_case(session, case_no), kind, actor)
         write_document(html, out, fmt)
         session.commit()
     click.echo(f"已生成{KINDS[kind]}：{out}")
@@ -150,13 +149,15 @@ def people_list(ws: Workspace, township: str | None, as_json: bool) -> None:
     from jianhu.roles import role_labels
 
     with ws.session() as session:
-        ws.acting(session).require("people:list")
+        _, scope = ws.scoped(session, "people:list")
         stmt = (select(Person.code, Person.name, Person.role, Township.code, Township.name,
                        Village.name, Person.active)
                 .outerjoin(Township, Person.township_id == Township.id)
                 .outerjoin(Village, Person.village_id == Village.id).order_by(Person.code))
         if township:
             stmt = stmt.where(Township.code == township)
+        if scope.township_id is not None:
+            stmt = stmt.where(Person.township_id == scope.township_id)
         rows = session.execute(stmt).all()
     labels = role_labels()
     if as_json:

@@ -76,6 +76,20 @@ class Workspace:
 
         return resolve_actor(session, self.actor)
 
+    def scoped(self, session: Session, action: str | None = None) -> tuple[Any, Any]:
+        """Resolve the actor, check ``action`` (if given), and put ``session`` in the actor's
+        scope (:func:`jianhu.scope.scope_for`). Returns ``(actor, scope)``.
+
+        Raises:
+            JianhuError: unknown actor, action not allowed, or no township on the roster.
+        """
+        from jianhu.scope import scope_for
+
+        actor = self.acting(session)
+        if action:
+            actor.require(action)
+        return actor, scope_for(session, actor)
+
 
 pass_workspace = click.make_pass_decorator(Workspace)
 

@@ -205,8 +205,18 @@ class Person(Base):
     organisation: Mapped[str | None] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
+class CaseAssignment(Base):
+    """A person working on a case (a plan measure's owner, a service provider, a visitor):
+    service providers see only the cases assigned to them."""
+
+    __tablename__ = "case_assignments"
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    person_code: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
 
 
 class ConfidentialRecord(Base):

@@ -31,6 +31,7 @@ from jianhu.people import resolve_actor
 from jianhu.plugins import Host
 from jianhu.records import record_form
 from jianhu.roles import Actor
+from jianhu.scope import restrict
 
 
 def _case_for(session: Session, child: dict[str, Any], towns: dict, villages: dict) -> Case:
@@ -48,7 +49,7 @@ def _case_for(session: Session, child: dict[str, Any], towns: dict, villages: di
     row = next(iter(found.values()), None)
     if row is None:
         raise JianhuError("找不到这名儿童：请先导入基本情况调查表")
-    cases = session.scalars(select(Case).where(Case.child_id == row.id)
+    cases = session.scalars(restrict(session, select(Case).where(Case.child_id == row.id))
                             .order_by(Case.opened_on.desc(), Case.created_at.desc())).all()
     if not cases:
         raise JianhuError("这名儿童没有个案")

@@ -30,6 +30,7 @@ from jianhu import audit, citizen_id
 from jianhu.cases import OPEN_STATUSES, allocate_case_numbers, classify, needs_case
 from jianhu.dates import age_on, local_today, now_utc
 from jianhu.db.models import Case, Child, FormRecord, Guardian, Township, Village
+from jianhu.db.rls import ensure_township_roles
 from jianhu.default_plugins.categories import guardianship_rating
 from jianhu.errors import ImportRejected, RowError
 from jianhu.extensions import CaseEvent
@@ -78,7 +79,8 @@ def payload_hash(payload: dict[str, Any]) -> str:
 def ensure_townships(session: Session, host: Host, actor: str) -> dict[str, Township]:
     """Register the townships the plugins know (``jianhu_areas``) and return them by folded name.
 
-    New townships are inserted with an audit event; existing ones are left as they are.
+    New townships are inserted with an audit event; existing ones are left as they are. On
+    PostgreSQL each township's database role is created and granted (:mod:`jianhu.db.rls`).
     """
     existing = {t.code: t for t in session.scalars(select(Township))}
     for area in host.areas.values():
@@ -91,6 +93,7 @@ def ensure_townships(session: Session, host: Host, actor: str) -> dict[str, Town
                      entity_id=township.id, after={"code": area.code, "name": area.name})
         existing[area.code] = township
     session.flush()
+    ensure_township_roles(session.connection(), sorted(existing))
     return {fold(t.name): t for t in existing.values()}
 
 
@@ -109,6 +112,8 @@ class ScreeningImport:
             (v.township_id, fold(v.name)): v.id for v in session.scalars(select(Village))
         }
         self.seen: dict[tuple, int] = {}
+        scope = session.info.get("jianhu_scope")
+        self.scope_township = scope.township_id if scope is not None else None
         self.today = local_today()
         self.import_id = str(uuid.uuid4())
         self.summary = ImportSummary()
@@ -127,6 +132,10 @@ class ScreeningImport:
             names = "、".join(t.name for t in self.townships.values())
             errors.append(RowError(row, col["residence", "township"].column,
                                    f"「{township}」不是本县的乡镇，可选：{names}"))
+        elif township is not None and self.scope_township is not None and \
+                self.townships[fold(township)].id != self.scope_township:
+            errors.append(RowError(row, col["residence", "township"].column,
+                                   f"「{township}」不是你所在的乡镇，不能导入"))
         number, born = child.get("citizen_id"), child.get("birth_date")
         survey_date = doc.get("survey", {}).get("date")
         if number and born and citizen_id.is_valid(number):

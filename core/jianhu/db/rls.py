@@ -1,0 +1,109 @@
+"""Row-level security on PostgreSQL: defence in depth for township scoping.
+
+Each township has a database role ``jianhu_t_<12-digit code>`` and the county one role
+``jianhu_county`` (both ``NOLOGIN``). Policies on every table holding children's data let a
+township role see and change only its township's rows (directly by ``township_id``, or through
+the child or case a row belongs to); the county role sees all. The application, connected as the
+tables' owner, switches to the acting user's role for each transaction (``SET LOCAL ROLE``), so the
+same rule the scoping layer (:mod:`jianhu.scope`) applies in Python is enforced by the server too
+(个人信息保护法 Art 51: least privilege).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
+
+COUNTY_ROLE = "jianhu_county"
+
+#: table → the USING / WITH CHECK condition of its policy.
+POLICIES: dict[str, str] = {
+    "villages": "jianhu_visible(township_id)",
+    "children": "jianhu_visible(township_id)",
+    "cases": "jianhu_visible(township_id)",
+    "followups": "jianhu_visible(township_id)",
+    "people": "township_id IS NULL OR jianhu_visible(township_id)",
+    "guardians": "EXISTS (SELECT 1 FROM children c WHERE c.id = child_id)",
+    "assessments": "EXISTS (SELECT 1 FROM cases c WHERE c.id = case_id)",
+    "case_assignments": "EXISTS (SELECT 1 FROM cases c WHERE c.id = case_id)",
+    "form_records": "EXISTS (SELECT 1 FROM cases c WHERE c.id = subject_id)"
+                    " OR EXISTS (SELECT 1 FROM children ch WHERE ch.id = subject_id)",
+    "confidential_records": "EXISTS (SELECT 1 FROM form_records f WHERE f.id = record_id)",
+}
+
+
+def township_role(code: str) -> str:
+    """The database role of a township (``jianhu_t_`` + its 12-digit code)."""
+    if not (len(code) == 12 and code.isdigit()):
+        raise ValueError(f"not a 12-digit township code: {code!r}")
+    return f"jianhu_t_{code}"
+
+
+def enable_row_level_security(conn: Any) -> None:
+    """Create the visibility function, the county role and the policies (a migration step)."""
+    conn.execute(text("""
+        CREATE OR REPLACE FUNCTION jianhu_visible(tid uuid) RETURNS boolean
+        LANGUAGE sql STABLE AS $$
+          SELECT current_user = 'jianhu_county'
+              OR EXISTS (SELECT 1 FROM townships t
+                         WHERE t.id = tid AND current_user = 'jianhu_t_' || t.code)
+        $$"""))
+    ensure_role(conn, COUNTY_ROLE)
+    for table, condition in POLICIES.items():
+        conn.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
+        conn.execute(text(f"DROP POLICY IF EXISTS jianhu_scope ON {table}"))
+        conn.execute(text(f"CREATE POLICY jianhu_scope ON {table} USING ({condition}) "
+                          f"WITH CHECK ({condition})"))
+
+
+def disable_row_level_security(conn: Any) -> None:
+    """Undo :func:`enable_row_level_security` (roles are kept: they are cluster-wide)."""
+    for table in POLICIES:
+        conn.execute(text(f"DROP POLICY IF EXISTS jianhu_scope ON {table}"))
+        conn.execute(text(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"))
+    conn.execute(text("DROP FUNCTION IF EXISTS jianhu_visible(uuid)"))
+
+
+def ensure_role(conn: Any, role: str) -> None:
+    """Create ``role`` (NOLOGIN) if missing, grant it the tables, and let the connected
+    (owner) role switch to it."""
+    conn.execute(text(f"""
+        DO $$ BEGIN
+          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
+            CREATE ROLE {role} NOLOGIN;
+          END IF;
+        END $$"""))
+    conn.execute(text(f"GRANT {role} TO CURRENT_USER"))
+    conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"))
+    conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
+    conn.execute(text(f"GRANT EXECUTE ON FUNCTION jianhu_visible(uuid) TO {role}"))
+
+
+def ensure_township_roles(conn: Any, codes: list[str]) -> None:
+    """Make sure every township in ``codes`` has its role (PostgreSQL only; no-op elsewhere)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for code in codes:
+        ensure_role(conn, township_role(code))
+
+
+def use_role(session: Session, role: str | None) -> None:
+    """Act as ``role`` from now on in this session (every transaction ``SET LOCAL ROLE``).
+
+    ``None`` keeps the connected role (the owner, e.g. the local administrator or a deployment).
+    No-op on SQLite.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.info["jianhu_db_role"] = role
+    if role:
+        session.execute(text(f'SET LOCAL ROLE "{role}"'))
+
+
+@event.listens_for(Session, "after_begin")
+def _set_role(session: Session, transaction: Any, connection: Any) -> None:
+    role = session.info.get("jianhu_db_role")
+    if role and connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f'SET LOCAL ROLE "{role}"')

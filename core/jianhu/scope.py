@@ -1,0 +1,105 @@
+"""The one scoping layer: which cases an actor may see.
+
+- county administrators, trainers and the local administrator of a single-township workspace:
+  every township (trainers and county viewers still may not open cases, see :mod:`jianhu.roles`);
+- township roles (supervisor, social worker, assessors): their own township;
+- village child directors (儿童主任, 民发〔2019〕34号): their own village;
+- service providers of the support team: only the cases assigned to them (plan measures they own,
+  services they gave, visits they made).
+
+Every query of cases goes through :meth:`Scope.cases`; a case outside the scope is reported as
+"not found" so that its existence is not revealed. On PostgreSQL the same township rule is also
+enforced by row-level security (:mod:`jianhu.db.rls`), which :func:`scope_for` switches on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from jianhu.db.models import Case, CaseAssignment, Person, Township
+from jianhu.db.rls import COUNTY_ROLE, township_role, use_role
+from jianhu.errors import JianhuError
+from jianhu.roles import ASSIGNED_ONLY, COUNTY_WIDE, Actor
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an actor may see.
+
+    Attributes:
+        actor: the actor.
+        township_id: the only township visible, or ``None`` for every township.
+        village_id: the only village visible (child directors), or ``None``.
+        assigned_only: only cases assigned to the actor.
+    """
+
+    actor: Actor
+    township_id: uuid.UUID | None = None
+    village_id: uuid.UUID | None = None
+    assigned_only: bool = False
+
+    def cases(self, stmt: Select[Any]) -> Select[Any]:
+        """Restrict a select that involves :class:`Case` to the cases in scope."""
+        if self.township_id is not None:
+            stmt = stmt.where(Case.township_id == self.township_id)
+        if self.village_id is not None:
+            stmt = stmt.where(Case.village_id == self.village_id)
+        if self.assigned_only:
+            stmt = stmt.where(Case.id.in_(select(CaseAssignment.case_id).where(
+                CaseAssignment.person_code == self.actor.code)))
+        return stmt
+
+    def find_case(self, session: Session, case_no: str) -> Case:
+        """The case with this number, if in scope.
+
+        Raises:
+            JianhuError: no such case in scope ("没有个案", the same whether it exists or not).
+        """
+        case = session.scalar(self.cases(select(Case).where(Case.case_no == case_no)))
+        if case is None:
+            raise JianhuError(f"没有个案 {case_no}")
+        return case
+
+
+def scope_for(session: Session, actor: Actor) -> Scope:
+    """Build the actor's scope and, on PostgreSQL, switch the session to its database role.
+
+    Raises:
+        JianhuError: a township role whose person has no township on the roster.
+    """
+    if actor.role in COUNTY_WIDE:
+        use_role(session, COUNTY_ROLE if actor.role.startswith("county") else None)
+        session.info["jianhu_scope"] = scope = Scope(actor)
+        return scope
+    row = session.execute(select(Person.township_id, Person.village_id, Township.code)
+                          .join(Township, Person.township_id == Township.id)
+                          .where(Person.code == actor.code)).first()
+    if row is None:
+        raise JianhuError(f"人员「{actor.code}」没有所属乡镇，不能查看个案")
+    village = row.village_id if actor.role == "village_child_director" else None
+    if actor.role == "village_child_director" and village is None:
+        raise JianhuError(f"儿童主任「{actor.code}」在名册中没有负责的村（社区）")
+    use_role(session, township_role(row.code))
+    scope = Scope(actor, row.township_id, village, actor.role in ASSIGNED_ONLY)
+    session.info["jianhu_scope"] = scope
+    return scope
+
+
+def restrict(session: Session, stmt: Select[Any]) -> Select[Any]:
+    """Apply the scope set on ``session`` by :func:`scope_for` (none: the whole workspace, as
+    for the local administrator and for deployment tasks)."""
+    scope = session.info.get("jianhu_scope")
+    return stmt if scope is None else scope.cases(stmt)
+
+
+def assign(session: Session, case: Case, codes: list[str]) -> None:
+    """Record that these people work on ``case`` (idempotent)."""
+    have = set(session.scalars(select(CaseAssignment.person_code).where(
+        CaseAssignment.case_id == case.id)))
+    for code in sorted(set(codes) - have):
+        session.add(CaseAssignment(case_id=case.id, person_code=code))
