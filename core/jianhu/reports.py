@@ -78,3 +78,49 @@ def summary_table(session: Session, host: Host, on: dt.date) -> Table:
         notes=(f"统计日期：{on.isoformat()}（北京时间）", "本表只含人数，不含姓名、身份证号等个人信息。",
                "一名儿童可同时属于多个类别，类别各列之和可大于在办个案数。"),
     )
+
+
+#: Counts from 1 to SMALL_CELL - 1 are shown as "<5" in de-identified outputs (see
+#: :func:`suppress_small_cells`).
+SMALL_CELL = 5
+
+
+def county_table(session: Session, host: Host, on: dt.date) -> Table:
+    """The county roll-up as of ``on``: one row per township with the summary's figures, then
+    the county total (the sum of the townships' own totals). Every township of the workspace
+    appears, with zeros where it has no open case. Small cells are suppressed
+    (:func:`suppress_small_cells`) when the table is written for county users.
+    """
+    summary = summary_table(session, host, on)
+    keys = [c.key for c in summary.columns[2:]]
+    by_town = {r["township"]: r for r in summary.rows if r["village"] == "小计"}
+    rows = []
+    for code, name in session.execute(select(Township.code, Township.name).order_by(Township.code)):
+        sub = by_town.get(name, {})
+        rows.append({"township": name, "code": code, **{k: sub.get(k, 0) for k in keys}})
+    total = {"township": "合计", "code": "", **{k: sum(r[k] for r in rows) for k in keys}}
+    columns = (Column("township", "乡镇"), Column("code", "区划代码"), *summary.columns[2:])
+    return Table(title="儿童家庭监护干预县级汇总表", columns=columns, rows=rows + [total],
+                 notes=summary.notes[:1] + (
+                     f"小于{SMALL_CELL}的非零人数显示为“<{SMALL_CELL}”，合计按实际人数计算。",
+                     "本表只含人数，不含姓名、身份证号等个人信息。"))
+
+
+def suppress_small_cells(table: Table) -> Table:
+    """Replace counts 1 … SMALL_CELL-1 by ``"<5"`` in every row except the total row.
+
+    The rule (small-cell suppression, a common statistical-disclosure control for counts of
+    people): in outputs for readers who may not see individual cases, a number of children
+    below 5 could point to identifiable children in a village or town, so it is not shown;
+    zeros and the grand total are shown. Totals are computed from the true counts before
+    suppression.
+    """
+    label = f"<{SMALL_CELL}"
+    rows = []
+    for row in table.rows:
+        if row.get("township") == "合计":
+            rows.append(dict(row))
+            continue
+        rows.append({k: label if isinstance(v, int) and 0 < v < SMALL_CELL else v
+                     for k, v in row.items()})
+    return Table(title=table.title, columns=table.columns, rows=rows, notes=table.notes)

@@ -89,7 +89,11 @@ def report(ws: Workspace, name: str, fmt: str, out: Path, on: dt.date | None) ->
     if fmt not in formats:
         raise JianhuError(f"不支持格式「{fmt}」；可用：{'、'.join(sorted(formats))}")
     with ws.session() as session:
-        ws.scoped(session, "report:aggregate")
+        actor, _ = ws.scoped(session, "report:aggregate")
         table = reports[name].build(session, ws.host, on or local_today())
+    if name == "county" or not actor.can("view:cases"):
+        from jianhu.reports import suppress_small_cells
+
+        table = suppress_small_cells(table)
     formats[fmt].write(table, out)
     click.echo(f"已写入{reports[name].title}：{out}（{len(table.rows)}行）")

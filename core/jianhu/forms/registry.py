@@ -98,12 +98,22 @@ class Form:
                 return f.column
             return self.title_at(path)
 
-        def field_schema(path: tuple[str, ...]) -> Mapping[str, Any]:
-            f = self.by_path.get(tuple(path[:2]))  # type: ignore[arg-type]
-            return f.schema if f is not None else {}
-
-        found = list(explain(self.reference, doc, column_of, field_schema))
+        found = list(explain(self.reference, doc, column_of, self.schema_at))
         return found or [("", "不符合表单要求")]
+
+    def schema_at(self, path: tuple[str, ...]) -> Mapping[str, Any]:
+        """The subschema at a JSON path (``$ref`` and list items followed); ``{}`` if none."""
+        node: Mapping[str, Any] = self.schema
+        for segment in path:
+            if "$ref" in node:
+                node = {**self.resolve(node["$ref"]), **node}
+            if segment.isdigit() and "items" in node:
+                node = node["items"]
+            else:
+                node = node.get("properties", {}).get(segment, {})
+        if "$ref" in node:
+            node = {**self.resolve(node["$ref"]), **node}
+        return node
 
     def title_at(self, path: tuple[str, ...]) -> str:
         """A readable Chinese name for a JSON path, e.g. ``("measures", "0", "due")`` →

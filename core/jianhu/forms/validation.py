@@ -94,7 +94,7 @@ def _messages(
         for sub in error.context or ():
             yield from _messages(sub, field_schema)
         return
-    fschema = field_schema(path[:2])
+    fschema = field_schema(path)
     if "x-error" in fschema and kind in ("pattern", "format"):
         yield path, str(fschema["x-error"])
         return

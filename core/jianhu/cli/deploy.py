@@ -1,0 +1,96 @@
+"""County deployment commands: ``deploy check|apply|render``, ``backup``, ``restore``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from jianhu.cli.root import Workspace, cli, pass_workspace
+
+
+@cli.group()
+def deploy() -> None:
+    """县级部署：校验并应用部署清单，生成服务器配置。"""
+
+
+@deploy.command(name="check")
+@click.argument("manifest", type=click.Path(path_type=Path))
+@pass_workspace
+def deploy_check(ws: Workspace, manifest: Path) -> None:
+    """校验部署清单 MANIFEST（TOML）；有错时逐条指出所在的键。"""
+    from jianhu.deploy.manifest import check
+
+    m = check(manifest, ws.host)
+    users = len(m.get("users", []))
+    click.echo(f"部署清单无误：{m['county']['name']}，{len(m['townships'])}个乡镇，{users}个用户。")
+
+
+@deploy.command(name="apply")
+@click.argument("manifest", type=click.Path(path_type=Path))
+@pass_workspace
+def deploy_apply(ws: Workspace, manifest: Path) -> None:
+    """应用部署清单：建立或升级数据库，登记乡镇、村和用户，启用插件（可重复执行）。"""
+    from jianhu.db.session import make_engine
+    from jianhu.deploy.apply import apply
+    from jianhu.deploy.manifest import check, database_url
+
+    m = check(manifest, ws.host)
+    engine = make_engine(ws.db_url or database_url(m))
+    try:
+        result = apply(engine, ws.host, m)
+    finally:
+        engine.dispose()
+    if not result.changes:
+        click.echo("没有变化：数据库已与部署清单一致。")
+        return
+    click.echo(f"已应用部署清单（{len(result.changes)}项变化）：")
+    for line in result.changes:
+        click.echo(f"  {line}")
+    if result.passwords:
+        click.echo("新用户的初始密码（只显示这一次，请当面交给本人并要求首次登录后修改）：")
+        for code, password in result.passwords:
+            click.echo(f"  {code}\t{password}")
+
+
+@deploy.command(name="render")
+@click.argument("manifest", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@pass_workspace
+def deploy_render(ws: Workspace, manifest: Path, out: Path) -> None:
+    """生成服务器配置：systemd 服务与定时备份、nginx 站点、各乡镇操作手册生成清单。"""
+    from jianhu.deploy.manifest import check
+    from jianhu.deploy.render import render
+
+    for path in render(check(manifest, ws.host), out):
+        click.echo(f"  {path}")
+
+
+@cli.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@pass_workspace
+def backup(ws: Workspace, out: Path) -> None:
+    """备份数据库到 OUT（SQLite 在线备份；PostgreSQL 用 pg_dump）。备份含个人信息，记入审计。"""
+    from jianhu.backup import backup as do_backup
+
+    with ws.session() as session:
+        ws.acting(session).require("backup")
+    do_backup(ws.engine, out, actor=ws.actor)
+    click.echo(f"已备份：{out}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="确认用备份覆盖当前数据库")
+@pass_workspace
+def restore(ws: Workspace, file: Path, yes: bool) -> None:
+    """用备份 FILE 覆盖当前数据库（须加 --yes 确认）。"""
+    from jianhu.backup import restore as do_restore
+    from jianhu.errors import JianhuError
+
+    if not yes:
+        raise JianhuError("恢复会覆盖当前数据库的全部内容：确认无误请加 --yes")
+    with ws.session() as session:
+        ws.acting(session).require("backup")
+    do_restore(ws.engine, file, actor=ws.actor)
+    click.echo(f"已从 {file} 恢复数据库。")
