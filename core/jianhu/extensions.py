@@ -354,3 +354,28 @@ class CaseEvent:
     township_code: str
     at: dt.datetime
     data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HandbookPage:
+    """A page a plugin adds to the operational handbook (操作手册, ``jianhu handbook build``).
+
+    The page is published under the plugin's own section, at
+    ``plugins/<plugin name>/<path>`` in the site and in the PDF.
+
+    Attributes:
+        path: where the page goes, relative and ending in ``.md``, e.g. ``"local-fields.md"`` or
+            ``"guide/visits.md"``; no ``..`` parts. Unique within one plugin.
+        title: the page's Chinese title (used in the navigation and the PDF table of contents).
+        markdown: the page body in Markdown (MkDocs flavour: tables, admonitions). A first-level
+            heading is added from ``title`` when the body has none.
+    """
+
+    path: str
+    title: str
+    markdown: str
+
+    @property
+    def name(self) -> str:
+        """The page path (records are de-duplicated by ``name``)."""
+        return self.path

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         FollowupPolicy,
         FormExtension,
         FormSpec,
+        HandbookPage,
         Report,
         ReportFormat,
         Scale,
@@ -220,4 +221,24 @@ def jianhu_register_commands(cli: click.Group) -> None:
             @cli.command(name="hello")
             def hello():
                 click.echo("你好")
+    """
+
+
+@hookspec
+def jianhu_handbook_pages() -> list[HandbookPage]:
+    """Add pages to the operational handbook (操作手册) built by ``jianhu handbook build``.
+
+    Each page appears in the plugin's own section of the site and of the PDF, at
+    ``plugins/<plugin name>/<path>``. Write for trainers and staff, in Chinese.
+
+    Returns:
+        a list of :class:`~jianhu.extensions.HandbookPage`; paths must be unique within the
+        plugin, relative, end in ``.md`` and contain no ``..``.
+
+    Example::
+
+        @hookimpl
+        def jianhu_handbook_pages():
+            return [HandbookPage(path="local-fields.md", title="新安镇本地字段",
+                                 markdown="调查表增加「公益社」一栏，由村儿童主任填写。")]
     """

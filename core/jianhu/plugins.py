@@ -41,6 +41,7 @@ from jianhu.extensions import (
     FollowupPolicy,
     FormExtension,
     FormSpec,
+    HandbookPage,
     Report,
     ReportFormat,
     Scale,
@@ -287,6 +288,28 @@ class Host:
     def settings_schemas(self) -> dict[str, Any]:
         """Plugin name → JSON Schema of its settings."""
         return {name: rec.schema for name, rec in self._unique("jianhu_settings_schema").items()}
+
+    def handbook_pages(self) -> dict[str, tuple[HandbookPage, ...]]:
+        """Pages plugins add to the handbook: plugin name → its pages, plugins in load order.
+
+        Raises:
+            PluginError: a page is not a :class:`HandbookPage`, its path is not a relative
+                ``.md`` path without ``..``, or one plugin gives two pages the same path.
+        """
+        out: dict[str, list[HandbookPage]] = {}
+        for plugin_name, page in self._collect("jianhu_handbook_pages"):
+            if not isinstance(page, HandbookPage):
+                raise PluginError(f"插件「{plugin_name}」的手册页面不是 HandbookPage：{page!r}")
+            parts = page.path.split("/")
+            if (not page.path.endswith(".md") or "\\" in page.path
+                    or any(p in ("", ".", "..") for p in parts)):
+                raise PluginError(f"插件「{plugin_name}」的手册页面路径「{page.path}」无效："
+                                  "须为以 .md 结尾的相对路径，不含 ..")
+            pages = out.setdefault(plugin_name, [])
+            if any(p.path == page.path for p in pages):
+                raise PluginError(f"插件「{plugin_name}」有两个手册页面都用路径「{page.path}」")
+            pages.append(page)
+        return {name: tuple(pages) for name, pages in out.items()}
 
     # ----------------------------------------------------------------- events
     def emit(self, session: Any, event: CaseEvent) -> None:

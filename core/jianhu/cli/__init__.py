@@ -1,6 +1,14 @@
 """The ``jianhu`` command line: thin commands that parse, call a service and print."""
 
-from jianhu.cli import casework, data, deploy, lifecycle, plugins, workspace  # noqa: F401
+from jianhu.cli import (  # noqa: F401  (commands)
+    casework,
+    data,
+    deploy,
+    handbook,
+    lifecycle,
+    plugins,
+    workspace,
+)
 from jianhu.cli.root import cli, main
 
 __all__ = ["cli", "main"]
