@@ -268,3 +268,39 @@ def test_refused_on_the_command_line(run, session, host, case, tmp_path, form, p
     assert result.output.startswith(f"错误：个案 {case.case_no} 当前为「已结案」，{message}")
     session.expire_all()
     assert (count(session, FormRecord), count(session, AuditEvent)) == (records, audits)
+
+
+def test_assessment_and_visit_complete_their_tasks(session, host, case):
+    rec(session, host, case, "assessment", answer_sheet("2026-09-10", score=1))
+    rec(session, host, case, "escalation", {"escalation": {
+        "step": "temporary_guardianship", "date": "2026-09-12", "recorded_by": "S01"}}, who="S01")
+    rec(session, host, case, "escalation", {"escalation": {
+        "step": "warning_letter", "date": "2026-09-13", "recorded_by": "X01"}}, who="X01")
+    assert ("guardianship_review", "2026-10-12", None) in pending(session, case)
+    rec(session, host, case, "visit", {"visit": {
+        "date": "2026-09-18", "visitor": "D01", "method": "home", "child_seen": True,
+        "risk_change": "unchanged"}})
+    letters = [k for k in pending(session, case) if k[0] == "warning_letter_visit"]
+    assert letters == [("warning_letter_visit", "2026-10-13", None)]
+    rec(session, host, case, "assessment", answer_sheet("2026-10-10", score=1))
+    done = dict(session.execute(select(FollowUp.kind, FollowUp.done_on).where(
+        FollowUp.case_id == case.id, FollowUp.status == "done",
+        FollowUp.kind.in_(("reassessment", "guardianship_review")))).all())
+    assert done == {"reassessment": dt.date(2026, 10, 10),
+                    "guardianship_review": dt.date(2026, 10, 10)}
+
+
+def test_acknowledging_a_deadline(run, session, host, case):
+    rec(session, host, case, "assessment", answer_sheet("2026-09-10", score=1))
+    rec(session, host, case, "escalation", {"escalation": {
+        "step": "protection_order", "date": "2026-10-19", "decided_by": "法院",
+        "valid_until": "2027-04-18", "recorded_by": "S01"}}, who="S01")
+    session.commit()
+    out = run("--as", "S01", "followups", "done", case.case_no, "--kind",
+              "protection_order_review", "--on", "2026-10-24")
+    assert out.output == f"已办结：个案 {case.case_no} 的「保护令复议期限」（到期 2026-10-24）\n"
+    again = run("--as", "S01", "followups", "done", case.case_no, "--kind",
+                "protection_order_review")
+    assert again.exit_code == 1 and "没有未办的「保护令复议期限」" in again.output
+    wrong = run("--as", "S01", "followups", "done", case.case_no, "--kind", "visit")
+    assert wrong.exit_code == 1 and "「随访」由登记相应表单完成" in wrong.output

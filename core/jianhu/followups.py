@@ -47,13 +47,14 @@ def schedule_after_grading(
     actor: str,
     now: dt.datetime | None = None,
 ) -> list[FollowUp]:
-    """Replace a case's pending visit and re-assessment with ones counted from ``assessed_on``.
+    """Mark the case's pending re-assessment (and temporary-guardianship review) done, and
+    replace its pending visit, with new ones counted from ``assessed_on``.
 
     Visits fall ``visit_days`` and re-assessments ``reassess_days`` after the assessment date, as
     the township's policy sets for the case's level. With an emergency the case also gets a
     mandatory-report task due ``policy.mandatory_report_hours`` after the assessment was recorded
     (after the start of ``assessed_on`` when it is back-dated), unless one is already pending.
-    Done follow-ups are kept; replaced pending ones become ``cancelled``. Writes audit events.
+    Done follow-ups are kept; a replaced pending visit becomes ``cancelled``. Writes audit events.
 
     Returns:
         the follow-ups created.
@@ -63,11 +64,11 @@ def schedule_after_grading(
     """
     now = now or now_utc()
     lp = policy.for_level(case.level or "green")
-    replaced = session.scalars(
-        select(FollowUp.id).where(
-            FollowUp.case_id == case.id, FollowUp.status == "pending",
-            FollowUp.kind.in_(("visit", "reassessment")))
-    ).all()
+    # This assessment is the re-assessment that was due, and the assessment civil affairs must
+    # make before a child in temporary guardianship goes home (未保法 Art 93).
+    finish(session, pending(session, case, ("reassessment", "guardianship_review")),
+           status="done", on=assessed_on, actor=actor)
+    replaced = [t.id for t in pending(session, case, ("visit",))]
     if replaced:
         session.execute(update(FollowUp).where(FollowUp.id.in_(replaced))
                         .values(status="cancelled"))
@@ -232,3 +233,27 @@ def add_months(day: dt.date, months: int) -> dt.date:
         except ValueError:
             continue
     raise AssertionError("unreachable")
+
+
+#: Tasks that no form completes: they are acknowledged with ``jianhu followups done``.
+ACKNOWLEDGED = ("protection_order_review", "protection_order_expiry", "warning_letter_visit",
+                "guardianship_review")
+
+
+def acknowledge(session: Session, case: Case, kind: str, on: dt.date, *, actor: str) -> FollowUp:
+    """Mark the earliest pending task of ``kind`` on ``case`` done on local date ``on``.
+
+    Raises:
+        JianhuError: ``kind`` is completed by a form (see :data:`ACKNOWLEDGED`), or the case has
+            no pending task of that kind.
+    """
+    from jianhu.errors import JianhuError
+
+    if kind not in ACKNOWLEDGED:
+        allowed = "、".join(f"{k}（{KIND_LABELS[k]}）" for k in ACKNOWLEDGED)
+        raise JianhuError(f"「{KIND_LABELS.get(kind, kind)}」由登记相应表单完成；可直接办结的事项：{allowed}")
+    tasks = pending(session, case, (kind,))
+    if not tasks:
+        raise JianhuError(f"个案 {case.case_no} 没有未办的「{KIND_LABELS[kind]}」")
+    finish(session, tasks[:1], status="done", on=on, actor=actor)
+    return tasks[0]

@@ -158,7 +158,10 @@ def _visit(c: _Ctx) -> None:
     require_people(c.session, [v["visitor"]])
     assign(c.session, c.case, [v["visitor"]])
     on = _date(v["date"])
-    finish(c.session, pending(c.session, c.case, ("visit",))[:1], status="done", on=on,
+    # The visit is also the follow-up visit the village committee owes after a police warning
+    # letter (反家庭暴力法 Art 17), when one is pending.
+    finish(c.session, pending(c.session, c.case, ("visit",))[:1]
+           + pending(c.session, c.case, ("warning_letter_visit",))[:1], status="done", on=on,
            actor=c.actor.code)
     lp = c.policy.for_level(c.case.level or "green")
     c.task("visit", on + dt.timedelta(days=lp.visit_days))

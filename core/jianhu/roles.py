@@ -42,6 +42,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "record:closure": CASEWORKERS,
     "record:return_visit": CASEWORKERS | SUPPORT,
     "close:override": SUPERVISORS,
+    "followups:done": CASEWORKERS | ASSESSORS,
     "view:reporter": SUPERVISORS | {"assessor_police"},
     "view:identified": CASEWORKERS | ASSESSORS | SUPPORT | {"county_admin"},
     "view:cases": CASEWORKERS | ASSESSORS | SUPPORT | {"county_admin"},
@@ -57,7 +58,7 @@ ACTION_LABELS = {
     "close:override": "特批结案", "view:reporter": "查看报告人身份",
     "view:identified": "查看儿童身份信息", "people:import": "导入人员名册",
     "view:cases": "查看个案", "report:aggregate": "查看汇总报表", "deploy": "部署",
-    "backup": "备份与恢复",
+    "backup": "备份与恢复", "followups:done": "办结事项",
     "people:list": "查看人员名册", "plugins:configure": "设置插件",
 }
 

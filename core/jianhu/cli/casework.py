@@ -203,3 +203,25 @@ def print_level_table(session: Session, host: object) -> None:
     totals = [sum(counts[c, lv] for c in towns) for lv in levels]
     table.add_row("合计", *map(str, totals), str(sum(totals)), style="bold")
     console().print(table)
+
+
+@followups.command(name="done")
+@click.argument("case_no")
+@click.option("--kind", required=True, help="事项类型，如 protection_order_review")
+@click.option("--on", "on", type=LocalDate(), default=None, help="办结日期（默认今天）")
+@pass_workspace
+def followups_done(ws: Workspace, case_no: str, kind: str, on: dt.date | None) -> None:
+    """办结个案 CASE_NO 的一项不由表单完成的事项（保护令复议期、保护令到期、告诫书查访、临时监护评估）。"""
+    from jianhu.dates import local_today
+    from jianhu.followups import acknowledge
+
+    with ws.session() as session:
+        try:
+            actor, scope = ws.scoped(session, "followups:done")
+            task = acknowledge(session, scope.find_case(session, case_no), kind,
+                               on or local_today(), actor=actor.code)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    click.echo(f"已办结：个案 {case_no} 的「{KIND_LABELS[kind]}」（到期 {task.due_on}）")
