@@ -52,26 +52,13 @@ class Field:
 
     @cached_property
     def kind(self) -> str:
-        """``"date"``, ``"citizen_id"``, ``"boolean"``, ``"integer"``, ``"number"``, ``"enum"``,
-        ``"multi"`` (array of choices) or ``"string"``."""
-        s = self.schema
-        if s.get("type") == "array":
-            return "multi"
-        if "oneOf" in s or "enum" in s:
-            return "enum"
-        if s.get("format") == "date":
-            return "date"
-        if s.get("format") == "cn-citizen-id":
-            return "citizen_id"
-        return str(s.get("type", "string"))
+        """The field's kind, see :func:`field_kind`."""
+        return field_kind(self.schema)
 
     @cached_property
     def choices(self) -> list[tuple[Any, str]]:
         """``(value, Chinese label)`` pairs of an enum or multi field (empty for others)."""
-        s = self.schema.get("items", self.schema) if self.kind == "multi" else self.schema
-        if "oneOf" in s:
-            return [(o["const"], o.get("title", str(o["const"]))) for o in s["oneOf"]]
-        return [(v, str(v)) for v in s.get("enum", [])]
+        return field_choices(self.schema)
 
     def label(self, value: Any) -> str:
         """Return the Chinese label of a stored value (lists joined with 、)."""
@@ -175,6 +162,30 @@ def _number(cell: Any, kind: str) -> int | float:
             raise CellError(f"「{cell}」应为整数")
         return int(value)
     return value
+
+
+def field_choices(schema: Mapping[str, Any]) -> list[tuple[Any, str]]:
+    """``(value, Chinese label)`` pairs a field (or the items of an array field) allows, from
+    ``oneOf`` of ``const``/``title`` or a plain ``enum``; empty when the field is free."""
+    s = schema.get("items", schema) if schema.get("type") == "array" else schema
+    if "oneOf" in s:
+        return [(o.get("const"), o.get("title", str(o.get("const")))) for o in s["oneOf"]]
+    return [(v, str(v)) for v in s.get("enum", [])]
+
+
+def field_kind(schema: Mapping[str, Any]) -> str:
+    """A field's kind: ``"date"``, ``"citizen_id"``, ``"boolean"``, ``"integer"``, ``"number"``,
+    ``"enum"``, ``"multi"`` (array of choices), ``"list"`` (array of free values), ``"object"``
+    or ``"string"``."""
+    if schema.get("type") == "array":
+        return "multi" if field_choices(schema) else "list"
+    if "oneOf" in schema or "enum" in schema:
+        return "enum"
+    if schema.get("format") == "date":
+        return "date"
+    if schema.get("format") == "cn-citizen-id":
+        return "citizen_id"
+    return str(schema.get("type", "string"))
 
 
 def form_fields(schema: Mapping[str, Any], resolve: Any) -> list[Field]:

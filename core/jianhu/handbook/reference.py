@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jianhu.extensions import LEVEL_LABELS, LEVELS, FollowupPolicy, LevelPolicy, Scale
+from jianhu.forms.fields import field_choices, field_kind
 from jianhu.handbook.md import code, fenced, link, relpath, table, text
 
 if TYPE_CHECKING:
@@ -75,24 +76,6 @@ def level_text(level: Any) -> str:
 
 
 # ----------------------------------------------------------------------------------- forms
-def _choices(f_schema: Mapping[str, Any]) -> list[tuple[Any, str]]:
-    s = f_schema.get("items", f_schema) if f_schema.get("type") == "array" else f_schema
-    if "oneOf" in s:
-        return [(o.get("const"), o.get("title", str(o.get("const")))) for o in s["oneOf"]]
-    return [(v, str(v)) for v in s.get("enum", [])]
-
-
-def _kind(f_schema: Mapping[str, Any]) -> str:
-    if f_schema.get("type") == "array":
-        return "multi" if _choices(f_schema) else "list"
-    if "oneOf" in f_schema or "enum" in f_schema:
-        return "enum"
-    if f_schema.get("format") == "date":
-        return "date"
-    if f_schema.get("format") == "cn-citizen-id":
-        return "citizen_id"
-    return str(f_schema.get("type", "string"))
-
 
 def _constraints(s: Mapping[str, Any]) -> list[str]:
     out = []
@@ -194,10 +177,10 @@ def form_markdown(hb: Handbook, form: Form) -> str:
         req = set(items.get("required", ()))
         sub_rows = []
         for k, s in items.get("properties", {}).items():
-            kind = _kind(s)
+            kind = field_kind(s)
             sub_rows.append([s.get("title", k), code(f"{key}[].{k}"),
                          KIND_ZH.get(kind, kind),
-                         "是" if k in req else "", _choice_text(_choices(s)), _help(s)])
+                         "是" if k in req else "", _choice_text(field_choices(s)), _help(s)])
         out.append("\n" + table(["名称", "字段", "类型", "必填", "可选值", "说明"], sub_rows))
     return "".join(out)
 
