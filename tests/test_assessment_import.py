@@ -86,3 +86,14 @@ def test_assess_command_bad_input(run, engine, host, sample_dir, tmp_path):
         "错误：没有个案 320724100-2026-9999\n")
     listed = json.loads(run("cases", "list", "--json").output)
     assert all(c["level"] is None for c in listed)
+
+
+def test_name_must_match_the_citizen_id(session, host, screened, tmp_path):
+    form = load_form(host, "assessment")
+    sheet = [a for _, a in generate(host, 300, 7) if a and "citizen_id" in a["subject"]][0]
+    sheet["subject"]["name"] = "张冠李戴"
+    with pytest.raises(ImportRejected) as err:
+        import_assessments(session, host, write_xlsx(form, [sheet], tmp_path / "n.xlsx"),
+                           actor="t")
+    assert [str(e) for e in err.value.errors] == [
+        "第2行「儿童姓名」：儿童姓名与身份证号对应的儿童不一致，请核对"]

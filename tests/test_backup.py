@@ -65,3 +65,26 @@ def test_backup_needs_an_administrator(run, engine, who, host, sample_dir):
         import_people(s, host, sample_dir / "people.xlsx", actor=LOCAL_ADMIN)
     result = run("--as", who, "backup", "--out", "x")
     assert result.exit_code == 1 and "无权备份与恢复" in result.output
+
+
+def test_restore_refuses_a_file_that_is_not_a_backup(run, engine, host, sample_dir, tmp_path):
+    import sqlite3
+
+    with open_session(engine) as s:
+        import_screening(s, host, sample_dir / "screening.xlsx", actor="t")
+    before = snapshot(engine)
+    empty = tmp_path / "empty.backup"
+    empty.write_bytes(b"")
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("create table t(x)").connection.commit()
+    truncated = tmp_path / "cut.backup"
+    run("backup", "--out", str(tmp_path / "good.backup"))
+    truncated.write_bytes((tmp_path / "good.backup").read_bytes()[:50_000])
+    if engine.url.get_backend_name() != "sqlite":
+        pytest.skip("the SQLite checks; PostgreSQL archives are checked with pg_restore --list")
+    for bad in (empty, other, truncated):
+        result = run("restore", str(bad), "--yes")
+        assert result.exit_code == 1
+        assert result.output == f"错误：{bad.name} 不是完好的 Jianhu 备份文件，当前数据库未改动\n"
+    after = snapshot(engine)
+    assert {k: v for k, v in after.items()} == before

@@ -45,3 +45,53 @@ def test_dry_run_command(run, engine, sample_dir):
     result = run("import", "screening", "--dry-run", str(sample_dir / "screening.xlsx"))
     assert result.output.startswith("（试导入，未写入）调查表：共300行；新增300")
     assert run("cases", "list", "--json").output.strip() == "[]"
+
+
+def test_a_missing_database_file_is_reported_not_created(run, tmp_path):
+    path = tmp_path / "typo.db"
+    result = run("cases", "list", env={"JIANHU_DATABASE_URL": f"sqlite:///{path}"})
+    assert result.exit_code == 1
+    assert result.output == f"错误：数据库文件不存在：{path}（新建请先运行 jianhu db upgrade）\n"
+    assert not path.exists()
+
+
+def test_database_errors_are_reported_without_a_traceback(run, tmp_path):
+    result = run("--db", "postgresql+psycopg://u:secret@127.0.0.1:1/x", "cases", "list")
+    assert result.exit_code == 1
+    assert result.output.startswith("错误：数据库出错：")
+    assert "secret" not in result.output and "***" in result.output
+    not_a_db = tmp_path / "x.db"
+    not_a_db.write_text("儿童姓名\n", "utf-8")
+    result = run("--db", f"sqlite:///{not_a_db}", "cases", "list")
+    assert result.exit_code == 1 and result.output.startswith("错误：数据库出错：")
+
+
+def test_dates_out_of_range_and_unknown_township(run, engine):
+    result = run("followups", "due", "--on", "9999-12-31")
+    assert result.exit_code == 2 and "超出可用范围" in result.output
+    result = run("followups", "due", "--township", "花果山")
+    assert result.exit_code == 1
+    assert result.output == "错误：没有乡镇「花果山」：请写12位代码、9位代码或乡镇名称\n"
+
+
+def test_report_to_a_missing_directory(run, engine, tmp_path):
+    result = run("report", "summary", "--format", "csv", "--out", str(tmp_path / "no" / "x.csv"))
+    assert result.exit_code == 1 and result.output.startswith("错误：文件读写出错：")
+
+
+def test_huge_csv_cell_and_formula(run, engine, tmp_path):
+    huge = tmp_path / "huge.csv"
+    huge.write_text("甲" * 200_000 + "\n1\n", "utf-8")
+    result = run("import", "screening", str(huge))
+    assert result.exit_code == 1 and "单元格超过100000字" in result.output
+    formula = tmp_path / "formula.csv"
+    from files import write_csv
+    from jianhu.forms import load_form
+    from jianhu.plugins import Host
+    from surveys import survey
+
+    form = load_form(Host.load(env={"JIANHU_LOAD_PLUGINS": ""}), "screening")
+    write_csv(form, [survey(child__name='=HYPERLINK("http://x","a")')], formula)
+    result = run("import", "screening", str(formula))
+    assert result.exit_code == 1
+    assert "第2行「儿童姓名」：「=HYPERLINK(\"http://x」像是 Excel 公式，请填写文字本身" in result.output

@@ -12,7 +12,7 @@ def test_single_head(engine):
 
 
 def test_blank_database_upgrades_to_head(engine):
-    assert current_revision(engine) == head_revision(engine) == "0004"
+    assert current_revision(engine) == head_revision(engine) == "0005"
     tables = set(inspect(engine).get_table_names())
     assert {"children", "guardians", "cases", "assessments", "followups", "form_records",
             "audit_events", "townships", "villages", "people", "confidential_records", "outbox",
@@ -26,6 +26,7 @@ def test_models_and_migrations_agree(engine):
 
 
 def test_commands_refuse_an_uninitialised_database(run, tmp_path):
+    (tmp_path / "new.db").touch()  # an empty SQLite database
     result = run("cases", "list", env={"JIANHU_DATABASE_URL": f"sqlite:///{tmp_path}/new.db"})
     assert result.exit_code == 1
     assert "数据库尚未初始化：请先运行 jianhu db upgrade" in result.output
@@ -34,6 +35,6 @@ def test_commands_refuse_an_uninitialised_database(run, tmp_path):
 def test_db_upgrade_command_is_idempotent(run, tmp_path):
     url = f"sqlite:///{tmp_path}/u.db"
     assert run("db", "upgrade", env={"JIANHU_DATABASE_URL": url}).output == (
-        "数据库已升级：空库 → 0004\n")
-    assert run("--db", url, "db", "upgrade").output == "数据库已是最新结构（0004）。\n"
-    assert current_revision(make_engine(url)) == "0004"
+        "数据库已升级：空库 → 0005\n")
+    assert run("--db", url, "db", "upgrade").output == "数据库已是最新结构（0005）。\n"
+    assert current_revision(make_engine(url)) == "0005"

@@ -17,7 +17,9 @@ from tests_helpers import answer_sheet
 @pytest.fixture
 def case(session, host, sample_dir):
     import_screening(session, host, sample_dir / "screening.xlsx", actor="t")
-    return session.scalars(select(Case).order_by(Case.case_no)).first()
+    case = session.scalars(select(Case).order_by(Case.opened_on, Case.case_no)).first()
+    assert case.opened_on <= dt.date(2026, 9, 1)  # the dates below are after it opened
+    return case
 
 
 def test_red_case_schedule_and_mandatory_report(session, host, case):
@@ -50,7 +52,7 @@ def test_regrading_reschedules_from_the_new_date(session, host, case):
 
 def test_an_older_sheet_does_not_regrade(session, host, case):
     grade(session, host, case, answer_sheet("2026-10-01", score=0), actor="t")
-    g = grade(session, host, case, answer_sheet("2026-09-01", score=3), actor="t")
+    g = grade(session, host, case, answer_sheet("2026-09-02", score=3), actor="t")
     assert (g.level_before, g.level_after) == ("green", "green")
 
 

@@ -88,3 +88,15 @@ def test_template_headers_are_the_form_columns(tmp_path, screening):
     rows = {r[0]: r for r in notes.iter_rows(min_row=2, values_only=True) if r[0]}
     assert rows["儿童性别"][1:4] == ("必填", "单选", "男、女")
     assert rows["儿童出生日期"][5] == "2014-06-01"
+
+
+def test_every_example_in_the_forms_is_valid(host):
+    """Examples are what people copy: each must pass its own field's check."""
+    for form_id in host.forms:
+        form = load_form(host, form_id)
+        for f in form.fields:
+            for example in f.schema.get("examples", []):
+                value = f.parse(f.label(example) if f.choices else example)
+                doc = {f.group: {f.key: value}}
+                bad = [m for col, m in form.problems(doc) if col == f.column]
+                assert bad == [], (form_id, f.column, example, bad)

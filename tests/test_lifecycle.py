@@ -304,3 +304,13 @@ def test_acknowledging_a_deadline(run, session, host, case):
     assert again.exit_code == 1 and "没有未办的「保护令复议期限」" in again.output
     wrong = run("--as", "S01", "followups", "done", case.case_no, "--kind", "visit")
     assert wrong.exit_code == 1 and "「随访」由登记相应表单完成" in wrong.output
+
+
+def test_records_cannot_predate_the_case(session, host, case):
+    with pytest.raises(JianhuError, match="评估日期 2026-03-01 早于开案日期 2026-03-15"):
+        rec(session, host, case, "assessment", answer_sheet("2026-03-01", score=1))
+    rec(session, host, case, "assessment", answer_sheet("2026-03-20", score=1))
+    with pytest.raises(JianhuError, match="随访记录的日期 2019-01-01 早于开案日期 2026-03-15"):
+        rec(session, host, case, "visit", {"visit": {
+            "date": "2019-01-01", "visitor": "D01", "method": "home", "child_seen": True,
+            "risk_change": "unchanged"}})

@@ -52,3 +52,21 @@ def test_report_bad_input(run, engine):
     assert run("report", "nosuch", "--out", "x").output.startswith("错误：没有报表「nosuch」")
     assert run("report", "summary", "--format", "pdf", "--out", "x").output.startswith(
         "错误：不支持格式「pdf」")
+
+
+def test_small_cells_cannot_be_worked_out_by_subtraction():
+    from jianhu.extensions import Column, Table
+    from jianhu.reports import suppress_small_cells
+
+    cols = (Column("township", "乡镇"), Column("open_cases", "在办"), Column("level_red", "红"),
+            Column("level_green", "绿"))
+    rows = [{"township": "甲镇", "open_cases": 20, "level_red": 3, "level_green": 17},
+            {"township": "乙镇", "open_cases": 30, "level_red": 10, "level_green": 20},
+            {"township": "丙镇", "open_cases": 12, "level_red": 6, "level_green": 6},
+            {"township": "合计", "open_cases": 62, "level_red": 19, "level_green": 43}]
+    out = suppress_small_cells(Table("t", cols, rows)).rows
+    # 甲镇 red 3 is hidden; its row's other level (17) and the column's next smallest (6) too
+    assert out[0] == {"township": "甲镇", "open_cases": 20, "level_red": "<5", "level_green": "<5"}
+    assert out[2]["level_red"] == "<5" and out[3] == rows[3]
+    for k in ("level_red", "level_green"):
+        assert sum(r[k] == "<5" for r in out[:3]) != 1

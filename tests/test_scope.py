@@ -125,3 +125,21 @@ def test_row_level_security_for_the_township_role(county, db_url, engine):
         s.execute(text("SET LOCAL ROLE jianhu_t_320724100000"))
         assert s.scalar(select(func.count()).select_from(Child)) == own
     assert guardians > 0 and records > 0
+
+
+def test_a_director_imports_only_their_own_village(run, county, session, host, tmp_path):
+    from files import write_csv
+    from jianhu.forms import load_form
+    from surveys import survey
+
+    director = county[0]
+    village = session.scalar(select(Village.name).join(Person, Person.village_id == Village.id)
+                             .where(Person.code == director))
+    form = load_form(host, "screening")
+    path = write_csv(form, [survey(residence__village=village),
+                            survey(residence__village="大湖", child__citizen_id=None,
+                                   child__name="测试乙")], tmp_path / "v.csv")
+    result = run("--as", director, "import", "screening", str(path))
+    assert result.exit_code == 1
+    assert "第3行「村（社区）」：「大湖」不是你负责的村（社区），不能导入" in result.output
+    assert "第2行" not in result.output

@@ -97,7 +97,7 @@ def grade(
 
     Raises:
         JianhuError: the answers fail the form (Chinese list of problems) or the assessment date
-            is in the future.
+            is in the future or before the case was opened.
         TransitionRefused: the case's state does not allow grading (closed cases are reopened
             by a return visit or harm report first).
     """
@@ -108,6 +108,8 @@ def grade(
     assessed_on = dt.date.fromisoformat(answers["assessment"]["date"])
     if assessed_on > local_today():
         raise JianhuError(f"评估日期 {assessed_on} 晚于今天")
+    if assessed_on < case.opened_on:
+        raise JianhuError(f"评估日期 {assessed_on} 早于开案日期 {case.opened_on}")
     next_state(case, "grade")
     result = scale.score(answers)
     now = now_utc()

@@ -68,11 +68,34 @@ def backup(engine: Engine, out: str | Path, *, actor: str) -> Path:
     return out
 
 
-def restore(engine: Engine, source: str | Path, *, actor: str) -> None:
-    """Replace the database behind ``engine`` with the backup ``source``.
+def _check_sqlite_backup(source: Path) -> None:
+    """Refuse a file that is not an intact Jianhu SQLite backup, before anything is overwritten.
 
     Raises:
-        JianhuError: missing file, unsupported backend, missing tool, or the restore failed.
+        JianhuError: not a SQLite database, damaged, or without the Jianhu schema.
+    """
+    try:
+        conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            ok = conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            version = conn.execute("SELECT version_num FROM alembic_version").fetchone() \
+                if "alembic_version" in tables else None
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        ok, tables, version = False, set(), None
+    if not ok or version is None or not {"children", "cases", "audit_events"} <= tables:
+        raise JianhuError(f"{source.name} 不是完好的 Jianhu 备份文件，当前数据库未改动")
+
+
+def restore(engine: Engine, source: str | Path, *, actor: str) -> None:
+    """Replace the database behind ``engine`` with the backup ``source``, after checking that
+    the file is an intact Jianhu backup (the live database is untouched otherwise).
+
+    Raises:
+        JianhuError: missing or unsuitable file, unsupported backend, missing tool, or the restore
+            failed (PostgreSQL restores in one transaction, so a failure changes nothing).
     """
     source = Path(source)
     if not source.is_file():
@@ -80,7 +103,8 @@ def restore(engine: Engine, source: str | Path, *, actor: str) -> None:
     backend = engine.url.get_backend_name()
     engine.dispose()
     if backend == "sqlite":
-        src = sqlite3.connect(source)
+        _check_sqlite_backup(source)
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         dst = sqlite3.connect(engine.url.database)
         try:
             src.backup(dst)
@@ -88,6 +112,10 @@ def restore(engine: Engine, source: str | Path, *, actor: str) -> None:
             dst.close()
             src.close()
     elif backend == "postgresql":
+        listed = subprocess.run([_tool("pg_restore"), "--list", str(source)], capture_output=True,
+                                text=True)
+        if listed.returncode != 0 or "TABLE DATA public alembic_version" not in listed.stdout:
+            raise JianhuError(f"{source.name} 不是 Jianhu 的 PostgreSQL 备份，当前数据库未改动")
         done = subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",
                                "--single-transaction", "--dbname", _libpq_url(engine),
                                str(source)], capture_output=True, text=True)

@@ -72,3 +72,19 @@ def allocate_case_numbers(
 def new_id() -> uuid.UUID:
     """A new primary key."""
     return uuid.uuid4()
+
+
+def resolve_township(session: Session, value: str) -> str:
+    """The 12-digit code of a township given as its code, its 9-digit prefix (as in case
+    numbers and roster codes) or its Chinese name.
+
+    Raises:
+        JianhuError: no township of the workspace matches.
+    """
+    from jianhu.errors import JianhuError
+
+    text = value.strip()
+    for code, name in session.execute(select(Township.code, Township.name)):
+        if text in (code, code[:9], name):
+            return code
+    raise JianhuError(f"没有乡镇「{value}」：请写12位代码、9位代码或乡镇名称")

@@ -379,3 +379,85 @@ class HandbookPage:
     def name(self) -> str:
         """The page path (records are de-duplicated by ``name``)."""
         return self.path
+
+
+@dataclass(frozen=True)
+class WebRequest:
+    """What the web interface gives a plugin page's ``render`` function (see :class:`WebPage`).
+
+    The user is signed in, has the page's permission, and ``session`` is already in the user's
+    scope (:func:`jianhu.scope.scope_for`; on PostgreSQL, row-level security is on): queries that
+    go through ``scope.cases(...)`` see only what the user may see.
+
+    Attributes:
+        session: the SQLAlchemy session of this request, in the user's scope. The web layer
+            commits after a POST that returns without error and rolls back otherwise.
+        host: the loaded plugins (:class:`jianhu.plugins.Host`).
+        actor: the signed-in user (:class:`jianhu.roles.Actor`).
+        scope: the user's :class:`jianhu.scope.Scope`.
+        today: today's local date (Asia/Shanghai).
+        method: ``"GET"`` or ``"POST"``.
+        params: the query string, plus the form fields on a POST (last value of each name).
+        csrf_field: a hidden ``<input>`` carrying the anti-forgery token; put it in every
+            ``<form method="post">`` the page renders (POSTs without it are refused).
+    """
+
+    session: Any
+    host: Any
+    actor: Any
+    scope: Any
+    today: dt.date
+    method: str
+    params: Mapping[str, str]
+    csrf_field: str
+
+
+@dataclass(frozen=True)
+class WebDownload:
+    """A file a plugin page returns instead of HTML (the browser downloads it).
+
+    Attributes:
+        filename: the file name offered to the browser, e.g. ``"新安镇月报-2026-10.xlsx"``.
+        content: the file's bytes.
+        media_type: its MIME type, e.g. ``"text/csv; charset=utf-8"``.
+    """
+
+    filename: str
+    content: bytes
+    media_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class WebPage:
+    """A page a plugin adds to the web interface (``jianhu serve``), with its menu entry.
+
+    The page is served at ``/plugins/<path>`` behind the same sign-in, permission check,
+    anti-forgery check and scoping as the core's pages, inside the common layout.
+
+    Attributes:
+        path: where the page goes under ``/plugins/``, e.g. ``"xinan/monthly"``: lower-case
+            letters, digits, ``-``, ``_`` and ``/`` between non-empty parts. Unique across plugins.
+        title: the page's Chinese title (heading, browser title and menu label).
+        render: ``render(request)`` takes a :class:`WebRequest` and returns the page body as an
+            HTML fragment (``str``; escape any data put into it, e.g. with
+            ``markupsafe.escape``) or a :class:`WebDownload`. A
+            :class:`~jianhu.errors.JianhuError` it raises is shown to the user (status 422).
+        permission: the action of :data:`jianhu.roles.PERMISSIONS` a user needs to open it.
+        menu: whether the page has an entry in the navigation menu.
+        townships: 12-digit codes of the townships whose users may open it; empty: every
+            township. County-wide roles (:data:`jianhu.roles.COUNTY_WIDE`) always may.
+        methods: HTTP methods it answers: ``("GET",)`` or ``("GET", "POST")``.
+    """
+
+    path: str
+    title: str
+    render: Callable[[WebRequest], Any]
+    permission: str = "view:cases"
+    menu: bool = True
+    townships: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ("GET",)
+
+    @property
+    def name(self) -> str:
+        """The page path (records are de-duplicated by ``name``)."""
+        return self.path

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         Scale,
         SettingsSchema,
         TargetCategory,
+        WebPage,
     )
 
 hookspec = pluggy.HookspecMarker("jianhu")
@@ -241,4 +242,28 @@ def jianhu_handbook_pages() -> list[HandbookPage]:
         def jianhu_handbook_pages():
             return [HandbookPage(path="local-fields.md", title="新安镇本地字段",
                                  markdown="调查表增加「公益社」一栏，由村儿童主任填写。")]
+    """
+
+
+@hookspec
+def jianhu_web_pages() -> list[WebPage]:
+    """Add pages, with their menu entries, to the web interface (``jianhu serve``).
+
+    Each page is served at ``/plugins/<path>`` behind the core's sign-in, permission check,
+    anti-forgery check and scoping, inside the common layout; ``render`` gets a
+    :class:`~jianhu.extensions.WebRequest` (scoped session, user, parameters) and returns an HTML
+    fragment or a :class:`~jianhu.extensions.WebDownload`.
+
+    Returns:
+        a list of :class:`~jianhu.extensions.WebPage`; paths must be unique across plugins.
+
+    Example::
+
+        @hookimpl
+        def jianhu_web_pages():
+            def render(request):
+                return f"<p>今天是 {request.today:%Y年%m月%d日}。</p>"
+
+            return [WebPage(path="xinan/today", title="新安镇今日", render=render,
+                            townships=("320724100000",))]
     """

@@ -24,6 +24,7 @@ import importlib.metadata
 import importlib.util
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from jianhu.extensions import (
     ReportFormat,
     Scale,
     TargetCategory,
+    WebPage,
 )
 
 log = logging.getLogger("jianhu.plugins")
@@ -311,6 +313,23 @@ class Host:
             pages.append(page)
         return {name: tuple(pages) for name, pages in out.items()}
 
+    @cached_property
+    def web_pages(self) -> dict[str, WebPage]:
+        """Pages plugins add to the web interface, by path (see ``jianhu_web_pages``).
+
+        Raises:
+            PluginError: a page is not a :class:`WebPage`, its path is not lower-case letters,
+                digits, ``-``, ``_`` in ``/``-separated parts, or two plugins use one path.
+        """
+        pages = self._unique("jianhu_web_pages")
+        for path, page in pages.items():
+            if not isinstance(page, WebPage):
+                raise PluginError(f"网页插件返回的不是 WebPage：{page!r}")
+            if not _WEB_PATH.fullmatch(path):
+                raise PluginError(f"网页「{page.title}」的路径「{path}」无效：只能用小写字母、数字、-、_，"
+                                  "以 / 分隔")
+        return pages
+
     # ----------------------------------------------------------------- events
     def emit(self, session: Any, event: CaseEvent) -> None:
         """Call ``jianhu_case_event`` on every plugin, inside the caller's transaction."""
@@ -319,6 +338,9 @@ class Host:
     def register_commands(self, cli: Any) -> None:
         """Let plugins add commands to the root click group ``cli``."""
         self.pm.hook.jianhu_register_commands(cli=cli)
+
+
+_WEB_PATH = re.compile(r"[a-z0-9_-]+(/[a-z0-9_-]+)*")
 
 
 def _import_file(path: Path) -> object:

@@ -362,6 +362,8 @@ def record_form(session: Session, host: Host, case: Case, form_id: str, payload:
     on = _record_date(payload)
     if on > local_today(now):
         raise JianhuError(f"{form.title}的日期 {on} 晚于今天")
+    if on < case.opened_on:
+        raise JianhuError(f"{form.title}的日期 {on} 早于开案日期 {case.opened_on}")
     township = session.get(Township, case.township_id)
     stored = {k: v for k, v in payload.items() if k != CONFIDENTIAL.get(form_id)}
     record = FormRecord(id=uuid.uuid4(), form_id=form_id, form_version=form.version,

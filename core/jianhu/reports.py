@@ -102,25 +102,51 @@ def county_table(session: Session, host: Host, on: dt.date) -> Table:
     columns = (Column("township", "乡镇"), Column("code", "区划代码"), *summary.columns[2:])
     return Table(title="儿童家庭监护干预县级汇总表", columns=columns, rows=rows + [total],
                  notes=summary.notes[:1] + (
-                     f"小于{SMALL_CELL}的非零人数显示为“<{SMALL_CELL}”，合计按实际人数计算。",
+                     f"小于{SMALL_CELL}的非零人数显示为“<{SMALL_CELL}”；为防止用合计倒推，"
+                     "同列或同一行各等级中只有一格被隐藏时，再隐藏一格次小的数。合计按实际人数计算。",
                      "本表只含人数，不含姓名、身份证号等个人信息。"))
 
 
 def suppress_small_cells(table: Table) -> Table:
-    """Replace counts 1 … SMALL_CELL-1 by ``"<5"`` in every row except the total row.
+    """Hide counts of 1 … SMALL_CELL-1 children as ``"<5"``, so they cannot be recovered.
 
-    The rule (small-cell suppression, a common statistical-disclosure control for counts of
-    people): in outputs for readers who may not see individual cases, a number of children
-    below 5 could point to identifiable children in a village or town, so it is not shown;
-    zeros and the grand total are shown. Totals are computed from the true counts before
-    suppression.
+    The rule (small-cell suppression, the usual disclosure control for counts of people): in
+    outputs for readers who may not see individual cases, a number of children below 5 could
+    point to identifiable children (个人信息保护法 Art 28, 51). Primary suppression hides every such
+    cell of every row except the total row; complementary suppression then hides the next
+    smallest non-zero cell wherever a hidden cell could be worked out by subtraction: in a column
+    with exactly one hidden cell (the total row is the column's sum), and among a row's level
+    columns with exactly one hidden cell (they add up to the row's open cases). Zeros and the
+    total row are shown; totals are computed from the true counts.
     """
     label = f"<{SMALL_CELL}"
-    rows = []
-    for row in table.rows:
-        if row.get("township") == "合计":
-            rows.append(dict(row))
-            continue
-        rows.append({k: label if isinstance(v, int) and 0 < v < SMALL_CELL else v
-                     for k, v in row.items()})
-    return Table(title=table.title, columns=table.columns, rows=rows, notes=table.notes)
+    rows = [dict(r) for r in table.rows]
+    body = [r for r in rows if r.get("township") != "合计"]
+    counted = [c.key for c in table.columns if any(isinstance(r.get(c.key), int) for r in body)]
+    hidden = {(i, k) for i, r in enumerate(body) for k in counted
+              if isinstance(r[k], int) and 0 < r[k] < SMALL_CELL}
+
+    def hide_one_more(cells: list[tuple[int, str]]) -> bool:
+        open_cells = [(body[i][k], i, k) for i, k in cells
+                      if (i, k) not in hidden and isinstance(body[i][k], int) and body[i][k] > 0]
+        if not open_cells:
+            return False
+        hidden.add(min(open_cells)[1:])
+        return True
+
+    levels = [k for k in counted if k.startswith("level_")]
+    changed = True
+    while changed:
+        changed = False
+        for k in counted:
+            cells = [(i, k) for i in range(len(body))]
+            if sum((c in hidden) for c in cells) == 1:
+                changed |= hide_one_more(cells)
+        for i in range(len(body)):
+            cells = [(i, k) for k in levels]
+            if sum((c in hidden) for c in cells) == 1:
+                changed |= hide_one_more(cells)
+    for i, k in hidden:
+        body[i][k] = label
+    total = [r for r in rows if r.get("township") == "合计"]
+    return Table(title=table.title, columns=table.columns, rows=body + total, notes=table.notes)

@@ -7,6 +7,7 @@ from jianhu.cli import (  # noqa: F401  (commands)
     handbook,
     lifecycle,
     plugins,
+    web,
     workspace,
 )
 from jianhu.cli.root import cli, main

@@ -11,6 +11,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jianhu.cases import resolve_township
 from jianhu.cli.root import Workspace, cli, console, pass_workspace
 from jianhu.errors import JianhuError
 from jianhu.extensions import LEVEL_LABELS, LEVELS
@@ -29,9 +30,12 @@ class LocalDate(click.ParamType):
         from jianhu.dates import parse_date
 
         try:
-            return parse_date(value)
+            day = parse_date(value)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+        if not 1900 <= day.year <= 2200:
+            self.fail(f"日期 {day} 超出可用范围（1900—2200年）", param, ctx)
+        return day
 
 
 
@@ -42,7 +46,7 @@ def cases() -> None:
 
 
 @cases.command(name="list")
-@click.option("--township", metavar="CODE", help="只列出该乡镇（12位统计用区划代码）")
+@click.option("--township", metavar="TOWN", help="只列出该乡镇（12位或9位代码，或乡镇名称）")
 @click.option("--level", type=click.Choice([c for c, _ in LEVELS]), help="只列出该等级")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组")
 @pass_workspace
@@ -58,7 +62,7 @@ def list_cases(ws: Workspace, township: str | None, level: str | None, as_json: 
                 .join(Township, Case.township_id == Township.id)
                 .join(Village, Case.village_id == Village.id).order_by(Case.case_no))
         if township:
-            stmt = stmt.where(Township.code == township)
+            stmt = stmt.where(Township.code == resolve_township(session, township))
         if level:
             stmt = stmt.where(Case.level == level)
         rows = session.execute(scope.cases(stmt)).all()
@@ -123,7 +127,7 @@ def followups() -> None:
 @followups.command(name="due")
 @click.option("--on", "on", type=LocalDate(), default=None,
               help="按哪一天计算（默认今天，北京时间）")
-@click.option("--township", metavar="CODE", help="只列出该乡镇（12位代码）")
+@click.option("--township", metavar="TOWN", help="只列出该乡镇（12位或9位代码，或乡镇名称）")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组")
 @pass_workspace
 def followups_due(ws: Workspace, on: dt.date | None, township: str | None, as_json: bool) -> None:
@@ -134,7 +138,7 @@ def followups_due(ws: Workspace, on: dt.date | None, township: str | None, as_js
     on = on or local_today()
     with ws.session() as session:
         ws.scoped(session, "view:cases")
-        items = due_list(session, on, township)
+        items = due_list(session, on, resolve_township(session, township) if township else None)
     if as_json:
         click.echo(json.dumps([
             {"case_no": i.case_no, "township": i.township, "village": i.village,

@@ -1,4 +1,4 @@
-"""Lifecycle commands: ``record``, ``case show``, ``case report``, ``people import|list``."""
+"""Lifecycle commands: ``record``, ``case show``, ``case report``, ``people import|list|set-password``."""
 
 from __future__ import annotations
 
@@ -137,6 +137,25 @@ def people_import(ws: Workspace, file: Path, dry_run: bool) -> None:
         s = import_people(session, ws.host, file, actor=ws.acting(session), dry_run=dry_run)
     head = "（试导入，未写入）" if dry_run else ""
     click.echo(f"{head}人员名册：共{s.rows}行；新增{s.created}，更新{s.updated}，未变{s.unchanged}。")
+
+
+@people.command(name="set-password")
+@click.argument("code")
+@click.password_option("--password", prompt="新密码", confirmation_prompt="再输入一次",
+                       help="新密码（不给则提示输入两次，不回显）")
+@pass_workspace
+def people_set_password(ws: Workspace, code: str, password: str) -> None:
+    """设置人员 CODE 的网页登录密码（Argon2id 哈希保存），并解除登录锁定；记入审计。"""
+    from jianhu.web.auth import set_password
+
+    with ws.session() as session:
+        try:
+            set_password(session, code, password, actor=ws.acting(session))
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    click.echo(f"已设置 {code} 的登录密码。")
 
 
 @people.command(name="list")

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from jianhu import __version__
@@ -56,10 +57,22 @@ class Workspace:
         return self._engine
 
     def session(self) -> Session:
-        """A session on a database whose schema is current (else a Chinese error)."""
+        """A session on a database whose schema is current (else a Chinese error).
+
+        A SQLite file that does not exist is not created here (only ``jianhu db upgrade``
+        creates a database), so a mistyped path is reported instead of leaving an empty file.
+        """
         from jianhu.db.session import open_session
 
-        return open_session(self.engine)
+        engine = self.engine
+        if engine.url.get_backend_name() == "sqlite" and engine.url.database not in (None, "",
+                                                                                       ":memory:"):
+            from pathlib import Path
+
+            if not Path(engine.url.database).exists():
+                raise JianhuError(f"数据库文件不存在：{engine.url.database}"
+                                  "（新建请先运行 jianhu db upgrade）")
+        return open_session(engine)
 
     @property
     def actor(self) -> str:
@@ -131,6 +144,37 @@ class JianhuGroup(click.Group):
             sys.exit(1)
         except JianhuError as exc:
             _fail(str(exc))
+        except SQLAlchemyError as exc:
+            _fail(f"数据库出错：{_db_problem(exc)}（数据库地址：{_safe_url(self_url(ctx))}）")
+        except OSError as exc:
+            _fail(f"文件读写出错：{exc.strerror or exc}（{exc.filename or ''}）")
+        finally:
+            ws = ctx.find_object(Workspace)
+            if ws is not None and ws._engine is not None:
+                ws._engine.dispose()  # close pooled connections (and their SET ROLE) at exit
+
+
+def _db_problem(exc: Exception) -> str:
+    """A short reason for a database error, without SQL or parameters."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip().splitlines()[0]
+    return text[:300]
+
+
+def self_url(ctx: click.Context) -> str:
+    """The database URL the command used (for messages)."""
+    ws = ctx.find_object(Workspace)
+    return ws.url if ws is not None else ""
+
+
+def _safe_url(url: str) -> str:
+    """``url`` with any password hidden."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "（无法解析）"
 
 
 def _fail(message: str) -> None:

@@ -206,6 +206,10 @@ class Person(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    #: Consecutive failed sign-ins since the last success or lock (see :mod:`jianhu.web.auth`).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Sign-in refused until this instant (UTC) after too many failures; ``None``: not locked.
+    locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 

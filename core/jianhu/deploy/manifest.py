@@ -47,6 +47,8 @@ def load(path: str | Path) -> dict[str, Any]:
         raise JianhuError(f"找不到部署清单：{path}")
     try:
         return tomllib.loads(path.read_text("utf-8"))
+    except UnicodeDecodeError:
+        raise JianhuError(f"部署清单 {path.name} 不是 UTF-8 编码的文本：请用 UTF-8 另存") from None
     except tomllib.TOMLDecodeError as exc:
         raise JianhuError(f"部署清单 {path.name} 不是有效的 TOML：{exc}") from None
 

@@ -1,4 +1,5 @@
-"""Server files for a county: systemd units for the workers, a scheduled backup, an nginx site
+"""Server files for a county: systemd units for the web interface and (when the webhook plugin is
+enabled for a township) the outbox worker, a scheduled backup, an nginx site
 for the web interface, and the per-township handbook build list (Jinja2 templates in
 ``jianhu/templates/deploy``). Secrets are not written: the units read them from an environment
 file the county IT officer creates (``/etc/jianhu/jianhu.env``).
@@ -35,7 +36,10 @@ def render(manifest: dict[str, Any], out: str | Path) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
+    webhook = any("webhook" in t.get("plugins", []) for t in manifest["townships"])
     for name, template in FILES.items():
+        if name == "jianhu-outbox.service" and not webhook:
+            continue  # only a county with the webhook plugin enabled has an outbox to deliver
         path = out / name
         path.write_text(_env.get_template(template).render(**ctx), encoding="utf-8")
         written.append(path)

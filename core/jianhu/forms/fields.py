@@ -93,6 +93,8 @@ class Field:
         except ValueError as exc:
             raise CellError(str(exc)) from None
         if kind == "citizen_id":
+            if isinstance(cell, int | float) and not isinstance(cell, bool) and abs(cell) >= 1e15:
+                raise CellError("身份证号被存成了数字（Excel 会丢掉末几位）：请把这一列设为文本后重新填写")
             return citizen_id.normalize(cell)
         if kind == "enum":
             return self._choice(cell)
@@ -103,7 +105,10 @@ class Field:
             return _boolean(cell)
         if kind in ("integer", "number"):
             return _number(cell, kind)
-        return _text(cell)
+        text = _text(cell)
+        if text.startswith("="):
+            raise CellError(f"「{text[:20]}」像是 Excel 公式，请填写文字本身")
+        return text
 
     @cached_property
     def _by_text(self) -> dict[str, Any]:

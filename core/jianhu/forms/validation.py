@@ -100,12 +100,21 @@ def _messages(
         return
     if kind == "type":
         yield path, f"应为{TYPE_ZH.get(str(value), str(value))}"
+    elif kind == "oneOf" and all("required" in s and "const" not in s for s in value):
+        keys = "、".join(k for s in value for k in s["required"])
+        yield path, f"须填写且只填写其中一项：{keys}"
     elif kind in ("oneOf", "enum", "const"):
         choices = fschema.get("items", fschema).get("oneOf", [])
         allowed = "、".join(o.get("title", str(o.get("const"))) for o in choices)
+        if not allowed and "enum" in fschema:
+            allowed = "、".join(map(str, fschema["enum"]))
         yield path, f"不是可选项，可选：{allowed}" if allowed else "不是允许的值"
     elif kind == "format" and value == "date":
         yield path, f"「{error.instance}」不是有效日期（应为YYYY-MM-DD）"
+    elif kind == "format" and value == "date-time":
+        yield path, f"「{error.instance}」不是带时区的时间（应写成 2026-10-01T09:30:00+08:00）"
+    elif kind == "minItems":
+        yield path, f"至少填写{value}项"
     elif kind == "format" and value == "cn-citizen-id":
         yield path, citizen_id.problem(str(error.instance)) or "身份证号无效"
     elif kind == "minLength":

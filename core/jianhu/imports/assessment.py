@@ -107,7 +107,21 @@ def import_assessments(
             elif child.id not in cases:
                 problems.append(RowError(parsed.row, "", "这名儿童没有在办个案，不能评估"))
             else:
-                todo.append((parsed, cases[child.id]))
+                on = dt.date.fromisoformat(parsed.doc["assessment"]["date"])
+                sub = parsed.doc.get("subject", {})
+                if on < cases[child.id].opened_on:
+                    problems.append(RowError(parsed.row, form.by_path["assessment", "date"].column,
+                                             f"评估日期早于开案日期 {cases[child.id].opened_on}"))
+                elif sub.get("name") and sub["name"].strip() != child.name:
+                    problems.append(RowError(parsed.row, form.by_path["subject", "name"].column,
+                                             "儿童姓名与身份证号对应的儿童不一致，请核对"))
+                elif sub.get("birth_date") and dt.date.fromisoformat(sub["birth_date"]) != \
+                        child.birth_date:
+                    problems.append(RowError(parsed.row,
+                                             form.by_path["subject", "birth_date"].column,
+                                             "出生日期与身份证号对应的儿童不一致，请核对"))
+                else:
+                    todo.append((parsed, cases[child.id]))
         if apply and not problems:
             for parsed, case in todo:
                 g = grade(session, host, case, parsed.doc, actor=actor, scale=scale,

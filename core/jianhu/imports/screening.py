@@ -93,7 +93,8 @@ def ensure_townships(session: Session, host: Host, actor: str) -> dict[str, Town
                      entity_id=township.id, after={"code": area.code, "name": area.name})
         existing[area.code] = township
     session.flush()
-    ensure_township_roles(session.connection(), sorted(existing))
+    if not session.info.get("jianhu_db_role"):  # only the owner manages database roles
+        ensure_township_roles(session.connection(), sorted(existing))
     return {fold(t.name): t for t in existing.values()}
 
 
@@ -114,6 +115,7 @@ class ScreeningImport:
         self.seen: dict[tuple, int] = {}
         scope = session.info.get("jianhu_scope")
         self.scope_township = scope.township_id if scope is not None else None
+        self.scope_village = scope.village_id if scope is not None else None
         self.today = local_today()
         self.import_id = str(uuid.uuid4())
         self.summary = ImportSummary()
@@ -136,6 +138,13 @@ class ScreeningImport:
                 self.townships[fold(township)].id != self.scope_township:
             errors.append(RowError(row, col["residence", "township"].column,
                                    f"「{township}」不是你所在的乡镇，不能导入"))
+        elif township is not None and self.scope_village is not None:
+            village = doc.get("residence", {}).get("village", "")
+            vid = self.villages.get((self.townships[fold(township)].id, fold(village)))
+            if vid != self.scope_village:
+                errors.append(RowError(row, col["residence", "village"].column,
+                                       f"「{village}」不是你负责的村（社区），不能导入"
+                                       "（新的村名须由乡镇督导员导入）"))
         number, born = child.get("citizen_id"), child.get("birth_date")
         survey_date = doc.get("survey", {}).get("date")
         if number and born and citizen_id.is_valid(number):

@@ -20,6 +20,9 @@ import python_calamine
 from jianhu.errors import JianhuError
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
+#: Longest cell a CSV may have (characters); longer ones are refused with a clear message.
+CSV_FIELD_LIMIT = 100_000
+csv.field_size_limit(CSV_FIELD_LIMIT)
 CSV_SUFFIXES = {".csv", ".txt"}
 
 
@@ -107,6 +110,10 @@ def _open_csv(path: Path) -> TableFile:
     except UnicodeDecodeError:
         fh.close()
         raise JianhuError(f"{path.name} 表头的编码有误：请另存为 UTF-8 或 GBK 编码的 CSV") from None
+    except csv.Error as exc:
+        fh.close()
+        raise JianhuError(f"{path.name} 的表头无法读取（单元格超过{CSV_FIELD_LIMIT}字或引号不成对）："
+                          f"{exc}") from None
     if header is None:
         fh.close()
         raise JianhuError(f"{path.name} 是空文件，没有表头")
@@ -122,6 +129,9 @@ def _open_csv(path: Path) -> TableFile:
                     f"{path.name} 第{reader.line_num}行附近的文字编码有误"
                     f"（按 {encoding} 读取）：请整体另存为 UTF-8 或 GBK"
                 ) from None
+            except csv.Error as exc:
+                raise JianhuError(f"{path.name} 第{reader.line_num}行附近无法读取"
+                                  f"（单元格超过{CSV_FIELD_LIMIT}字或引号不成对）：{exc}") from None
 
     return TableFile([_header_text(c) for c in header], data(), None, encoding)
 

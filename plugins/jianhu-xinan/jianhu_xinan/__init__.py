@@ -9,7 +9,9 @@ What it adds, each through a hook of :mod:`jianhu.hookspecs`:
 - ``jianhu_reports``: report ``xinan-monthly``, the monthly statistics the town sends to the county
   (:mod:`jianhu_xinan.monthly`);
 - ``jianhu_report_formats``: format ``xinan-monthly-xlsx``, a report as an XLSX laid out like a
-  government form (:mod:`jianhu_xinan.govform`).
+  government form (:mod:`jianhu_xinan.govform`);
+- ``jianhu_web_pages``: the monthly report page of the web interface, ``/plugins/xinan/monthly``
+  (:mod:`jianhu_xinan.web`).
 
 Command line::
 
@@ -21,13 +23,13 @@ Source of the work itself: 新政发〔2016〕8号 (新安镇人民政府, 2016-
 from __future__ import annotations
 
 from jianhu import hookimpl
-from jianhu.extensions import FollowupPolicy, FormExtension, Report, ReportFormat
-from jianhu_xinan import fields, govform, monthly, policy
+from jianhu.extensions import FollowupPolicy, FormExtension, Report, ReportFormat, WebPage
+from jianhu_xinan import fields, govform, monthly, policy, web
 
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "jianhu_followup_policy", "jianhu_form_fields", "jianhu_report_formats",
-           "jianhu_reports"]
+           "jianhu_reports", "jianhu_web_pages"]
 
 
 @hookimpl
@@ -78,3 +80,14 @@ def jianhu_report_formats() -> list[ReportFormat]:
         :func:`jianhu_xinan.govform.write_gov_xlsx`.
     """
     return [ReportFormat(name=govform.FORMAT_NAME, suffix=".xlsx", write=govform.write_gov_xlsx)]
+
+
+@hookimpl
+def jianhu_web_pages() -> list[WebPage]:
+    """Add the monthly report page (新安镇月报) to the web interface.
+
+    Returns:
+        one :class:`~jianhu.extensions.WebPage` at ``xinan/monthly`` for 新安镇's users (see
+        :mod:`jianhu_xinan.web`).
+    """
+    return web.web_pages()

@@ -73,7 +73,7 @@ def test_entry_point_and_hooks():
     info = next(p for p in loaded.plugins() if p.name == "xinan")
     assert (info.version, info.source) == ("0.1.0", "entry point")
     assert info.hooks == ("jianhu_followup_policy", "jianhu_form_fields", "jianhu_report_formats",
-                          "jianhu_reports")
+                          "jianhu_reports", "jianhu_web_pages")
     assert jianhu_xinan.__version__ == "0.1.0"
 
 

@@ -1,0 +1,298 @@
+"""The JSON API under ``/api/`` for partner systems and a future mobile client.
+
+Same services, validation and scoping as the pages. Sign in with ``POST /api/session`` (roster
+code and password, same lock-out): the answer sets the session cookie and gives the
+anti-forgery token; send the cookie with every call and the token in the ``X-CSRF-Token`` header
+with every POST/DELETE. A case outside the user's scope is 404, a form that fails its schema 422
+with the Chinese problems, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from enum import Enum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import APIKeyCookie, APIKeyHeader
+from pydantic import BaseModel, Field
+
+from jianhu.errors import JianhuError
+from jianhu.followups import KIND_LABELS, due_list
+from jianhu.forms import load_form
+from jianhu.lifecycle import STATES, TransitionRefused, state_label
+from jianhu.records import record_form
+from jianhu.reports import suppress_small_cells
+from jianhu.roles import role_labels
+from jianhu.timeline import case_view
+from jianhu.web import queries
+from jianhu.web.auth import SignInRefused, sign_in
+from jianhu.web.context import DB, Ctx, Forbidden, SignedIn
+from jianhu.web.forms import problems_json
+from jianhu.web.security import COOKIE, CSRF_HEADER, csrf_token
+
+cookie_auth = APIKeyCookie(name=COOKIE, auto_error=False, description="登录后的会话 Cookie")
+csrf_auth = APIKeyHeader(name=CSRF_HEADER, auto_error=False,
+                         description="防伪令牌：POST /api/session 返回；POST、DELETE 请求必须携带")
+router = APIRouter(prefix="/api", tags=["api"], responses={
+    401: {"description": "未登录"}, 403: {"description": "无权访问或缺少防伪令牌"}})
+FormId = Enum("FormId", {f: f for f in queries.RECORD_FORMS}, type=str)  # type: ignore[misc]
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+Payload = Annotated[dict[str, Any], Body(description="表单内容（按该表单的 JSON Schema）")]
+LocalDay = Annotated[dt.date | None, Query(description="日期（YYYY-MM-DD，北京时间；默认今天）")]
+
+
+class Credentials(BaseModel):
+    """Sign-in: roster code and password."""
+
+    code: str = Field(max_length=40, description="人员编号")
+    password: str = Field(max_length=200, description="密码")
+
+
+class User(BaseModel):
+    """The signed-in user."""
+
+    code: str
+    name: str
+    role: str
+    role_label: str
+    township_code: str | None
+
+
+class SessionInfo(BaseModel):
+    """A sign-in: the user and the anti-forgery token for the ``X-CSRF-Token`` header."""
+
+    user: User
+    csrf_token: str
+
+
+class CaseItem(BaseModel):
+    """One case of the caseload (no personal data)."""
+
+    case_no: str
+    township: str
+    village: str
+    level: str | None
+    status: str
+    status_label: str
+    categories: list[str]
+    opened_on: dt.date
+
+
+class TimelineEntry(BaseModel):
+    """One line of a case's timeline."""
+
+    on: dt.date
+    kind: str
+    title: str
+    summary: str
+    detail: dict[str, Any]
+
+
+class CaseDetail(BaseModel):
+    """A case with its timeline, tasks and the forms its state allows the user to record."""
+
+    case: dict[str, Any]
+    child: dict[str, Any] | None
+    timeline: list[TimelineEntry]
+    tasks: list[dict[str, Any]]
+    forms: list[str]
+
+
+class DueEntry(BaseModel):
+    """One overdue or soon-due item."""
+
+    case_no: str
+    township: str
+    village: str
+    level: str | None
+    kind: str
+    label: str
+    due_on: dt.date
+    due_at: dt.datetime | None
+    status: str
+    days_overdue: int
+
+
+class Problem(BaseModel):
+    """One problem of a form: the field's Chinese title and the message."""
+
+    field: str
+    message: str
+
+
+class Problems(BaseModel):
+    """Why a form was not recorded (nothing was written)."""
+
+    detail: str
+    problems: list[Problem] = []
+
+
+class RecordedOut(BaseModel):
+    """What recording a form did."""
+
+    record_id: str
+    case_no: str
+    status_before: str
+    status_after: str
+    tasks: list[dict[str, Any]]
+    notes: list[str]
+
+
+class TableOut(BaseModel):
+    """A report table: columns (key, Chinese title), rows, notes."""
+
+    title: str
+    columns: list[dict[str, str]]
+    rows: list[dict[str, Any]]
+    notes: list[str]
+
+
+def _user(actor: Any) -> User:
+    return User(code=actor.code, name=actor.name, role=actor.role,
+                role_label=role_labels().get(actor.role, actor.role),
+                township_code=actor.township_code)
+
+
+def _day(on: dt.date | None, ctx: Ctx) -> dt.date:
+    day = on or ctx.today
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise JianhuError(f"日期应在 {FIRST_DAY} 至 {LAST_DAY} 之间")
+    return day
+
+
+@router.post("/session", response_model=SessionInfo, dependencies=[],
+             responses={429: {"description": "登录失败次数过多，账户已锁定"}})
+def api_sign_in(request: Request, credentials: Credentials,
+                session: DB) -> Any:
+    """登录：人员编号和密码。成功后设置会话 Cookie，并返回防伪令牌。"""
+    try:
+        actor, pw = sign_in(session, credentials.code, credentials.password,
+                            policy=request.app.state.config.lockout)
+    except SignInRefused as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=429 if exc.locked_until else 401)
+    request.session.clear()
+    request.session["user"] = {"code": actor.code, "pw": pw, "sid": secrets.token_urlsafe(16)}
+    token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return SessionInfo(user=_user(actor), csrf_token=token)
+
+
+@router.get("/session", response_model=SessionInfo,
+            dependencies=[Depends(cookie_auth)])
+def api_whoami(ctx: SignedIn) -> Any:
+    """当前登录的用户和防伪令牌。"""
+    return SessionInfo(user=_user(ctx.actor), csrf_token=csrf_token(ctx.request.session))
+
+
+@router.delete("/session", status_code=204, dependencies=[Depends(cookie_auth),
+                                                          Depends(csrf_auth)])
+def api_sign_out(ctx: SignedIn) -> Response:
+    """退出登录。"""
+    user = ctx.request.session.get("user") or {}
+    ctx.request.app.state.revoked.add(user.get("sid"))
+    ctx.request.session.clear()
+    return Response(status_code=204)
+
+
+@router.get("/cases", response_model=list[CaseItem], dependencies=[Depends(cookie_auth)])
+def api_cases(
+    ctx: SignedIn,
+    village: Annotated[str | None, Query(max_length=36, description="村（社区）id")] = None,
+    level: Annotated[str | None, Query(description="等级：red、orange、yellow、green 或 none（未评估）",
+                                       pattern="^(red|orange|yellow|green|none)$")] = None,
+    category: Annotated[str | None, Query(max_length=50, description="类别代码")] = None,
+    status: Annotated[str | None, Query(description="状态代码，或 open（在办）",
+                                        pattern=f"^({'|'.join([*STATES, 'open'])})$")] = None,
+    q: Annotated[str | None, Query(max_length=50, description="个案编号的一部分；有权查看身份信息的"
+                                                              "角色也可按儿童姓名查")] = None,
+) -> Any:
+    """个案列表（不含儿童姓名和身份证号），可按村、等级、类别、状态筛选，按编号或姓名查找。"""
+    ctx.require("view:cases")
+    rows = queries.caseload(ctx.session, ctx.scope, village=village, level=level,
+                            category=category, status=status, q=q)
+    ctx.session.commit()
+    return [CaseItem(case_no=r.case_no, township=r.township, village=r.village, level=r.level,
+                     status=r.status, status_label=state_label(r.status), categories=r.categories,
+                     opened_on=r.opened_on) for r in rows]
+
+
+@router.get("/cases/{case_no}", response_model=CaseDetail, dependencies=[Depends(cookie_auth)],
+            responses={404: {"description": "没有该个案（或不在本人范围内）"}})
+def api_case(case_no: Annotated[str, PathParam(max_length=40)], ctx: SignedIn) -> Any:
+    """个案及其时间线、待办，以及当前状态下本人可登记的表单。"""
+    ctx.require("view:cases")
+    case = ctx.find_case(case_no)
+    view = case_view(ctx.session, ctx.host, case, ctx.actor)
+    ctx.session.commit()
+    return CaseDetail(case=view.case, child=view.child, tasks=view.tasks,
+                      forms=queries.allowed_forms(ctx.actor, case.status),
+                      timeline=[TimelineEntry(on=e.on, kind=e.kind, title=e.title,
+                                              summary=e.summary, detail=e.detail)
+                                for e in view.timeline])
+
+
+@router.get("/followups/due", response_model=list[DueEntry], dependencies=[Depends(cookie_auth)])
+def api_due(ctx: SignedIn, on: LocalDay = None) -> Any:
+    """已逾期和7日内到期的事项，强制报告在前。"""
+    ctx.require("view:cases")
+    items = due_list(ctx.session, _day(on, ctx))
+    return [DueEntry(case_no=i.case_no, township=i.township, village=i.village, level=i.level,
+                     kind=i.kind, label=KIND_LABELS.get(i.kind, i.kind), due_on=i.due_on,
+                     due_at=i.due_at, status="overdue" if i.overdue else "due",
+                     days_overdue=i.days_overdue) for i in items]
+
+
+@router.get("/forms/{form_id}", dependencies=[Depends(cookie_auth)],
+            response_model=dict[str, Any])
+def api_form(form_id: FormId, ctx: SignedIn) -> Any:
+    """表单的 JSON Schema（含本乡镇插件增加的字段）。"""
+    return load_form(ctx.host, form_id.value).schema
+
+
+@router.post("/cases/{case_no}/records/{form_id}", status_code=201, response_model=RecordedOut,
+             dependencies=[Depends(cookie_auth), Depends(csrf_auth)],
+             responses={404: {"description": "没有该个案"}, 409: {"model": Problems,
+                                                             "description": "当前状态不允许"},
+                        422: {"model": Problems, "description": "表单填写有误，未写入"}})
+def api_record(case_no: Annotated[str, PathParam(max_length=40)], form_id: FormId,
+               payload: Payload, ctx: SignedIn) -> Any:
+    """在个案上登记一份表单（随访、服务、救助方案……）。
+
+    表单不符合要求时返回 422 和每个问题，不写入任何数据。"""
+    form = load_form(ctx.host, form_id.value)
+    if not ctx.actor.can(f"record:{form_id.value}"):
+        raise Forbidden(f"{role_labels().get(ctx.actor.role, ctx.actor.role)}无权登记{form.title}")
+    case = ctx.find_case(case_no)
+    problems = problems_json(form, payload)
+    if problems:
+        return JSONResponse({"detail": f"{form.title}填写有误，未写入", "problems": problems},
+                            status_code=422)
+    try:
+        done = record_form(ctx.session, ctx.host, case, form_id.value, payload, actor=ctx.actor)
+        ctx.session.commit()
+    except TransitionRefused as exc:
+        ctx.session.rollback()
+        return JSONResponse({"detail": str(exc), "problems": []}, status_code=409)
+    except (JianhuError, ValueError) as exc:
+        ctx.session.rollback()
+        return JSONResponse({"detail": str(exc), "problems": []}, status_code=422)
+    return RecordedOut(record_id=str(done.record_id), case_no=done.case_no,
+                       status_before=done.status_before, status_after=done.status_after,
+                       tasks=[{"kind": k, "label": KIND_LABELS.get(k, k), "due_on": d.isoformat()}
+                              for k, d in done.tasks], notes=done.notes)
+
+
+@router.get("/reports/summary", response_model=TableOut, dependencies=[Depends(cookie_auth)])
+def api_summary(ctx: SignedIn, on: LocalDay = None) -> Any:
+    """汇总表：在办个案按乡镇、村 × 等级 × 类别，以及到期、逾期随访（只有人数）。"""
+    ctx.require("report:aggregate")
+    table = ctx.host.reports["summary"].build(ctx.session, ctx.host, _day(on, ctx))
+    if not ctx.actor.can("view:cases"):
+        table = suppress_small_cells(table)
+    return TableOut(title=table.title, columns=[{"key": c.key, "title": c.title}
+                                                for c in table.columns],
+                    rows=table.rows, notes=list(table.notes))
+

@@ -1,0 +1,265 @@
+"""The web application: FastAPI with Jinja2 templates, served by uvicorn (``jianhu serve``).
+
+:func:`create_app` builds it on an engine and a plugin host: the pages (:mod:`jianhu.web.pages`),
+the JSON API under ``/api/`` (:mod:`jianhu.web.api`, described at ``/openapi.json``), the pages
+plugins add (``jianhu_web_pages``), the static files, sessions, anti-forgery checks and security
+headers (:mod:`jianhu.web.security`). Pages are in Chinese.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from jianhu import __version__
+from jianhu.db.session import open_session
+from jianhu.errors import JianhuError
+from jianhu.extensions import WebDownload, WebPage, WebRequest
+from jianhu.lifecycle import TransitionRefused
+from jianhu.roles import COUNTY_WIDE, role_labels
+from jianhu.web.auth import LockoutPolicy
+from jianhu.web.context import Forbidden, NotFound, NotSignedIn, SignedIn, Submitted
+from jianhu.web.security import (
+    CSRF_FIELD,
+    CsrfRefused,
+    SecurityHeaders,
+    SessionCookies,
+    csrf_protect,
+    csrf_token,
+)
+
+HERE = Path(__file__).parent
+#: Core menu entries: (path, label, the permission needed).
+MENU: tuple[tuple[str, str, str], ...] = (
+    ("/today", "今日待办", "view:cases"),
+    ("/cases", "个案", "view:cases"),
+    ("/import", "导入调查表", "import:screening"),
+    ("/reports", "报表", "report:aggregate"),
+    ("/dashboard", "统计图", "view:cases"),
+)
+STATUS_TEXT = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "没有找到", 405: "不支持此操作",
+               409: "当前状态不允许", 422: "填写有误", 429: "尝试次数过多"}
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """Settings of the web application.
+
+    Attributes:
+        secret_key: signs the session cookies. ``None``: a random key per process (everybody
+            signs in again after a restart). Set ``JIANHU_WEB_SECRET`` on a server.
+        cookie_secure: ``True`` always mark the session cookie ``Secure``, ``False`` never,
+            ``None`` when the request came over HTTPS (the default; tests on
+            ``http://127.0.0.1`` then still get a cookie).
+        session_hours: hours a sign-in lasts.
+        lockout: failures that lock an account, and for how long.
+    """
+
+    secret_key: str | None = None
+    cookie_secure: bool | None = None
+    session_hours: int = 12
+    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WebConfig:
+        """Read ``JIANHU_WEB_SECRET`` and ``JIANHU_WEB_SECURE_COOKIE`` (``auto``, ``1`` or ``0``).
+
+        Raises:
+            JianhuError: ``JIANHU_WEB_SECURE_COOKIE`` has another value.
+        """
+        env = os.environ if env is None else env
+        flag = (env.get("JIANHU_WEB_SECURE_COOKIE") or "auto").strip().lower()
+        values = {"auto": None, "1": True, "true": True, "yes": True, "0": False, "false": False,
+                  "no": False}
+        if flag not in values:
+            raise JianhuError("JIANHU_WEB_SECURE_COOKIE 只能是 auto、1 或 0")
+        return cls(secret_key=env.get("JIANHU_WEB_SECRET") or None, cookie_secure=values[flag])
+
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def is_api(request: Request) -> bool:
+    """Whether the request is for the JSON API (errors answer JSON, not pages)."""
+    return request.url.path.startswith("/api/")
+
+
+def menu(request: Request, actor: Any) -> list[tuple[str, str]]:
+    """The navigation entries ``(href, label)`` the user may open: core pages, then plugin
+    pages with ``menu=True``."""
+    items = [(href, label) for href, label, action in MENU if actor.can(action)]
+    for page in request.app.state.host.web_pages.values():
+        if page.menu and plugin_page_visible(page, actor):
+            items.append((f"/plugins/{page.path}", page.title))
+    return items
+
+
+def plugin_page_visible(page: WebPage, actor: Any) -> bool:
+    """Whether ``actor`` may open a plugin page (its permission and its townships)."""
+    if not actor.can(page.permission):
+        return False
+    return (not page.townships or actor.role in COUNTY_WIDE
+            or actor.township_code in page.townships)
+
+
+def render(request: Request, template: str, status: int = 200, *, actor: Any = None,
+           headers: Mapping[str, str] | None = None, **context: Any) -> HTMLResponse:
+    """Render a page template with the common context (user, menu, token, messages)."""
+    flash = request.session.pop("flash", []) if "flash" in request.session else []
+    base = {"user": actor, "role_label": role_labels().get(actor.role, actor.role) if actor else "",
+            "menu": menu(request, actor) if actor else [], "csrf": csrf_token(request.session),
+            "csrf_field_name": CSRF_FIELD, "flash": flash, "version": __version__}
+    return templates.TemplateResponse(request, template, {**base, **context}, status_code=status,
+                                      headers=dict(headers or {}))
+
+
+def flash(request: Request, message: str) -> None:
+    """Show ``message`` on the next page the user sees."""
+    request.session["flash"] = [*request.session.get("flash", []), message]
+
+
+def download(content: bytes, filename: str, media_type: str) -> Response:
+    """A response the browser saves as ``filename`` (UTF-8 names per RFC 6266 / RFC 5987)."""
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "")
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    return Response(content, media_type=media_type,
+                    headers={"Content-Disposition": disposition})
+
+
+def _error(request: Request, status: int, message: str, actor: Any = None) -> Response:
+    if is_api(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    return render(request, "error.html", status, actor=actor, status_code=status,
+                  heading=STATUS_TEXT.get(status, "出错了"), message=message)
+
+
+def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> FastAPI:
+    """Build the web application.
+
+    Args:
+        engine: the workspace's engine; its schema must be current.
+        host: the loaded plugins (:class:`jianhu.plugins.Host`).
+        config: settings (default: :meth:`WebConfig.from_env`).
+
+    Returns:
+        the FastAPI application (an ASGI app for uvicorn).
+
+    Raises:
+        JianhuError: the database is not initialised or not on the current schema.
+        PluginError: a plugin's web page is invalid.
+    """
+    from jianhu.web import api, pages
+
+    config = config or WebConfig.from_env()
+    open_session(engine).close()  # the schema is current (checked once, not per request)
+    app = FastAPI(title="监护 Jianhu API", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url="/openapi.json", dependencies=[Depends(csrf_protect)],
+                  description="儿童家庭监护缺失社会干预：个案、待办、表单登记与汇总。"
+                              "登录：POST /api/session；之后的请求带会话 Cookie，"
+                              "修改类请求另带请求头 X-CSRF-Token（登录时返回）。")
+    app.state.host = host
+    app.state.config = config
+    app.state.sessions = sessionmaker(engine, expire_on_commit=False)
+    app.state.revoked = set()
+    app.add_middleware(SessionCookies, secret_key=config.secret_key or secrets.token_urlsafe(48),
+                       secure=config.cookie_secure, max_age=config.session_hours * 3600)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    for page in host.web_pages.values():
+        _add_plugin_page(app, page)
+
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        if is_api(request):
+            return JSONResponse({"detail": str(exc)}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(CsrfRefused)
+    async def csrf_refused(request: Request, exc: CsrfRefused) -> Response:
+        return _error(request, 403, str(exc))
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        return _error(request, 403, str(exc))
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        return _error(request, 404, str(exc))
+
+    @app.exception_handler(TransitionRefused)
+    async def refused(request: Request, exc: TransitionRefused) -> Response:
+        return _error(request, 409, str(exc))
+
+    @app.exception_handler(JianhuError)
+    async def user_error(request: Request, exc: JianhuError) -> Response:
+        return _error(request, 422, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_api(request) or request.url.path == "/openapi.json":
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
+        message = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else \
+            "没有这个页面"
+        return _error(request, exc.status_code, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if is_api(request):
+            return await request_validation_exception_handler(request, exc)
+        return _error(request, 422, "请求参数有误：" + "；".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))} {e.get('msg', '')}"
+            for e in exc.errors()))
+
+    return app
+
+
+def _add_plugin_page(app: FastAPI, page: WebPage) -> None:
+    """Serve a plugin's page at ``/plugins/<path>`` behind sign-in, permission and scoping."""
+
+    def endpoint(ctx: SignedIn, data: Submitted) -> Response:
+        if not plugin_page_visible(page, ctx.actor):
+            raise NotFound("没有这个页面")
+        params = {k: v for k, v in ctx.request.query_params.items()}
+        params.update({k: v for k, v in data.multi_items() if isinstance(v, str)})
+        token = csrf_token(ctx.request.session)
+        request = WebRequest(
+            session=ctx.session, host=ctx.host, actor=ctx.actor, scope=ctx.scope, today=ctx.today,
+            method=ctx.request.method, params=params,
+            csrf_field=str(Markup('<input type="hidden" name="{}" value="{}">').format(
+                CSRF_FIELD, token)))
+        try:
+            result = page.render(request)
+            if ctx.request.method == "POST":
+                ctx.session.commit()
+        except JianhuError as exc:
+            ctx.session.rollback()
+            return render(ctx.request, "plugin_page.html", 422, actor=ctx.actor, title=page.title,
+                          body=Markup(""), error=str(exc))
+        if isinstance(result, WebDownload):
+            return download(result.content, result.filename, result.media_type)
+        return render(ctx.request, "plugin_page.html", actor=ctx.actor, title=page.title,
+                      body=Markup(str(result)), error="")
+
+    endpoint.__name__ = "plugin_" + page.path.replace("/", "_").replace("-", "_")
+    app.add_api_route(f"/plugins/{page.path}", endpoint, methods=list(page.methods),
+                      include_in_schema=False, response_class=HTMLResponse)

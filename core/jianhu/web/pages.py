@@ -1,0 +1,355 @@
+"""The pages: sign-in, today's work, the caseload, a case with its timeline and forms, survey
+import, reports, printable documents and the dashboard.
+
+Each handler parses the request, calls the same service the command line calls, and renders a
+template; it holds no rule of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import tempfile
+import uuid
+from pathlib import Path
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import escape
+from starlette.datastructures import UploadFile
+
+from jianhu.dates import parse_date
+from jianhu.documents import KINDS, render_html, write_document
+from jianhu.errors import ImportRejected, JianhuError
+from jianhu.extensions import LEVEL_LABELS, LEVELS
+from jianhu.followups import KIND_LABELS, due_list
+from jianhu.forms import load_form
+from jianhu.imports.screening import import_screening
+from jianhu.lifecycle import STATES, TransitionRefused, state_label
+from jianhu.records import record_form, task_label
+from jianhu.reports import suppress_small_cells
+from jianhu.roles import role_labels
+from jianhu.timeline import case_view
+from jianhu.web import charts, queries
+from jianhu.web.app import download, flash, render
+from jianhu.web.auth import SignInRefused, sign_in
+from jianhu.web.context import DB, Ctx, Forbidden, NotFound, SignedIn, Submitted, signed_in
+from jianhu.web.forms import build_page, read_submission
+from jianhu.web.security import CSP_DOCUMENT
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+#: Row errors listed on the import page (as the command line does).
+MAX_ROW_ERRORS = 200
+PAGE_SIZE = 100
+MEDIA = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         ".csv": "text/csv; charset=utf-8", ".json": "application/json", ".pdf": "application/pdf",
+         ".html": "text/html; charset=utf-8"}
+
+
+def _safe_next(target: str | None) -> str:
+    """Where to go after signing in: a path of this site only (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"
+
+
+def _home(actor: object) -> str:
+    return "/today" if actor.can("view:cases") else "/reports"  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- sign-in
+@router.get("/")
+def index(request: Request, session: DB) -> Response:
+    """Today's work when signed in, else the sign-in page."""
+    if not isinstance(request.session.get("user"), dict):
+        return RedirectResponse("/login", status_code=303)
+    try:
+        ctx = signed_in(request, session)
+    except JianhuError:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(_home(ctx.actor), status_code=303)
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/") -> Response:
+    """The sign-in form."""
+    return render(request, "login.html", next=_safe_next(next), error="", code="")
+
+
+@router.post("/login")
+def login(request: Request, session: DB,
+          data: Submitted) -> Response:
+    """Check code and password (:func:`jianhu.web.auth.sign_in`); on success start a fresh
+    session (new token: no session fixation) and go where the user was going."""
+    code = str(data.get("code") or "")
+    target = _safe_next(str(data.get("next") or "/"))
+    try:
+        actor, pw = sign_in(session, code, str(data.get("password") or ""),
+                            policy=request.app.state.config.lockout)
+    except SignInRefused as exc:
+        status = 429 if exc.locked_until else 401
+        return render(request, "login.html", status, next=target, error=str(exc), code=code)
+    request.session.clear()
+    request.session["user"] = {"code": actor.code, "pw": pw, "sid": secrets.token_urlsafe(16)}
+    request.session["csrf"] = secrets.token_urlsafe(32)
+    return RedirectResponse(target if target != "/" else _home(actor), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    """Sign out: the session is forgotten here and its cookie cleared."""
+    user = request.session.get("user")
+    if isinstance(user, dict) and user.get("sid"):
+        request.app.state.revoked.add(user["sid"])
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+# --------------------------------------------------------------------------- work
+@router.get("/today")
+def today(ctx: SignedIn) -> Response:
+    """Overdue and soon-due follow-ups, mandatory reports first (:func:`due_list`)."""
+    ctx.require("view:cases")
+    items = due_list(ctx.session, ctx.today)
+    return render(ctx.request, "today.html", actor=ctx.actor, items=items, kinds=KIND_LABELS,
+                  level_label=queries.level_label, today=ctx.today, task_forms=queries.TASK_FORMS)
+
+
+@router.get("/cases")
+def cases(ctx: SignedIn, village: str = "", level: str = "", category: str = "",
+          status: str = "", q: str = "", page: int = Query(1, ge=1, le=100000)) -> Response:
+    """The caseload with filters and search (:func:`queries.caseload`)."""
+    ctx.require("view:cases")
+    rows = queries.caseload(ctx.session, ctx.scope, village=village or None, level=level or None,
+                            category=category or None, status=status or None, q=q or None)
+    ctx.session.commit()  # the audit of a search by name
+    labels = {c.code: c.label for c in ctx.host.target_categories}
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    return render(ctx.request, "cases.html", actor=ctx.actor, rows=shown, total=len(rows),
+                  page=page, pages=pages, villages=queries.villages(ctx.session, ctx.scope),
+                  levels=[*LEVELS, ("none", "未评估")], categories=labels, states=STATES,
+                  f={"village": village, "level": level, "category": category, "status": status,
+                     "q": q},
+                  by_name=ctx.actor.can("view:identified"), level_label=queries.level_label,
+                  state_label=state_label)
+
+
+@router.get("/cases/{case_no}")
+def case_page(case_no: str, ctx: SignedIn) -> Response:
+    """A case: its facts, timeline, tasks, the forms its state allows and its documents."""
+    ctx.require("view:cases")
+    case = ctx.find_case(case_no)
+    view = case_view(ctx.session, ctx.host, case, ctx.actor)
+    ctx.session.commit()  # audit of confidential reads
+    forms = [(f, load_form(ctx.host, f).title) for f in queries.allowed_forms(ctx.actor,
+                                                                             case.status)]
+    return render(ctx.request, "case.html", actor=ctx.actor, view=view, forms=forms,
+                  documents=KINDS if ctx.actor.can("view:identified") else {},
+                  level_label=queries.level_label, today=ctx.today.isoformat())
+
+
+def _form_or_404(ctx: Ctx, form_id: str):  # noqa: ANN202
+    if form_id not in queries.RECORD_FORMS:
+        raise NotFound(f"没有表单「{form_id}」")
+    return load_form(ctx.host, form_id)
+
+
+@router.get("/cases/{case_no}/forms/{form_id}")
+def form_page(case_no: str, form_id: str, ctx: SignedIn) -> Response:
+    """An empty form to record on the case (dates default to today)."""
+    form = _form_or_404(ctx, form_id)
+    if not ctx.actor.can(f"record:{form_id}"):
+        raise Forbidden(f"{role_labels().get(ctx.actor.role, ctx.actor.role)}无权登记{form.title}")
+    case = ctx.find_case(case_no)
+    if case.status not in queries.FORM_STATES[form_id]:
+        raise TransitionRefused(f"个案 {case.case_no} 当前为「{state_label(case.status)}」，"
+                                f"不能登记{form.title}")
+    defaults = {f.group: {} for f in form.fields}
+    for f in form.fields:
+        if f.kind == "date" and f.key == "date":
+            defaults[f.group][f.key] = ctx.today.isoformat()
+    page = build_page(form, defaults)
+    return render(ctx.request, "form.html", actor=ctx.actor, case=case, page=page,
+                  state=state_label(case.status))
+
+
+@router.post("/cases/{case_no}/forms/{form_id}")
+def form_submit(case_no: str, form_id: str, ctx: SignedIn,
+                data: Submitted) -> Response:
+    """Record the form (:func:`jianhu.records.record_form`); on any problem show the form
+    again with the messages beside the fields (422) and write nothing."""
+    form = _form_or_404(ctx, form_id)
+    if not ctx.actor.can(f"record:{form_id}"):
+        raise Forbidden(f"{role_labels().get(ctx.actor.role, ctx.actor.role)}无权登记{form.title}")
+    case = ctx.find_case(case_no)
+    values = {k: [v for v in data.getlist(k) if isinstance(v, str)] for k in data}
+    doc, page = read_submission(form, values)
+    status = 422
+    if not (page.errors or page.field_errors):
+        try:
+            done = record_form(ctx.session, ctx.host, case, form_id, doc, actor=ctx.actor)
+            ctx.session.commit()
+        except TransitionRefused as exc:
+            ctx.session.rollback()
+            page.errors.append(str(exc))
+            status = 409
+        except (JianhuError, ValueError) as exc:
+            ctx.session.rollback()
+            page.errors.append(str(exc))
+        else:
+            lines = [f"已登记{form.title}"]
+            if done.status_before != done.status_after:
+                lines.append(f"状态 {state_label(done.status_before)} → "
+                             f"{state_label(done.status_after)}")
+            lines += [f"待办：{task_label(k)}，到期 {d.isoformat()}" for k, d in done.tasks]
+            lines += done.notes
+            flash(ctx.request, "；".join(lines))
+            return RedirectResponse(f"/cases/{case.case_no}", status_code=303)
+    ctx.session.rollback()
+    return render(ctx.request, "form.html", status, actor=ctx.actor, case=case, page=page,
+                  state=state_label(case.status))
+
+
+@router.get("/cases/{case_no}/documents/{kind}")
+def document(case_no: str, kind: str, ctx: SignedIn,
+             format: str = Query("html", pattern="^(html|pdf)$")) -> Response:
+    """A printable case document (:func:`jianhu.documents.render_html`): HTML with print CSS,
+    or an A4 PDF to download. Audited as an export of identified data."""
+    if kind not in KINDS:
+        raise NotFound(f"没有文书「{kind}」")
+    ctx.require("view:cases")
+    case = ctx.find_case(case_no)
+    try:
+        html = render_html(ctx.session, ctx.host, case, kind, ctx.actor)
+    except JianhuError as exc:
+        if not ctx.actor.can("view:identified"):
+            raise Forbidden(str(exc)) from None
+        raise
+    if format == "pdf":
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write_document(html, Path(tmp) / "doc.pdf", "pdf")
+            content = path.read_bytes()
+        ctx.session.commit()
+        return download(content, f"{KINDS[kind]}-{case.case_no}.pdf", MEDIA[".pdf"])
+    ctx.session.commit()
+    toolbar = ('<link rel="stylesheet" href="/static/print.css">'
+               f'<div class="doc-toolbar"><a href="/cases/{escape(case.case_no)}">返回个案</a> '
+               '<button type="button" id="print-button">打印</button> '
+               '<a href="?format=pdf">下载 PDF</a></div>'
+               '<script src="/static/print.js"></script>')
+
+    return HTMLResponse(html.replace("<body>", "<body>" + toolbar, 1),
+                        headers={"Content-Security-Policy": CSP_DOCUMENT})
+
+
+# --------------------------------------------------------------------------- import
+@router.get("/import")
+def import_page(ctx: SignedIn) -> Response:
+    """The survey import form."""
+    ctx.require("import:screening")
+    return render(ctx.request, "import.html", actor=ctx.actor, summary=None, rejected=None)
+
+
+@router.get("/import/template")
+def import_template(ctx: SignedIn) -> Response:
+    """A blank survey workbook (the same as ``jianhu template screening``)."""
+    ctx.require("import:screening")
+    from jianhu.workbooks import write_template
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "t.xlsx"
+        write_template(load_form(ctx.host, "screening"), path)
+        content = path.read_bytes()
+    return download(content, "基本情况调查表.xlsx", MEDIA[".xlsx"])
+
+
+@router.post("/import")
+def import_submit(ctx: SignedIn, data: Submitted) -> Response:
+    """Import a survey workbook (:func:`jianhu.imports.screening.import_screening`): all or
+    nothing; a rejected file lists every bad row."""
+    ctx.require("import:screening")
+    upload = data.get("file")
+    dry_run = data.get("dry_run") == "1"
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return render(ctx.request, "import.html", 422, actor=ctx.actor, summary=None,
+                      rejected=None, error="请选择要导入的文件（.xlsx 或 .csv）")
+    suffix = Path(upload.filename).suffix.lower()
+    # On PostgreSQL the import registers township roles (jianhu.db.rls.ensure_township_roles),
+    # which a township's own database role may not grant: the import runs as the connected role,
+    # still limited to the user's township by the scope it reads from the session.
+    ctx.session.rollback()
+    ctx.session.info["jianhu_db_role"] = None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload-{uuid.uuid4().hex}{suffix}"
+        path.write_bytes(upload.file.read())
+        try:
+            summary = import_screening(ctx.session, ctx.host, path, actor=ctx.actor.code,
+                                       dry_run=dry_run)
+        except ImportRejected as exc:
+            ctx.session.rollback()
+            return render(ctx.request, "import.html", 422, actor=ctx.actor, summary=None,
+                          rejected=exc, errors=exc.errors[:MAX_ROW_ERRORS],
+                          more=max(0, len(exc.errors) - MAX_ROW_ERRORS), filename=upload.filename)
+        except JianhuError as exc:
+            ctx.session.rollback()
+            return render(ctx.request, "import.html", 422, actor=ctx.actor, summary=None,
+                          rejected=None, error=str(exc))
+    return render(ctx.request, "import.html", actor=ctx.actor, summary=summary, rejected=None,
+                  filename=upload.filename)
+
+
+# --------------------------------------------------------------------------- reports
+@router.get("/reports")
+def reports(ctx: SignedIn) -> Response:
+    """The reports and formats to download."""
+    ctx.require("report:aggregate")
+    return render(ctx.request, "reports.html", actor=ctx.actor, reports=ctx.host.reports,
+                  formats=ctx.host.report_formats, today=ctx.today)
+
+
+@router.get("/reports/{name}")
+def report_file(name: str, ctx: SignedIn, format: str = "xlsx",
+                on: str = "") -> Response:
+    """Build a report as of ``on`` (default today) and download it in ``format``, as
+    ``jianhu report`` does (small cells suppressed for the county table and for roles that may
+    not open cases)."""
+    ctx.require("report:aggregate")
+    report = ctx.host.reports.get(name)
+    if report is None:
+        raise NotFound(f"没有报表「{name}」")
+    fmt = ctx.host.report_formats.get(format)
+    if fmt is None:
+        raise NotFound(f"不支持格式「{format}」")
+    try:
+        day = parse_date(on) if on else ctx.today
+    except ValueError as exc:
+        raise JianhuError(str(exc)) from None
+    if not dt.date(2000, 1, 1) <= day <= ctx.today:
+        raise JianhuError(f"统计日期应在 2000-01-01 至今天（{ctx.today}）之间")
+    table = report.build(ctx.session, ctx.host, day)
+    if name == "county" or not ctx.actor.can("view:cases"):
+        table = suppress_small_cells(table)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"report{fmt.suffix}"
+        try:
+            fmt.write(table, path)
+        except JianhuError:
+            raise
+        except Exception as exc:  # a plugin's format that cannot lay out this report
+            raise JianhuError(f"格式「{format}」不能用于报表「{report.title}」：{exc}") from None
+        content = path.read_bytes()
+    return download(content, f"{report.title}-{day.isoformat()}{fmt.suffix}",
+                    MEDIA.get(fmt.suffix, "application/octet-stream"))
+
+
+@router.get("/dashboard")
+def dashboard(ctx: SignedIn) -> Response:
+    """Charts: open cases by level and by village, visits due against done per month."""
+    ctx.require("view:cases")
+    d = queries.dashboard(ctx.session, ctx.scope, ctx.today)
+    return render(ctx.request, "dashboard.html", actor=ctx.actor, d=d,
+                  level_chart=charts.bar_chart("在办个案（按等级）", d.by_level, charts.LEVEL_COLOURS),
+                  village_chart=charts.bar_chart("在办个案（按村、社区）", d.by_village),
+                  visit_chart=charts.paired_columns("每月随访：应访与已访", d.months),
+                  levels=LEVEL_LABELS)

@@ -1,0 +1,213 @@
+"""Read-only queries the pages need beyond the services: the caseload with its filters, the
+villages a user can filter by, the figures of the dashboard, and which forms a case's state
+allows. Every query of cases goes through the user's :class:`~jianhu.scope.Scope`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from jianhu import audit
+from jianhu.cases import OPEN_STATUSES
+from jianhu.db.models import Case, Child, FollowUp, FormRecord, Township, Village
+from jianhu.extensions import LEVEL_LABELS, LEVELS
+from jianhu.lifecycle import ACTIVE, CLOSED, STATES, TRANSITIONS
+from jianhu.roles import Actor
+from jianhu.scope import Scope
+
+#: Forms recorded on a case, in the order the case page offers them.
+RECORD_FORMS = ("assessment", "plan", "service", "visit", "incident", "police_report",
+                "escalation", "closure", "return_visit")
+
+
+def _by_event(event: str) -> frozenset[str]:
+    return frozenset(state for state, ev in TRANSITIONS if ev == event)
+
+
+#: States in which each form may be recorded, read from :mod:`jianhu.lifecycle` (the same rules
+#: :func:`jianhu.records.record_form` applies: a form that moves the case needs the transition,
+#: services, visits and escalations need an active case, return visits a closed one, harm
+#: reports and reports to the police are taken in any state).
+FORM_STATES: dict[str, frozenset[str]] = {
+    "assessment": _by_event("grade"),
+    "plan": _by_event("plan"),
+    "closure": _by_event("close"),
+    "service": frozenset(ACTIVE),
+    "visit": frozenset(ACTIVE),
+    "escalation": frozenset(ACTIVE),
+    "return_visit": frozenset(CLOSED),
+    "incident": frozenset(STATES),
+    "police_report": frozenset(STATES),
+}
+
+
+#: The form that completes a task of each kind (how :mod:`jianhu.records` finishes tasks: a
+#: visit record the due visit, an assessment the re-assessment, a report to the police the
+#: mandatory report, a service record a plan measure, a return-visit record the return visit).
+TASK_FORMS: dict[str, str] = {"visit": "visit", "reassessment": "assessment",
+                              "mandatory_report": "police_report", "measure_due": "service",
+                              "return_visit": "return_visit", "warning_letter_visit": "visit"}
+
+
+def allowed_forms(actor: Actor, status: str) -> list[str]:
+    """Forms ``actor`` may record on a case in state ``status``, in :data:`RECORD_FORMS` order."""
+    return [f for f in RECORD_FORMS
+            if actor.can(f"record:{f}") and status in FORM_STATES.get(f, frozenset())]
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """One line of the caseload (no personal data).
+
+    Attributes:
+        case_no: the case number.
+        township: township name.
+        village: village name.
+        level: level code or ``None``.
+        status: state code.
+        categories: category codes.
+        opened_on: date the case was opened.
+    """
+
+    case_no: str
+    township: str
+    village: str
+    level: str | None
+    status: str
+    categories: list[str]
+    opened_on: dt.date
+
+
+def villages(session: Session, scope: Scope) -> list[tuple[str, str]]:
+    """``(village id, "township village")`` of the villages that have a case in scope."""
+    stmt = (select(Village.id, Township.name, Village.name).distinct()
+            .join(Case, Case.village_id == Village.id)
+            .join(Township, Village.township_id == Township.id)
+            .order_by(Township.name, Village.name))
+    return [(str(v), f"{t}{n}") for v, t, n in session.execute(scope.cases(stmt))]
+
+
+def caseload(session: Session, scope: Scope, *, village: str | None = None,
+             level: str | None = None, category: str | None = None, status: str | None = None,
+             q: str | None = None) -> list[CaseRow]:
+    """Cases in scope, filtered, ordered by case number.
+
+    Args:
+        session: the user's scoped session.
+        scope: the user's scope.
+        village: a village id (as text).
+        level: a level code, or ``"none"`` for cases not yet graded.
+        category: a category code.
+        status: a state code, or ``"open"`` for every state under intervention.
+        q: part of a case number; for roles that may see identified data
+            (``view:identified``) also part of the child's name. A search by name is audited.
+
+    Returns:
+        the matching :class:`CaseRow` list.
+    """
+    stmt = (select(Case.case_no, Township.name, Village.name, Case.level, Case.status,
+                   Case.categories, Case.opened_on)
+            .join(Township, Case.township_id == Township.id)
+            .join(Village, Case.village_id == Village.id).order_by(Case.case_no))
+    if village:
+        stmt = stmt.where(Village.id == _uuid(village))
+    if level == "none":
+        stmt = stmt.where(Case.level.is_(None))
+    elif level:
+        stmt = stmt.where(Case.level == level)
+    if status == "open":
+        stmt = stmt.where(Case.status.in_(OPEN_STATUSES))
+    elif status:
+        stmt = stmt.where(Case.status == status)
+    by_name = False
+    q = (q or "").strip()
+    if q:
+        pattern = f"%{q.replace('%', '').replace('_', '')}%"
+        if scope.actor.can("view:identified"):
+            stmt = stmt.join(Child, Case.child_id == Child.id).where(
+                or_(Case.case_no.like(pattern), Child.name.like(pattern)))
+            by_name = True
+        else:
+            stmt = stmt.where(Case.case_no.like(pattern))
+    rows = [CaseRow(r[0], r[1], r[2], r[3], r[4], list(r[5] or ()), r[6])
+            for r in session.execute(scope.cases(stmt))]
+    if category:
+        rows = [r for r in rows if category in r.categories]
+    if by_name:
+        audit.record(session, actor=scope.actor.code, action="search", entity_type="case",
+                     entity_id="-", context={"by": "name_or_case_no", "results": len(rows)})
+    return rows
+
+
+def _uuid(text: str) -> Any:
+    import uuid
+
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return uuid.UUID(int=0)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The figures of the dashboard.
+
+    Attributes:
+        by_level: ``(label, open cases)`` per level, then 未评估.
+        by_village: ``(village, open cases)``, most first.
+        months: ``(YYYY-MM, visits due, visits done)`` for the last months, oldest first.
+    """
+
+    by_level: list[tuple[str, int]]
+    by_village: list[tuple[str, int]]
+    months: list[tuple[str, int, int]]
+
+
+def _month_start(day: dt.date, back: int) -> dt.date:
+    y, m = divmod(day.year * 12 + day.month - 1 - back, 12)
+    return dt.date(y, m + 1, 1)
+
+
+def dashboard(session: Session, scope: Scope, today: dt.date, months: int = 6) -> Dashboard:
+    """Open cases by level and by village, and visits due against visits done per month.
+
+    A visit is *due* in the month of its due date (visit tasks not cancelled); it is *done* in
+    the month of the visit record's date (随访记录, form ``visit``).
+    """
+    levels: Counter = Counter()
+    villages_: Counter = Counter()
+    stmt = (select(Case.level, Township.name, Village.name)
+            .join(Township, Case.township_id == Township.id)
+            .join(Village, Case.village_id == Village.id)
+            .where(Case.status.in_(OPEN_STATUSES)))
+    for level, town, village in session.execute(scope.cases(stmt)):
+        levels[level] += 1
+        villages_[f"{town}{village}" if scope.township_id is None else village] += 1
+    by_level = [(f"{label}色", levels[code]) for code, label in LEVELS] + [("未评估", levels[None])]
+    start = _month_start(today, months - 1)
+    keys = [_month_start(today, back).strftime("%Y-%m") for back in range(months - 1, -1, -1)]
+    due: Counter = Counter()
+    done: Counter = Counter()
+    tasks = (select(FollowUp.due_on).join(Case, FollowUp.case_id == Case.id)
+             .where(FollowUp.kind == "visit", FollowUp.status != "cancelled",
+                    FollowUp.due_on >= start, FollowUp.due_on <= today))
+    for (day,) in session.execute(scope.cases(tasks)):
+        due[day.strftime("%Y-%m")] += 1
+    records = (select(FormRecord.recorded_on).join(Case, FormRecord.subject_id == Case.id)
+               .where(FormRecord.form_id == "visit", FormRecord.recorded_on >= start,
+                      FormRecord.recorded_on <= today))
+    for (day,) in session.execute(scope.cases(records)):
+        done[day.strftime("%Y-%m")] += 1
+    return Dashboard(by_level, villages_.most_common(15),
+                     [(k, due[k], done[k]) for k in keys])
+
+
+def level_label(code: str | None) -> str:
+    """Chinese level name (``None``: 未评估)."""
+    return f"{LEVEL_LABELS[code]}色" if code in LEVEL_LABELS else "未评估"

@@ -1,0 +1,589 @@
+"""The web interface and the JSON API over real HTTP (uvicorn on 127.0.0.1): sign-in, cookie
+flags, anti-forgery tokens, lock-out, scoping, forms from the schemas, import, reports,
+documents, the dashboard, plugin pages (``jianhu_web_pages``), the OpenAPI description fuzzed by
+schemathesis, ``jianhu people set-password`` and ``jianhu serve``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+import requests
+from markupsafe import escape
+from sqlalchemy import func, select
+from web_helpers import (
+    DIRECTOR,
+    MOTHER,
+    OTHER_TOWN,
+    PASSWORD,
+    SUPERVISOR,
+    WORKER,
+    build_sample,
+    database,
+    free_port,
+    page_token,
+    serve,
+)
+
+from conftest import TEST_ENV, count
+from jianhu import hookimpl
+from jianhu.dates import LOCAL_TZ
+from jianhu.db.models import AuditEvent, Case, FormRecord, Person
+from jianhu.db.session import open_session
+from jianhu.deploy.apply import verify_password
+from jianhu.extensions import WebDownload, WebPage
+from jianhu.plugins import Host
+from jianhu.web import WebConfig, create_app
+
+XINAN = "320724100000"
+NOW = dt.datetime.now(LOCAL_TZ) - dt.timedelta(minutes=2)
+TODAY, JUST_NOW = NOW.date().isoformat(), NOW.strftime("%Y-%m-%dT%H:%M")
+YESTERDAY = (NOW.date() - dt.timedelta(days=1)).isoformat()
+NEXT_MONTH = (NOW.date() + dt.timedelta(days=30)).isoformat()
+
+
+class TestPages:
+    """A plugin adding two pages through ``jianhu_web_pages``."""
+
+    @hookimpl
+    def jianhu_web_pages(self):
+        def hello(request):
+            if request.params.get("file"):
+                return WebDownload(filename="问候.txt", content="你好".encode(), media_type="text/plain")
+            if request.method == "POST":
+                return f"<p id='echo'>收到：{escape(request.params.get('word', ''))}</p>"
+            n = request.session.scalar(request.scope.cases(select(func.count(Case.id))))
+            return (f"<p id='hello'>{escape(request.actor.name)}，今天是 {request.today}（{n}）</p>"
+                    f"<form method='post'>{request.csrf_field}<input name='word'>"
+                    "<button>发送</button></form>")
+
+        def broken(request):
+            from jianhu.errors import JianhuError
+
+            raise JianhuError("插件说：参数不对")
+
+        return [WebPage(path="test/hello", title="问候页", render=hello, townships=(XINAN,),
+                        methods=("GET", "POST")),
+                WebPage(path="test/broken", title="出错页", render=broken, menu=False)]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, sample_dir):
+    """The sample workspace served on 127.0.0.1, with the test plugin's pages."""
+    host = Host.load(env=TEST_ENV, extra=[("test-web", TestPages())])
+    with database(tmp_path_factory.mktemp("web")) as url:
+        sample = build_sample(url, host, sample_dir)
+        app = create_app(sample.engine, host, WebConfig(secret_key="test-secret"))
+        with serve(app) as base:
+            yield {"base": base, "sample": sample, "app": app, "host": host, "url": url}
+        sample.engine.dispose()
+
+
+def browser(site) -> requests.Session:
+    """A client with no cookies yet."""
+    s = requests.Session()
+    s.base = site["base"]  # type: ignore[attr-defined]
+    return s
+
+
+def get(s: requests.Session, path: str, **kw) -> requests.Response:
+    return s.get(s.base + path, allow_redirects=False, **kw)  # type: ignore[attr-defined]
+
+
+def post(s: requests.Session, path: str, **kw) -> requests.Response:
+    return s.post(s.base + path, allow_redirects=False, **kw)  # type: ignore[attr-defined]
+
+
+def signed_in(site, code: str = DIRECTOR) -> requests.Session:
+    """A client signed in through the sign-in page."""
+    s = browser(site)
+    token = page_token(get(s, "/login").text)
+    r = post(s, "/login", data={"csrf_token": token, "code": code, "password": PASSWORD,
+                                "next": "/"})
+    assert r.status_code == 303, r.text
+    return s
+
+
+def api_client(site, code: str = DIRECTOR) -> tuple[requests.Session, str]:
+    """A client signed in through the API; returns it and its anti-forgery token."""
+    s = browser(site)
+    r = post(s, "/api/session", json={"code": code, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return s, r.json()["csrf_token"]
+
+
+def records_count(site) -> tuple[int, int]:
+    with open_session(site["sample"].engine) as session:
+        return count(session, FormRecord), count(session, AuditEvent)
+
+
+VISIT = {"visit": {"date": TODAY, "visitor": DIRECTOR, "method": "home", "child_seen": True,
+                   "risk_change": "unchanged", "notes": "孩子在家，情况稳定"}}
+
+
+# ----------------------------------------------------------------------------- sign-in
+def test_root_leads_to_sign_in_and_pages_need_it(site):
+    s = browser(site)
+    assert get(s, "/").headers["location"] == "/login"
+    r = get(s, "/login")
+    assert r.status_code == 200 and "人员编号" in r.text and 'lang="zh-CN"' in r.text
+    assert get(s, "/cases").headers["location"].startswith("/login?next=/cases")
+    assert get(s, "/api/cases").status_code == 401
+    assert get(s, "/api/cases").json()["detail"] == "请先登录"
+
+
+def test_session_cookie_is_httponly_samesite_and_secure_over_https(site):
+    s = browser(site)
+    token = page_token(get(s, "/login").text)
+    r = post(s, "/login", data={"csrf_token": token, "code": DIRECTOR, "password": PASSWORD})
+    cookie = r.headers["set-cookie"].lower()
+    assert cookie.startswith("jianhu_session=")
+    assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
+    assert r.headers["location"] == "/today"
+    # behind the county's nginx (X-Forwarded-Proto from loopback) the cookie is Secure
+    s2 = browser(site)
+    r = get(s2, "/login", headers={"X-Forwarded-Proto": "https"})
+    assert "secure" in r.headers["set-cookie"].lower()
+    assert r.headers["content-security-policy"].startswith("default-src 'self'")
+    assert r.headers["x-frame-options"] == "DENY" and r.headers["cache-control"] == "no-store"
+
+
+def test_wrong_password_and_lock_out(site):
+    s = browser(site)
+    token = page_token(get(s, "/login").text)
+    for i in range(1, 5):
+        r = post(s, "/login", data={"csrf_token": token, "code": WORKER, "password": "nope"})
+        assert r.status_code == 401 and f"再错{5 - i}次" in r.text
+    r = post(s, "/login", data={"csrf_token": token, "code": WORKER, "password": "nope"})
+    assert r.status_code == 429 and "账户已锁定" in r.text
+    # locked: even the right password is refused, by the page and by the API
+    r = post(s, "/login", data={"csrf_token": token, "code": WORKER, "password": PASSWORD})
+    assert r.status_code == 429
+    assert post(s, "/api/session", json={"code": WORKER, "password": PASSWORD}).status_code == 429
+    with open_session(site["sample"].engine) as session:
+        person = session.scalar(select(Person).where(Person.code == WORKER))
+        assert person.locked_until is not None
+        assert [e.action for e in session.scalars(select(AuditEvent).where(
+            AuditEvent.entity_id == str(person.id)).order_by(AuditEvent.id))][-5:] == [
+            "login_failed"] * 4 + ["lock"]
+        person.locked_until = None  # the lock has run out
+        session.commit()
+    assert post(s, "/api/session", json={"code": WORKER, "password": PASSWORD}).status_code == 200
+    # an unknown code gets the same answer as a wrong password
+    r = post(browser(site), "/api/session", json={"code": "nobody", "password": "x"})
+    assert r.status_code == 401 and r.json()["detail"] == "编号或密码不正确"
+
+
+def test_forms_and_api_calls_without_the_token_are_refused(site):
+    s = browser(site)
+    get(s, "/login")
+    r = post(s, "/login", data={"code": DIRECTOR, "password": PASSWORD})
+    assert r.status_code == 403 and "防伪令牌" in r.text
+    s = signed_in(site)
+    case_no = site["sample"].own_case
+    before = records_count(site)
+    r = post(s, f"/cases/{case_no}/forms/visit", data={
+        "visit.date": TODAY, "visit.visitor": DIRECTOR, "visit.method": "home",
+        "visit.child_seen": "true", "visit.risk_change": "unchanged"})
+    assert r.status_code == 403
+    r = post(s, f"/cases/{case_no}/forms/visit", data={"csrf_token": "forged", "visit.date": "x"})
+    assert r.status_code == 403
+    r = post(s, f"/api/cases/{case_no}/records/visit", json=VISIT)
+    assert r.status_code == 403 and "防伪令牌" in r.json()["detail"]
+    r = post(s, "/logout")
+    assert r.status_code == 403
+    assert records_count(site) == before
+
+
+def test_logout_ends_the_session(site):
+    s = signed_in(site)
+    stolen = dict(s.cookies)
+    token = page_token(get(s, "/today").text)
+    r = post(s, "/logout", data={"csrf_token": token})
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert get(s, "/today").status_code == 303
+    replay = browser(site)
+    replay.cookies.update(stolen)
+    assert get(replay, "/api/session").status_code == 401
+
+
+# ----------------------------------------------------------------------------- scoping
+def test_a_case_of_another_town_is_not_found_by_url_and_by_api(site):
+    sample = site["sample"]
+    s = signed_in(site, OTHER_TOWN)
+    for path in (f"/cases/{sample.own_case}", f"/cases/{sample.own_case}/forms/visit",
+                 f"/cases/{sample.own_case}/documents/assessment"):
+        r = get(s, path)
+        assert r.status_code == 404, path
+        assert "没有个案" in r.text
+    api, token = api_client(site, OTHER_TOWN)
+    assert get(api, f"/api/cases/{sample.own_case}").status_code == 404
+    before = records_count(site)
+    r = post(api, f"/api/cases/{sample.own_case}/records/visit", json=VISIT,
+             headers={"X-CSRF-Token": token})
+    assert r.status_code == 404
+    assert records_count(site) == before
+    listed = {c["case_no"] for c in get(api, "/api/cases").json()}
+    assert sample.other_town_case in listed and sample.own_case not in listed
+    # a village child director sees only the village: another village of the town is "not found"
+    d = signed_in(site, DIRECTOR)
+    assert get(d, f"/cases/{sample.other_village_case}").status_code == 404
+    assert get(d, f"/cases/{sample.own_case}").status_code == 200
+
+
+def test_a_service_provider_sees_only_assigned_cases(site):
+    api, _ = api_client(site, MOTHER)
+    rows = get(api, "/api/cases").json()
+    with open_session(site["sample"].engine) as session:
+        town_cases = session.scalar(select(func.count()).select_from(Case).where(
+            Case.case_no.like("320724100-%")))
+    assert len(rows) < town_cases
+
+
+# ----------------------------------------------------------------------------- forms
+def test_a_form_with_a_wrong_field_shows_the_error_beside_it_and_writes_nothing(site):
+    s = signed_in(site)
+    case_no = site["sample"].own_case
+    form = get(s, f"/cases/{case_no}/forms/visit")
+    assert form.status_code == 200
+    html = form.text
+    assert "随访人编号" in html and '<span class="required" title="必填">*</span>' in html
+    assert "人员名册中的编号" in html  # the field's help text from the schema
+    assert '<option value="home">入户</option>' in html  # an enum as a select
+    before = records_count(site)
+    data = {"csrf_token": page_token(html), "visit.date": TODAY,
+            "visit.visitor": "李 主任", "visit.method": "home", "visit.child_seen": "true",
+            "visit.risk_change": "unchanged"}
+    r = post(s, f"/cases/{case_no}/forms/visit", data=data)
+    assert r.status_code == 422
+    block = r.text.split('data-field="visit.visitor"')[1].split('data-field="visit.method"')[0]
+    assert 'class="error field-error"' in block and "格式不对" in block
+    assert 'value="李 主任"' in block  # what was typed is shown again
+    assert records_count(site) == before
+    data["visit.visitor"] = DIRECTOR
+    r = post(s, f"/cases/{case_no}/forms/visit", data=data)
+    assert r.status_code == 303 and r.headers["location"] == f"/cases/{case_no}", r.text[:3000]
+    page = get(s, f"/cases/{case_no}").text
+    assert "已登记随访记录" in page
+    assert f"随访人 {DIRECTOR}" in page.split('id="timeline"')[1]
+
+
+def test_the_api_rejects_a_payload_that_fails_the_schema_with_422_and_writes_nothing(site):
+    api, token = api_client(site)
+    case_no = site["sample"].own_case
+    before = records_count(site)
+    bad = {"visit": {**VISIT["visit"], "visitor": "李 主任", "method": "by pigeon"}}
+    r = post(api, f"/api/cases/{case_no}/records/visit", json=bad, headers={"X-CSRF-Token": token})
+    assert r.status_code == 422
+    problems = {p["field"]: p["message"] for p in r.json()["problems"]}
+    assert problems["随访人编号"] == "格式不对"
+    assert problems["方式"].startswith("不是可选项，可选：入户")
+    assert records_count(site) == before
+    r = post(api, f"/api/cases/{case_no}/records/visit", json={"visit": {"date": "2099-01-01"}},
+             headers={"X-CSRF-Token": token})
+    assert r.status_code == 422 and records_count(site) == before
+    future = {"visit": {**VISIT["visit"], "date": "2099-01-01"}}
+    r = post(api, f"/api/cases/{case_no}/records/visit", json=future,
+             headers={"X-CSRF-Token": token})
+    assert r.status_code == 422 and "晚于今天" in r.json()["detail"]
+    assert records_count(site) == before
+    r = post(api, f"/api/cases/{case_no}/records/return_visit", json={"return_visit": {
+        "date": TODAY, "visitor": DIRECTOR, "method": "home", "risk_found": False}},
+        headers={"X-CSRF-Token": token})
+    assert r.status_code == 409 and "尚未结案" in r.json()["detail"]
+    assert records_count(site) == before
+    r = post(api, f"/api/cases/{case_no}/records/visit", json=VISIT,
+             headers={"X-CSRF-Token": token})
+    assert r.status_code == 201, r.text
+    assert r.json()["tasks"][0]["kind"] == "visit"
+    view = get(api, f"/api/cases/{case_no}").json()
+    assert any(e["kind"] == "visit" and e["detail"]["visit"].get("notes") == "孩子在家，情况稳定"
+               for e in view["timeline"])
+    assert "visit" in view["forms"] and "return_visit" not in view["forms"]
+
+
+def test_the_page_form_rejects_with_422_and_writes_nothing_on_a_business_rule(site):
+    s = signed_in(site)
+    case_no = site["sample"].own_case
+    token = page_token(get(s, f"/cases/{case_no}/forms/visit").text)
+    before = records_count(site)
+    r = post(s, f"/cases/{case_no}/forms/visit", data={
+        "csrf_token": token, "visit.date": TODAY, "visit.visitor": "NOBODY-1",
+        "visit.method": "home", "visit.child_seen": "false", "visit.risk_change": "worse"})
+    assert r.status_code == 422 and "人员名册中没有在岗人员：NOBODY-1" in r.text
+    assert records_count(site) == before
+
+
+def test_every_form_the_state_allows_renders_from_its_schema(site):
+    s = signed_in(site, SUPERVISOR)
+    case_no = site["sample"].own_case
+    page = get(s, f"/cases/{case_no}").text
+    for form_id in ("assessment", "plan", "service", "visit", "incident", "police_report",
+                    "escalation", "closure"):
+        assert f"/forms/{form_id}\"" in page, form_id
+        r = get(s, f"/cases/{case_no}/forms/{form_id}")
+        assert r.status_code == 200, form_id
+    plan = get(s, f"/cases/{case_no}/forms/plan").text
+    assert plan.count('name="measures.2.due"') == 1 and "措施第1项" in plan
+    incident = get(s, f"/cases/{case_no}/forms/incident").text
+    assert 'type="checkbox" name="incident.harm_types" value="neglect"' in incident
+    assert 'type="datetime-local"' in incident
+    r = get(s, f"/cases/{case_no}/forms/return_visit")
+    assert r.status_code == 409 and "不能登记" in r.text
+    assert get(s, f"/cases/{case_no}/forms/nonsense").status_code == 404
+
+
+def test_a_plan_with_measures_and_a_multi_choice_incident_are_recorded(site):
+    s = signed_in(site, SUPERVISOR)
+    case_no = site["sample"].own_case
+    token = page_token(get(s, f"/cases/{case_no}/forms/plan").text)
+    before = records_count(site)
+    data = {"csrf_token": token, "plan.date": TODAY, "plan.goals": "恢复上学\n每周与父母通话",
+            "measures.0.service_type": "tutoring", "measures.0.description": "每周辅导两次",
+            "measures.0.responsible": SUPERVISOR, "measures.0.start": TODAY,
+            "measures.0.due": YESTERDAY}
+    r = post(s, f"/cases/{case_no}/forms/plan", data=data)
+    assert r.status_code == 422 and "完成期限早于开始日期" in r.text
+    assert records_count(site) == before
+    data.update({"measures.0.due": NEXT_MONTH, "measures.2.description": "只填了一半"})
+    r = post(s, f"/cases/{case_no}/forms/plan", data=data)
+    assert r.status_code == 422
+    row3 = r.text.split('data-field="measures.2.responsible"')[1][:600]
+    assert "必填，不能为空" in row3
+    del data["measures.2.description"]
+    r = post(s, f"/cases/{case_no}/forms/plan", data=data)
+    assert r.status_code == 303, r.text
+    with open_session(site["sample"].engine) as session:
+        plan = session.scalars(select(FormRecord).where(FormRecord.form_id == "plan")
+                               .order_by(FormRecord.created_at.desc())).first()
+        assert plan.payload["plan"]["goals"] == ["恢复上学", "每周与父母通话"]
+        assert len(plan.payload["measures"]) == 1
+    token = page_token(get(s, f"/cases/{case_no}/forms/incident").text)
+    r = post(s, f"/cases/{case_no}/forms/incident", data=[
+        ("csrf_token", token), ("incident.discovered_at", JUST_NOW),
+        ("incident.harm_types", "neglect"), ("incident.harm_types", "abandonment"),
+        ("incident.description", "长期无人照料"), ("incident.recorded_by", SUPERVISOR),
+        ("incident.triggers", "abandoned"), ("reporter.name", "邻居")])
+    assert r.status_code == 303, r.text
+    with open_session(site["sample"].engine) as session:
+        incident = session.scalars(select(FormRecord).where(FormRecord.form_id == "incident")
+                                   .order_by(FormRecord.created_at.desc())).first()
+        assert incident.payload["incident"]["harm_types"] == ["neglect", "abandonment"]
+        assert incident.payload["incident"]["discovered_at"] == JUST_NOW + ":00+08:00"
+        assert "reporter" not in incident.payload  # kept apart (反家庭暴力法 Art 14)
+    page = get(s, f"/cases/{case_no}").text
+    assert "报告人（保密）：邻居" in page  # a supervisor may see the reporter
+
+
+# ----------------------------------------------------------------------------- other pages
+def test_today_caseload_dashboard_reports_and_documents(site):
+    s = signed_in(site, SUPERVISOR)
+    today = get(s, "/today")
+    assert today.status_code == 200 and "今日待办" in today.text
+    rows = today.text.split("<tbody>")[1]
+    kinds = [line for line in rows.split("<tr")[1:]]
+    mandatory = [i for i, r in enumerate(kinds) if "强制报告" in r.split("</td>")[0]]
+    assert mandatory == list(range(len(mandatory)))  # mandatory reports come first
+    cases = get(s, "/cases?level=red")
+    assert cases.status_code == 200 and "320724100-" in cases.text
+    assert "黄色" not in cases.text.split("<tbody>")[1]
+    own = site["sample"].own_case
+    search = get(s, f"/cases?q={own[-6:]}")
+    assert f'href="/cases/{own}"' in search.text
+    dash = get(s, "/dashboard")
+    assert dash.status_code == 200 and dash.text.count("<svg") == 3
+    r = get(s, "/reports/summary?format=csv")
+    assert r.status_code == 200 and r.content.decode("utf-8-sig").startswith("乡镇,村（社区）,在办个案")
+    assert "filename*=UTF-8''" in r.headers["content-disposition"]
+    r = get(s, "/reports/summary?format=xlsx&on=2099-01-01")
+    assert r.status_code == 422
+    case_no = site["sample"].own_case
+    doc = get(s, f"/cases/{case_no}/documents/assessment")
+    assert doc.status_code == 200 and "家庭监护评估报告" in doc.text
+    assert "@page" in doc.text and "/static/print.css" in doc.text
+    assert "'unsafe-inline'" in doc.headers["content-security-policy"]
+    css = get(s, "/static/print.css").text
+    assert "@media print" in css and ".doc-toolbar" in css
+
+
+def test_survey_import_lists_row_errors_and_imports_a_good_file(site, tmp_path):
+    from files import write_xlsx
+    from jianhu.forms import load_form
+    from surveys import survey
+
+    s = signed_in(site, SUPERVISOR)
+    token = page_token(get(s, "/import").text)
+    form = load_form(site["host"], "screening")
+    bad = write_xlsx(form, [survey(), survey(child__birth_date="2030-01-01")],
+                     tmp_path / "bad.xlsx")
+    before = records_count(site)
+    r = post(s, "/import", data={"csrf_token": token},
+             files={"file": ("调查表.xlsx", bad.read_bytes())})
+    assert r.status_code == 422 and "导入被拒绝" in r.text
+    assert "<td>3</td>" in r.text  # the bad row, numbered as the spreadsheet shows it
+    assert records_count(site) == before
+    good = write_xlsx(form, [survey()], tmp_path / "good.xlsx")
+    r = post(s, "/import", data={"csrf_token": token, "dry_run": "1"},
+             files={"file": ("good.xlsx", good.read_bytes())})
+    assert r.status_code == 200 and "（试导入，未写入）" in r.text
+    assert records_count(site) == before
+    r = post(s, "/import", data={"csrf_token": token},
+             files={"file": ("good.xlsx", good.read_bytes())})
+    assert r.status_code == 200 and "共1行" in r.text, r.text
+    assert get(s, "/import/template").headers["content-type"].startswith(
+        "application/vnd.openxmlformats")
+
+
+def test_plugin_pages_get_sign_in_scoping_and_the_menu(site):
+    d = signed_in(site, DIRECTOR)
+    today = get(d, "/today").text
+    assert '<a href="/plugins/test/hello">问候页</a>' in today
+    assert "/plugins/test/broken" not in today  # menu=False
+    r = get(d, "/plugins/test/hello")
+    assert r.status_code == 200 and "<p id='hello'>" in r.text
+    token = page_token(r.text.split("id='hello'")[1])
+    r = post(d, "/plugins/test/hello", data={"csrf_token": token, "word": "<b>早</b>"})
+    assert r.status_code == 200 and "收到：&lt;b&gt;早&lt;/b&gt;" in r.text
+    assert post(d, "/plugins/test/hello", data={"word": "x"}).status_code == 403
+    r = get(d, "/plugins/test/hello?file=1")
+    assert r.content.decode() == "你好" and "attachment" in r.headers["content-disposition"]
+    r = get(d, "/plugins/test/broken")
+    assert r.status_code == 422 and "插件说：参数不对" in r.text
+    other = signed_in(site, OTHER_TOWN)
+    assert "/plugins/test/hello" not in get(other, "/today").text
+    assert get(other, "/plugins/test/hello").status_code == 404
+    assert get(browser(site), "/plugins/test/hello").status_code == 303
+
+
+def test_a_bad_plugin_page_path_is_refused():
+    from jianhu.errors import PluginError
+
+    class Bad:
+        @hookimpl
+        def jianhu_web_pages(self):
+            return [WebPage(path="../etc", title="坏", render=lambda r: "")]
+
+    with pytest.raises(PluginError, match="路径"):
+        _ = Host.load(env=TEST_ENV, extra=[("bad", Bad())]).web_pages
+
+
+# ----------------------------------------------------------------------------- API
+def test_openapi_description_and_api_reads(site):
+    r = get(browser(site), "/openapi.json")
+    paths = r.json()["paths"]
+    for path in ("/api/session", "/api/cases", "/api/cases/{case_no}", "/api/followups/due",
+                 "/api/cases/{case_no}/records/{form_id}", "/api/reports/summary"):
+        assert path in paths, path
+    assert "/cases" not in paths  # pages are not part of the API
+    api, _ = api_client(site, SUPERVISOR)
+    due = get(api, "/api/followups/due").json()
+    assert due and due[0]["kind"] == "mandatory_report"
+    summary = get(api, "/api/reports/summary").json()
+    assert summary["rows"][-1]["township"] == "合计"
+    assert get(api, "/api/followups/due?on=9999-12-31").status_code == 422
+    schema = get(api, "/api/forms/visit").json()
+    assert schema["title"] == "随访记录"
+
+
+def test_schemathesis_finds_no_server_error(site):
+    """Every API operation, with valid and invalid inputs (bounded: 20 examples each, ~40 s at
+    most), signed in as a supervisor; and the record operation once more on a real case."""
+    schemathesis = pytest.importorskip("schemathesis")
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from schemathesis import GenerationMode
+
+    api, token = api_client(site, SUPERVISOR)
+    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in api.cookies.items()),
+               "X-CSRF-Token": token}
+    schema = schemathesis.openapi.from_asgi("/openapi.json", site["app"])
+    errors: list[str] = []
+    statuses: Counter = Counter()
+    runs = []
+    for result in schema.get_all_operations():
+        op = result.ok()
+        if op.method.upper() == "DELETE":  # signing out would end the run's session
+            continue
+        runs.append(st.one_of(op.as_strategy(GenerationMode.POSITIVE),
+                              op.as_strategy(GenerationMode.NEGATIVE)))
+        if "{case_no}" in op.path:
+            runs.append(op.as_strategy(path_parameters={"case_no": site["sample"].own_case}))
+    assert len(runs) >= 8
+    deadline = time.monotonic() + 40
+    for strategy in runs:
+        if time.monotonic() > deadline:
+            break
+
+        @settings(max_examples=20, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(case=strategy)
+        def check(case):
+            response = case.call(headers=headers)
+            statuses[response.status_code] += 1
+            if response.status_code >= 500:
+                errors.append(f"{case.method} {case.formatted_path} {case.body!r}: "
+                              f"{response.status_code} {response.text[:200]}")
+
+        check()
+    assert errors == []
+    assert statuses[200] and statuses[422] and statuses[404], statuses  # it got past sign-in
+    assert get(api, "/api/session").status_code == 200  # still signed in
+
+
+# ----------------------------------------------------------------------------- CLI
+def test_cli_set_password(db_url, session, host, tmp_path):
+    from casework import one_case_workspace
+    from click.testing import CliRunner
+
+    from jianhu.cli import cli
+
+    one_case_workspace(session, host, tmp_path)
+
+    def run(*args: str, input: str | None = None):
+        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False,
+                                  env={"JIANHU_DATABASE_URL": db_url})
+
+    r = run("people", "set-password", "D01", input="short\nshort\n")
+    assert r.exit_code == 1 and "密码至少8位" in r.output
+    r = run("people", "set-password", "D01", input="long-enough-1\nsomething-else\n"
+                                                      "long-enough-1\nlong-enough-1\n")
+    assert r.exit_code == 0 and "已设置 D01 的登录密码" in r.output
+    session.rollback()  # end the read transaction: see what the command wrote
+    person = session.scalar(select(Person).where(Person.code == "D01"))
+    assert verify_password(person.password_hash, "long-enough-1")
+    assert person.password_hash.startswith("$argon2id$")
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "set_password")).one()
+    assert event.after == {"code": "D01"} and "long-enough" not in json.dumps(event.after)
+    r = run("--as", "D01", "people", "set-password", "S01", "--password", "long-enough-2")
+    assert r.exit_code == 1 and "无权设置登录密码" in r.output
+    r = run("--as", "S01", "people", "set-password", "NOBODY", "--password", "long-enough-2")
+    assert r.exit_code == 1 and "人员名册中没有「NOBODY」" in r.output
+
+
+def test_cli_serve_starts_the_web_interface(engine, db_url):
+    port = free_port()
+    env = {**os.environ, "JIANHU_DATABASE_URL": db_url, "JIANHU_LOAD_PLUGINS": ""}
+    proc = subprocess.Popen([sys.executable, "-c", "from jianhu.cli import main; main()", "serve",
+                             "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = requests.get(f"http://127.0.0.1:{port}/login", timeout=2)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise AssertionError(proc.stdout.read().decode()) from None
+                time.sleep(0.1)
+        assert r.status_code == 200 and "登录" in r.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

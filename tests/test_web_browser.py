@@ -1,0 +1,152 @@
+"""The web interface in a real browser: Playwright for Python driving Debian's chromium
+(``/usr/bin/chromium``, installed by ``.ci/run``; never ``playwright install``).
+
+A village child director signs in, fills a visit record with one wrong field, sees the Chinese
+error beside the field, corrects it, saves, and finds the visit on the case timeline. The session
+cookie is HttpOnly and SameSite, so page scripts cannot read it. Screenshots of the main pages are
+saved in the test's temporary directory (the path is printed).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from web_helpers import DIRECTOR, OTHER_TOWN, PASSWORD, build_sample, database, serve
+
+from conftest import TEST_ENV
+from jianhu.dates import local_today
+from jianhu.plugins import Host
+from jianhu.web import WebConfig, create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed (/usr/bin/chromium; apt-get install chromium)",
+                allow_module_level=True)
+playwright_api = pytest.importorskip("playwright.sync_api",
+                                     reason="Playwright for Python is not installed")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, sample_dir):
+    """The sample workspace served on 127.0.0.1."""
+    host = Host.load(env=TEST_ENV)
+    with database(tmp_path_factory.mktemp("browser")) as url:
+        sample = build_sample(url, host, sample_dir)
+        with serve(create_app(sample.engine, host, WebConfig(secret_key="browser"))) as base:
+            yield base, sample
+        sample.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    """Where screenshots go (also copied to ``$JIANHU_SCREENSHOTS`` when that is set)."""
+    out = tmp_path_factory.mktemp("screenshots")
+    yield out
+    print(f"\nscreenshots: {out}")
+    target = __import__("os").environ.get("JIANHU_SCREENSHOTS")
+    if target:
+        shutil.copytree(out, target, dirs_exist_ok=True)
+
+
+def sign_in(page, base: str, code: str) -> None:
+    page.goto(base + "/")
+    assert page.url.endswith("/login")
+    page.fill("#code", code)
+    page.fill("#password", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(base + "/today")
+
+
+def test_director_records_a_visit_in_the_browser(site, chromium, shots):
+    base, sample = site
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(base + "/")
+    page.screenshot(path=shots / "01-login.png", full_page=True)
+    page.fill("#code", DIRECTOR)
+    page.fill("#password", "wrong-password")
+    page.click("form button[type=submit]")
+    assert "编号或密码不正确" in page.inner_text("#login-error")
+    sign_in(page, base, DIRECTOR)
+    assert page.locator("h1").first.inner_text().startswith("今日待办")
+    page.screenshot(path=shots / "02-today.png", full_page=True)
+
+    # the session cookie: HttpOnly, SameSite, invisible to scripts
+    cookie = next(c for c in context.cookies() if c["name"] == "jianhu_session")
+    assert cookie["httpOnly"] is True and cookie["sameSite"] == "Lax"
+    assert "jianhu_session" not in page.evaluate("document.cookie")
+
+    page.click("nav >> text=个案")
+    page.wait_for_url(base + "/cases")
+    page.screenshot(path=shots / "03-cases.png", full_page=True)
+    page.click(f"a[href='/cases/{sample.own_case}']")
+    page.wait_for_url(base + f"/cases/{sample.own_case}")
+    page.screenshot(path=shots / "04-case.png", full_page=True)
+
+    page.click(f"a[href='/cases/{sample.own_case}/forms/visit']")
+    page.wait_for_url(base + f"/cases/{sample.own_case}/forms/visit")
+    today = local_today().isoformat()
+    assert page.input_value("#f-visit-date") == today
+    page.fill("#f-visit-visitor", "李主任")  # the wrong field: not a roster code
+    page.select_option("#f-visit-method", "home")
+    page.select_option("#f-visit-child_seen", "true")
+    page.select_option("#f-visit-risk_change", "improved")
+    page.fill("#f-visit-notes", "祖母照料较好，孩子按时上学。")
+    page.click("form.record button[type=submit]")
+    error = page.locator("[data-field='visit.visitor'] .field-error")
+    error.wait_for()
+    assert error.inner_text() == "格式不对"
+    assert page.locator(".field-error").count() == 1  # only the wrong field
+    assert page.input_value("#f-visit-notes") == "祖母照料较好，孩子按时上学。"  # nothing lost
+    page.screenshot(path=shots / "05-form-error.png", full_page=True)
+
+    page.fill("#f-visit-visitor", DIRECTOR)
+    page.click("form.record button[type=submit]")
+    page.wait_for_url(base + f"/cases/{sample.own_case}")
+    assert "已登记随访记录" in page.inner_text(".flash")
+    timeline = page.inner_text("#timeline")
+    assert f"{today} 随访记录：随访人 {DIRECTOR}，风险变化：好转" in timeline
+    page.screenshot(path=shots / "06-case-after.png", full_page=True)
+
+    page.click("nav >> text=统计图")
+    page.wait_for_url(base + "/dashboard")
+    assert page.locator("svg.chart").count() == 3
+    page.screenshot(path=shots / "07-dashboard.png", full_page=True)
+
+    page.goto(base + f"/cases/{sample.own_case}/documents/assessment")
+    assert page.locator("h1").inner_text().replace(" ", "") == "家庭监护评估报告"
+    page.screenshot(path=shots / "08-document.png", full_page=True)
+    page.emulate_media(media="print")
+    assert not page.locator(".doc-toolbar").is_visible()  # the toolbar is not printed
+    page.emulate_media(media="screen")
+
+    page.goto(base + "/import")
+    page.screenshot(path=shots / "09-import.png", full_page=True)
+    page.click("header .who button")
+    page.wait_for_url(base + "/login")
+    context.close()
+
+
+def test_another_town_gets_404_in_the_browser(site, chromium):
+    base, sample = site
+    context = chromium.new_context()
+    page = context.new_page()
+    sign_in(page, base, OTHER_TOWN)
+    response = page.goto(base + f"/cases/{sample.own_case}")
+    assert response.status == 404 and "没有个案" in page.inner_text("main")
+    response = page.goto(base + f"/api/cases/{sample.own_case}")
+    assert response.status == 404
+    context.close()
