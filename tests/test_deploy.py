@@ -29,16 +29,16 @@ def test_example_manifest_checks(run, manifest):
 
 @pytest.mark.parametrize("old,new,message", [
     ('code = "320724103000"', 'code = "320724199000"',
-     "townships[3].code：「320724199000」不是灌南县的乡镇代码"),
+     "townships[4].code：「320724199000」不是灌南县的乡镇代码"),
     ('code = "320724103000"', 'code = "320800103000"',
-     "townships[3].code：「320800103000」不属于县 320724"),
+     "townships[4].code：「320800103000」不属于县 320724"),
     ('code = "320724101-S01"', 'code = "320724100-S01"',
-     "users[2].code：用户「320724100-S01」与 users[0] 重复"),
+     "users[3].code：用户「320724100-S01」与 users[1] 重复"),
     ('plugins = ["xinan"]', 'plugins = ["no-such-plugin"]',
-     "townships[0].plugins：没有安装插件「no-such-plugin」"),
+     "townships[1].plugins：没有安装插件「no-such-plugin」"),
     ('code = "320724"', 'code = "32072"', "county.code（县·县级区划代码）：应为6位数字（GB/T 2260）"),
     ('role = "county_viewer"', 'role = "king"',
-     "users[23].role（初始用户第24项·角色）：不是可选项，可选：local_admin、"),
+     "users[24].role（初始用户第24项·角色）：不是可选项，可选：local_admin、"),
 ])
 def test_bad_manifests_name_the_key(run, manifest, old, new, message):
     text = manifest.read_text("utf-8")

@@ -199,7 +199,7 @@ def test_closure_blockers_and_supervisor_override(session, host, case):
 
 
 def test_roles_decide_what_may_be_done(session, host, case):
-    with pytest.raises(JianhuError, match="大学生志愿者（V01）无权登记plan"):
+    with pytest.raises(JianhuError, match="大学生志愿者（V01）无权登记救助方案"):
         rec(session, host, case, "plan", PLAN, who="V01")
     with pytest.raises(JianhuError, match="人员名册中没有在岗人员「Z99」"):
         resolve_actor(session, "Z99")
@@ -314,3 +314,9 @@ def test_records_cannot_predate_the_case(session, host, case):
         rec(session, host, case, "visit", {"visit": {
             "date": "2019-01-01", "visitor": "D01", "method": "home", "child_seen": True,
             "risk_change": "unchanged"}})
+
+
+def test_unknown_task_kind(run, session, host, case):
+    session.commit()
+    out = run("--as", "S01", "followups", "done", case.case_no, "--kind", "nosuch")
+    assert out.exit_code == 1 and out.output.startswith("错误：没有「nosuch」这种事项")

@@ -249,6 +249,8 @@ def acknowledge(session: Session, case: Case, kind: str, on: dt.date, *, actor: 
     """
     from jianhu.errors import JianhuError
 
+    if kind not in KIND_LABELS:
+        raise JianhuError(f"没有「{kind}」这种事项；可直接办结的事项：{'、'.join(ACKNOWLEDGED)}")
     if kind not in ACKNOWLEDGED:
         allowed = "、".join(f"{k}（{KIND_LABELS[k]}）" for k in ACKNOWLEDGED)
         raise JianhuError(f"「{KIND_LABELS.get(kind, kind)}」由登记相应表单完成；可直接办结的事项：{allowed}")

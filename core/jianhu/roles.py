@@ -59,6 +59,10 @@ ACTION_LABELS = {
     "view:identified": "查看儿童身份信息", "people:import": "导入人员名册",
     "view:cases": "查看个案", "report:aggregate": "查看汇总报表", "deploy": "部署",
     "backup": "备份与恢复", "followups:done": "办结事项",
+    "record:assessment": "登记评估", "record:plan": "登记救助方案", "record:service": "登记服务",
+    "record:visit": "登记随访", "record:incident": "登记侵害事件", "record:police_report":
+    "登记向公安机关报告", "record:escalation": "登记干预升级", "record:closure": "结案",
+    "record:return_visit": "登记回访",
     "people:list": "查看人员名册", "plugins:configure": "设置插件",
 }
 

@@ -42,7 +42,7 @@ class LocalDate(click.ParamType):
 
 @cli.group()
 def cases() -> None:
-    """个案：查看个案。"""
+    """个案列表：按乡镇、等级列出个案。"""
 
 
 @cases.command(name="list")

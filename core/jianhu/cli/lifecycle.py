@@ -95,9 +95,13 @@ def case_show(ws: Workspace, case_no: str, as_json: bool) -> None:
             click.echo(f"      报告人（保密）：{r.get('name', '')} {r.get('relation', '')}")
     pending = [t for t in view.tasks if t["status"] == "pending"]
     if pending:
+        from jianhu.dates import local_today
+
+        today = local_today().isoformat()
         click.echo("待办：")
         for t in pending:
-            click.echo(f"  {t['due_on']}  {t['label']}")
+            late = "（已逾期）" if t["due_on"] < today else ""
+            click.echo(f"  {t['due_on']}  {t['label']}{late}")
 
 
 @case.command(name="report")

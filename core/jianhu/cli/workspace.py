@@ -51,12 +51,13 @@ def template(ws: Workspace, form_id: str, out: Path) -> None:
               help="输出目录")
 @pass_workspace
 def sample(ws: Workspace, children: int, seed: int, out: Path) -> None:
-    """生成样例数据（虚构儿童，非真实人员）：screening.xlsx 与 assessment.xlsx。"""
+    """生成样例数据（虚构儿童和人员）：screening.xlsx、assessment.xlsx、people.xlsx 和 records.jsonl。"""
     from jianhu.sample import write_sample
 
     files = write_sample(ws.host, out, children, seed)
-    click.echo(f"已生成 {files.screening}（{files.children}名儿童）"
-               f"和 {files.assessment}（{files.assessments}份评估）")
+    click.echo(f"已生成 {files.screening}（{files.children}名儿童）、{files.assessment}"
+               f"（{files.assessments}份评估）、{files.people}（{files.people_count}人）和 "
+               f"{files.records}（{files.records_count}份个案记录）")
 
 
 @cli.command()

@@ -1,6 +1,7 @@
 """The county deployment manifest (TOML), validated against ``deployment.schema.json``.
 
-Checks, each reported in Chinese with the key it concerns (e.g. ``townships[2].code``):
+Checks, each reported in Chinese with the key it concerns (e.g. ``townships[2].code``, entries
+numbered from 1 in file order):
 
 - the JSON Schema (types, required keys, code formats);
 - each township code belongs to the county (its first 6 digits are the county's GB/T 2260 code),
@@ -54,9 +55,10 @@ def load(path: str | Path) -> dict[str, Any]:
 
 
 def _key(path: tuple[str, ...]) -> str:
+    """A manifest key as people count: ``users[3].role`` is the third ``[[users]]`` entry."""
     out = ""
     for p in path:
-        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+        out += f"[{int(p) + 1}]" if p.isdigit() else (f".{p}" if out else p)
     return out
 
 
@@ -80,7 +82,7 @@ def problems(manifest: dict[str, Any], host: Host) -> list[str]:
     villages: dict[str, set[str]] = {}
     plugins = {p.name for p in host.plugins()}
     for i, t in enumerate(manifest["townships"]):
-        key = f"townships[{i}]"
+        key = f"townships[{i + 1}]"
         if not t["code"].startswith(county):
             found.append(f"{key}.code：「{t['code']}」不属于县 {county}")
         elif known and t["code"] not in known:
@@ -88,7 +90,7 @@ def problems(manifest: dict[str, Any], host: Host) -> list[str]:
         elif known and known[t["code"]].name != t["name"]:
             found.append(f"{key}.name：代码 {t['code']} 是「{known[t['code']].name}」，不是「{t['name']}」")
         if t["code"] in codes:
-            found.append(f"{key}.code：与 townships[{codes[t['code']]}] 重复")
+            found.append(f"{key}.code：与 townships[{codes[t['code']] + 1}] 重复")
         codes.setdefault(t["code"], i)
         villages[t["code"]] = set(t.get("villages", []))
         for name in t.get("plugins", []):
@@ -105,9 +107,9 @@ def problems(manifest: dict[str, Any], host: Host) -> list[str]:
                     found.append(f"{key}.plugin_settings.{name}：「{col}」{msg}")
     users: dict[str, int] = {}
     for i, u in enumerate(manifest.get("users", [])):
-        key = f"users[{i}]"
+        key = f"users[{i + 1}]"
         if u["code"] in users:
-            found.append(f"{key}.code：用户「{u['code']}」与 users[{users[u['code']]}] 重复")
+            found.append(f"{key}.code：用户「{u['code']}」与 users[{users[u['code']] + 1}] 重复")
         users.setdefault(u["code"], i)
         township = u.get("township")
         if u["role"] in COUNTY_ONLY:
