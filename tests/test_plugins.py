@@ -97,6 +97,19 @@ def test_a_township_policy_overrides_the_default_for_its_township_only():
     assert host.followup_policy("320724101000").name == "jianhu-default"
 
 
+class OtherLocalPolicy(LocalPolicy):
+    pass
+
+
+def test_two_plugins_overriding_one_township_policy_conflict():
+    host = Host.load(env=TEST_ENV, extra=[("local", LocalPolicy()),
+                                          ("other", OtherLocalPolicy())])
+    with pytest.raises(PluginError) as err:
+        host.followup_policy("320724100000")
+    assert "插件「local」和「other」都设定了乡镇 320724100000 的随访政策" in str(err.value)
+    assert host.followup_policy("320724101000").name == "jianhu-default"
+
+
 def test_entry_points_respect_the_allow_list(tmp_path, monkeypatch):
     (tmp_path / "jianhu_ep_demo.py").write_text(GOOD_PLUGIN, "utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))

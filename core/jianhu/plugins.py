@@ -255,14 +255,29 @@ class Host:
         return self._unique("jianhu_scales")
 
     def followup_policy(self, township_code: str) -> FollowupPolicy:
-        """The follow-up policy in force for a township (first plugin answer wins).
+        """The follow-up policy in force for a township: a plugin's answer overrides the
+        default (which answers last); two plugins overriding the same township's policy is a
+        conflict.
 
         Raises:
-            PluginError: no plugin answered (the default plugin was blocked).
+            PluginError: two plugins answer for the township (both named), or no plugin
+                answered (the default plugin was blocked).
         """
-        policy = self.pm.hook.jianhu_followup_policy(township_code=township_code)
+        cache = self.__dict__.setdefault("_policies", {})
+        if township_code in cache:
+            return cache[township_code]
+        answers = [(impl.plugin_name, impl.function(township_code=township_code))
+                   for impl in self.pm.hook.jianhu_followup_policy.get_hookimpls()
+                   if not impl.trylast]
+        answers = [(name, policy) for name, policy in answers if policy is not None]
+        if len(answers) > 1:
+            raise PluginError(f"插件「{answers[0][0]}」和「{answers[1][0]}」都设定了乡镇 "
+                              f"{township_code} 的随访政策，请只保留一个")
+        policy = answers[0][1] if answers else self.pm.hook.jianhu_followup_policy(
+            township_code=township_code)
         if policy is None:
             raise PluginError("没有插件提供随访政策（默认插件被屏蔽了吗？）")
+        cache[township_code] = policy
         return policy
 
     @cached_property
