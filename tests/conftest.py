@@ -48,8 +48,21 @@ def db_url(tmp_path):
     import gc
 
     gc.collect()  # engines a test left behind close their pooled connections
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    # Plain DROP DATABASE (not WITH (FORCE)): the server itself stops an autovacuum worker on
+    # the database, which FORCE would need superuser rights to terminate.
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(10):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            break
+        except OperationalError:
+            if attempt == 9:
+                raise
+            time.sleep(0.5)
     admin.dispose()
 
 
