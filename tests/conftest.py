@@ -106,3 +106,19 @@ def run(db_url):
 def count(session, model) -> int:
     """Rows in a table."""
     return session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.fixture
+def process_zone():
+    """Run the test with the process in a time zone far from China (``TZ`` = Honolulu)."""
+    import time
+
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "Pacific/Honolulu"
+    time.tzset()
+    yield
+    if old is None:
+        os.environ.pop("TZ")
+    else:
+        os.environ["TZ"] = old
+    time.tzset()

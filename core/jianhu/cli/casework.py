@@ -12,8 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jianhu.cases import resolve_township
-from jianhu.cli.root import Workspace, cli, console, pass_workspace
-from jianhu.errors import JianhuError
+from jianhu.cli.root import Workspace, cli, console, pass_workspace, read_json_object
 from jianhu.extensions import LEVEL_LABELS, LEVELS
 from jianhu.followups import KIND_LABELS
 from jianhu.lifecycle import state_label
@@ -94,12 +93,7 @@ def assess(ws: Workspace, case_no: str, answers: Path, scale: str | None) -> Non
     """对个案 CASE_NO 做一次评估：计分、定级、重新排期随访。"""
     from jianhu.assessment import grade, level_label, level_scale
 
-    try:
-        doc = json.loads(answers.read_text(encoding="utf-8-sig"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise JianhuError(f"{answers.name} 不是有效的 UTF-8 JSON 文件：{exc}") from None
-    if not isinstance(doc, dict):
-        raise JianhuError(f"{answers.name} 应为一个 JSON 对象")
+    doc = read_json_object(answers)
     doc.pop("subject", None)
     chosen = level_scale(ws.host, scale) if scale else level_scale(ws.host)
     with ws.session() as session:

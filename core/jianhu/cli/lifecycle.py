@@ -8,21 +8,10 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from jianhu.cli.root import Workspace, cli, console, pass_workspace
-from jianhu.errors import JianhuError
+from jianhu.cli.root import Workspace, cli, console, pass_workspace, read_json_object
 
 RECORD_FORMS = ["assessment", "plan", "service", "visit", "incident", "police_report",
                 "escalation", "closure", "return_visit"]
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise JianhuError(f"{path.name} 不是有效的 UTF-8 JSON 文件：{exc}") from None
-    if not isinstance(doc, dict):
-        raise JianhuError(f"{path.name} 应为一个 JSON 对象")
-    return doc
 
 
 @cli.command()
@@ -35,7 +24,7 @@ def record(ws: Workspace, form_id: str, case_no: str, file: Path) -> None:
     from jianhu.lifecycle import state_label
     from jianhu.records import record_form, task_label
 
-    payload = _read_json(file)
+    payload = read_json_object(file)
     with ws.session() as session:
         try:
             actor, scope = ws.scoped(session)

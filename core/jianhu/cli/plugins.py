@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from jianhu.cli.root import Workspace, cli, console, pass_workspace
+from jianhu.cli.root import Workspace, cli, console, pass_workspace, read_json_object
 from jianhu.errors import JianhuError
 
 
@@ -74,12 +74,7 @@ def _configure(ws: Workspace, name: str, township: str, settings_file: Path | No
                enabled: bool) -> None:
     from jianhu.settings import enable
 
-    settings = {}
-    if settings_file is not None:
-        try:
-            settings = json.loads(settings_file.read_text("utf-8-sig"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise JianhuError(f"{settings_file.name} 不是有效的 UTF-8 JSON 文件：{exc}") from None
+    settings = read_json_object(settings_file) if settings_file is not None else {}
     with ws.session() as session:
         actor = ws.acting(session)
         actor.require("plugins:configure")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -213,6 +215,21 @@ def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """Read a UTF-8 (BOM allowed) JSON file holding one object.
+
+    Raises:
+        JianhuError: not UTF-8, not JSON, or not an object (Chinese message naming the file).
+    """
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise JianhuError(f"{path.name} 不是有效的 UTF-8 JSON 文件：{exc}") from None
+    if not isinstance(doc, dict):
+        raise JianhuError(f"{path.name} 应为一个 JSON 对象")
+    return doc
 
 
 def console() -> Any:
