@@ -108,7 +108,8 @@ def test_director_records_a_visit_in_the_browser(site, chromium, shots):
     page.click("form.record button[type=submit]")
     error = page.locator("[data-field='visit.visitor'] .field-error")
     error.wait_for()
-    assert error.inner_text() == "格式不对"
+    assert error.inner_text() == (
+        "应为人员名册中的编号（如 320724100-D01，只含字母、数字和 - _ .），不是姓名")
     assert page.locator(".field-error").count() == 1  # only the wrong field
     assert page.input_value("#f-visit-notes") == "祖母照料较好，孩子按时上学。"  # nothing lost
     page.screenshot(path=shots / "05-form-error.png", full_page=True)
