@@ -107,6 +107,54 @@ def test_reports_and_report_formats(run, engine, tmp_path):
     assert load_workbook(xlsx).active["A3"].value == 7
 
 
+class NeedsProfile:
+    """A scale that never grades, and a plugin suggesting plan services from it."""
+
+    @hookimpl
+    def jianhu_scales(self):
+        from jianhu.extensions import Scale, ScaleResult
+
+        def score(answers):
+            care = answers["items"]["care_meals"]
+            return ScaleResult(scores={"care": care}, total=None, level=None,
+                               bands={"care": "需要帮助" if care >= 2 else "正常"})
+
+        return [Scale(name="needs", version="1", title="需求量表", form_id="assessment",
+                      items=(), score=score, sets_level=False, source="test")]
+
+    @hookimpl
+    def jianhu_plan_suggestions(self, scale, result):
+        return ["temporary_care"] if scale == "needs" and result.scores["care"] >= 2 else []
+
+
+def test_a_needs_profile_is_recorded_without_grading(jianhu_register, session, tmp_path, run):
+    import json
+
+    from casework import one_case_workspace
+    from sqlalchemy import select
+
+    from jianhu.assessment import grade
+    from jianhu.db.models import Assessment, Case
+    from tests_helpers import answer_sheet
+
+    host = jianhu_register(NeedsProfile())
+    case_no = one_case_workspace(session, host, tmp_path)
+    case = session.scalars(select(Case).where(Case.case_no == case_no)).one()
+    grade(session, host, case, answer_sheet("2026-03-20", score=1), actor="t")
+    sheet = answer_sheet("2026-03-25", score=3)
+    g = grade(session, host, case, sheet, actor="t", scale=host.scales["needs"])
+    assert (g.level_before, g.level_after, case.level) == ("yellow", "yellow", "yellow")
+    assert g.suggestions == ("temporary_care",)
+    stored = session.scalars(select(Assessment).where(Assessment.scale == "needs")).one()
+    assert (stored.level, stored.bands) == (None, {"care": "需要帮助"})
+    assert host.plan_suggestions("jianhu-default", g.result) == []
+    session.commit()
+    path = tmp_path / "needs.json"
+    path.write_text(json.dumps(answer_sheet("2026-03-26", score=0)), "utf-8")
+    assert json.loads(run("--as", "D01", "case", "show", case_no, "--json").output)["case"][
+        "level"] == "yellow"
+
+
 def test_plugin_new_skeleton_passes_its_own_tests(run, tmp_path):
     result = run("plugin", "new", "demo-scale", "--out", str(tmp_path))
     assert result.exit_code == 0

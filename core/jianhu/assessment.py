@@ -48,6 +48,19 @@ class Grading:
     level_before: str | None
     level_after: str | None
     created: bool
+    suggestions: tuple[str, ...] = ()
+
+
+def find_scale(host: Host, name: str) -> Scale:
+    """Return the installed scale ``name``.
+
+    Raises:
+        JianhuError: no such scale (the message lists the installed ones).
+    """
+    scale = host.scales.get(name)
+    if scale is None:
+        raise JianhuError(f"没有名为「{name}」的量表；已安装：{'、'.join(sorted(host.scales))}")
+    return scale
 
 
 def level_scale(host: Host, name: str = DEFAULT_SCALE) -> Scale:
@@ -56,9 +69,7 @@ def level_scale(host: Host, name: str = DEFAULT_SCALE) -> Scale:
     Raises:
         JianhuError: no such scale, or the scale is a needs profile (``sets_level=False``).
     """
-    scale = host.scales.get(name)
-    if scale is None:
-        raise JianhuError(f"没有名为「{name}」的量表；已安装：{'、'.join(sorted(host.scales))}")
+    scale = find_scale(host, name)
     if not scale.sets_level:
         raise JianhuError(f"量表「{scale.title}」不能用于确定风险等级（它是需求评估工具）")
     return scale
@@ -76,6 +87,10 @@ def grade(
     validate: bool = True,
 ) -> Grading:
     """Score ``answers`` for ``case``, store the assessment, re-grade and reschedule the case.
+
+    A scale registered with ``sets_level=False`` (SDQ, CSI: DOMAIN.md §4) is scored and stored
+    with its bands, and plugins' plan suggestions are returned, but the case's level, state and
+    follow-ups are left as they are.
 
     An assessment of the same case, scale and date replaces the earlier one (re-importing a
     sheet does not add a second). The newest assessment by date sets the case's level and moves
@@ -117,7 +132,7 @@ def grade(
         "scale_version": scale.version, "form_version": form.version,
         "assessor": answers["assessment"]["assessor"], "answers": dict(answers),
         "scores": dict(result.scores), "total": result.total, "level": result.level,
-        "emergency": list(result.emergency),
+        "emergency": list(result.emergency), "bands": dict(result.bands) or None,
     }
     existing = session.scalar(select(Assessment).where(
         Assessment.case_id == case.id, Assessment.scale == scale.name,
@@ -141,6 +156,9 @@ def grade(
     session.flush()
 
     level_before = case.level
+    if not scale.sets_level:  # a needs profile or screening instrument: recorded, never grades
+        return Grading(case.case_no, record.id, result, level_before, level_before,
+                       existing is None, tuple(host.plan_suggestions(scale.name, result)))
     latest = session.scalar(select(func.max(Assessment.assessed_on)).where(
         Assessment.case_id == case.id, Assessment.scale == scale.name))
     if assessed_on >= latest:

@@ -37,7 +37,8 @@ def _latest(session: Session, case: Case, form_id: str) -> FormRecord | None:
 
 
 def _assessment_context(session: Session, host: Host, case: Case) -> dict[str, Any]:
-    a = session.scalars(select(Assessment).where(Assessment.case_id == case.id)
+    a = session.scalars(select(Assessment).where(Assessment.case_id == case.id,
+                                                 Assessment.level.is_not(None))
                         .order_by(Assessment.assessed_on.desc())).first()
     if a is None:
         raise JianhuError(f"个案 {case.case_no} 还没有评估，不能生成评估报告")
@@ -111,7 +112,8 @@ def _closure_context(session: Session, host: Host, case: Case) -> dict[str, Any]
         select(FormRecord).where(FormRecord.subject_id == case.id,
                                  FormRecord.form_id == "escalation")
         .order_by(FormRecord.recorded_on))]
-    a = session.scalars(select(Assessment).where(Assessment.case_id == case.id)
+    a = session.scalars(select(Assessment).where(Assessment.case_id == case.id,
+                                                 Assessment.level.is_not(None))
                         .order_by(Assessment.assessed_on.desc())).first()
     cl = closure.payload["closure"]
     reason_field = load_form(host, "closure").by_path["closure", "reason"]

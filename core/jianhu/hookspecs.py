@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         Report,
         ReportFormat,
         Scale,
+        ScaleResult,
         SettingsSchema,
         TargetCategory,
         WebPage,
@@ -205,6 +206,29 @@ def jianhu_settings_schema() -> list[SettingsSchema]:
             return [SettingsSchema(plugin="webhook", schema={
                 "type": "object", "required": ["url"],
                 "properties": {"url": {"type": "string", "title": "接收地址"}}})]
+    """
+
+
+@hookspec
+def jianhu_plan_suggestions(scale: str, result: ScaleResult) -> list[str]:
+    """Suggest service types for the assistance plan from an assessment's result.
+
+    Args:
+        scale: the name of the scale the result comes from, e.g. ``"csi"``.
+        result: its :class:`~jianhu.extensions.ScaleResult`.
+
+    Returns:
+        service-type codes of the plan form (``temporary_care``, ``tutoring``, ``counselling``,
+        ...); empty when the plugin has nothing to suggest for this scale. Suggestions are shown
+        to the worker; they never set a level or record a plan.
+
+    Example::
+
+        @hookimpl
+        def jianhu_plan_suggestions(scale, result):
+            if scale != "csi":
+                return []
+            return ["tutoring"] if result.scores.get("performance", 4) <= 2 else []
     """
 
 

@@ -346,6 +346,14 @@ class Host:
         return pages
 
     # ----------------------------------------------------------------- events
+    def plan_suggestions(self, scale: str, result: Any) -> list[str]:
+        """Service-type codes plugins suggest for a plan from ``result`` of ``scale``, without
+        repeats, in the order the plugins answered."""
+        seen: list[str] = []
+        for codes in self.pm.hook.jianhu_plan_suggestions(scale=scale, result=result):
+            seen.extend(c for c in codes or () if c not in seen)
+        return seen
+
     def emit(self, session: Any, event: CaseEvent) -> None:
         """Call ``jianhu_case_event`` on every plugin, inside the caller's transaction."""
         self.pm.hook.jianhu_case_event(session=session, event=event)

@@ -114,11 +114,19 @@ def case_view(session: Session, host: Host, case: Case, actor: Actor) -> CaseVie
         entries.append(Entry(r.recorded_on, r.created_at, r.form_id, form.title,
                              _summary(r.form_id, r.payload, form), detail))
     for a in session.scalars(select(Assessment).where(Assessment.case_id == case.id)):
-        text = f"总分 {a.total:g}，等级 {LEVEL_LABELS.get(a.level or '', '—')}"
+        scale = host.scales.get(a.scale)
+        if a.level is None:  # a scale that does not grade (or one no longer installed)
+            title = scale.title if scale is not None else a.scale
+            text = title + (f"，总分 {a.total:g}" if a.total is not None else "")
+            if a.bands:
+                text += "；" + "，".join(f"{k} {v}" for k, v in a.bands.items())
+        else:
+            text = f"总分 {a.total:g}，等级 {LEVEL_LABELS.get(a.level or '', '—')}"
         if a.emergency:
             text += "；紧急筛查有「是」"
         entries.append(Entry(a.assessed_on, a.created_at, "assessment", "评估", text,
                              {"scale": a.scale, "scores": a.scores, "total": a.total,
+                              "bands": a.bands,
                               "level": a.level, "emergency": a.emergency,
                               "assessor": a.assessor}))
     for ev in session.scalars(select(AuditEvent).where(

@@ -87,15 +87,16 @@ def list_cases(ws: Workspace, township: str | None, level: str | None, as_json: 
 @click.argument("case_no")
 @click.option("--answers", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               required=True, help="答题 JSON 文件（评估表格式）")
-@click.option("--scale", default=None, help="量表名称（默认为 jianhu-default）")
+@click.option("--scale", default=None,
+              help="量表名称（默认为 jianhu-default；如 sdq、csi 只登记得分，不改变等级）")
 @pass_workspace
 def assess(ws: Workspace, case_no: str, answers: Path, scale: str | None) -> None:
     """对个案 CASE_NO 做一次评估：计分、定级、重新排期随访。"""
-    from jianhu.assessment import grade, level_label, level_scale
+    from jianhu.assessment import find_scale, grade, level_label, level_scale
 
     doc = read_json_object(answers)
     doc.pop("subject", None)
-    chosen = level_scale(ws.host, scale) if scale else level_scale(ws.host)
+    chosen = find_scale(ws.host, scale) if scale else level_scale(ws.host)
     with ws.session() as session:
         actor, scope = ws.scoped(session, "record:assessment")
         case = scope.find_case(session, case_no)
@@ -107,6 +108,17 @@ def assess(ws: Workspace, case_no: str, answers: Path, scale: str | None) -> Non
             session.rollback()
             raise
     r = g.result
+    if not chosen.sets_level:
+        scores = "，".join(f"{k} {v:g}" for k, v in r.scores.items() if v is not None)
+        click.echo(f"个案 {g.case_no}：已登记「{chosen.title}」（{scores}）；该量表不改变风险等级。")
+        for name, band in r.bands.items():
+            click.echo(f"  {name}：{band}")
+        if g.suggestions:
+            from jianhu.forms import load_form
+
+            types = load_form(ws.host, "service").by_path["service", "service_type"]
+            click.echo("建议在救助方案中考虑：" + "、".join(types.label(c) for c in g.suggestions))
+        return
     click.echo(f"个案 {g.case_no}：总分 {r.total:g}，等级 {level_label(g.level_before)} → "
                f"{level_label(g.level_after)}")
     if r.emergency:

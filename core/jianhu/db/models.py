@@ -163,6 +163,7 @@ class Assessment(Base):
     total: Mapped[float | None]
     level: Mapped[str | None] = mapped_column(String(10))
     emergency: Mapped[list[Any]] = mapped_column(default=list)
+    bands: Mapped[dict[str, Any] | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 
 

@@ -230,3 +230,9 @@ def jianhu_scales() -> list[Scale]:
 def jianhu_forms() -> list[FormSpec]:
     """Register the ``csi`` form (12 factors, all required; MEASURE Evaluation 2008)."""
     return [FormSpec.from_file(FORM_ID, resources.files(__name__) / _SCHEMA_FILE)]
+
+
+@hookimpl
+def jianhu_plan_suggestions(scale: str, result: ScaleResult) -> list[str]:
+    """Suggest plan services from a CSI result (:func:`suggested_services`); nothing for others."""
+    return suggested_services(result) if scale == NAME else []

@@ -192,3 +192,16 @@ def test_entry_point_loads_when_installed():
     info = next(p for p in host.plugins() if p.name == "csi")
     assert (info.version, info.source) == ("0.1.0", "entry point")
     assert host.scales["csi"].sets_level is False
+
+
+def test_plan_suggestions_hook_and_recording_on_a_case(tmp_path):
+    """A CSI sheet recorded on a case leaves its level alone and suggests plan services."""
+    import jianhu_csi
+
+    from jianhu.plugins import Host
+
+    host = Host.load(env={"JIANHU_LOAD_PLUGINS": ""}, extra=[("csi", jianhu_csi)])
+    result = jianhu_csi.score({"items": {f: 4 for f in jianhu_csi.FACTORS} | {
+        jianhu_csi.FACTORS[0]: 1}})
+    assert host.plan_suggestions("csi", result) == jianhu_csi.suggested_services(result) != []
+    assert host.plan_suggestions("sdq", result) == []
