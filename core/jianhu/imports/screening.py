@@ -360,6 +360,7 @@ class ScreeningImport:
 
     @staticmethod
     def lookup_key(columns: dict[str, Any]) -> tuple:
+        """The key :func:`find_children` files a child under for these child columns."""
         if columns["citizen_id"]:
             return ("id", columns["citizen_id"])
         return ("nv", columns["village_id"], columns["name"], columns["birth_date"])
@@ -380,6 +381,7 @@ class ScreeningImport:
         return {sid: h for sid, h in self.session.execute(stmt)}
 
     def context(self, row: int | None = None) -> dict[str, Any]:
+        """Audit context of this import (and of one row of it when ``row`` is given)."""
         ctx: dict[str, Any] = {"import": self.import_id, "file": self.source}
         if row is not None:
             ctx["row"] = row
