@@ -8,6 +8,7 @@ nested document of ``screening.schema.json`` (groups ``child``, ``father``, ``mo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,7 +39,12 @@ def guardianship_rating(survey: Survey) -> str:
 
 
 def _age(survey: Survey, on: dt.date) -> int:
-    return age_on(dt.date.fromisoformat(survey["child"]["birth_date"]), on)
+    return _age_from(survey["child"]["birth_date"], on)
+
+
+@functools.lru_cache(maxsize=4096)
+def _age_from(birth_date: str, on: dt.date) -> int:
+    return age_on(dt.date.fromisoformat(birth_date), on)
 
 
 def _status(survey: Survey, role: str) -> str:
