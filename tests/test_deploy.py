@@ -96,3 +96,6 @@ def test_render_writes_the_server_files(run, manifest, tmp_path):
     builds = (out / "handbook-builds.sh").read_text("utf-8").splitlines()
     assert sum("handbook build --township" in line for line in builds) == 11
     assert "EnvironmentFile=/etc/jianhu/jianhu.env" in (out / "jianhu-web.service").read_text()
+    env = (out / "jianhu.env.example").read_text("utf-8")
+    assert "JIANHU_WEB_SECRET=CHANGE-ME" in env and "JIANHU_WEBHOOK_SECRET" not in env
+    assert not (out / "jianhu-outbox.service").exists()  # no township enables the webhook

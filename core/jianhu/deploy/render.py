@@ -2,7 +2,8 @@
 enabled for a township) the outbox worker, a scheduled backup, an nginx site
 for the web interface, and the per-township handbook build list (Jinja2 templates in
 ``jianhu/templates/deploy``). Secrets are not written: the units read them from an environment
-file the county IT officer creates (``/etc/jianhu/jianhu.env``).
+file the county IT officer creates (``/etc/jianhu/jianhu.env``) from the rendered
+``jianhu.env.example``, which names every variable with a placeholder.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ FILES = {
     "jianhu-backup.timer": "jianhu-backup.timer.j2",
     "nginx-jianhu.conf": "nginx-jianhu.conf.j2",
     "handbook-builds.sh": "handbook-builds.sh.j2",
+    "jianhu.env.example": "jianhu.env.example.j2",
 }
 
 
@@ -37,6 +39,7 @@ def render(manifest: dict[str, Any], out: str | Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     webhook = any("webhook" in t.get("plugins", []) for t in manifest["townships"])
+    ctx["webhook"] = webhook
     for name, template in FILES.items():
         if name == "jianhu-outbox.service" and not webhook:
             continue  # only a county with the webhook plugin enabled has an outbox to deliver
