@@ -441,6 +441,37 @@ def test_survey_import_lists_row_errors_and_imports_a_good_file(site, tmp_path):
         "application/vnd.openxmlformats")
 
 
+def test_a_survey_entered_on_the_form_is_checked_like_an_import(site):
+    s = signed_in(site, SUPERVISOR)
+    page = get(s, "/surveys/new")
+    assert page.status_code == 200 and "儿童基本情况调查表" in page.text
+    assert '<option value="female">女</option>' in page.text
+    base = {"csrf_token": page_token(page.text), "child.name": "网页甲", "child.sex": "female",
+            "child.birth_date": "2014-06-01", "child.citizen_id": "320724201406010045",
+            "child.hukou_registered": "true", "child.hukou_type": "rural",
+            "child.hukou_in_county": "true", "child.health": "healthy",
+            "child.schooling": "primary", "child.lives_with": "grandparents",
+            "residence.township": "花果山镇", "residence.village": "测试村",
+            "father.status": "working_away", "mother.status": "working_away",
+            "guardianship.type": "fair", "survey.date": "2026-10-01", "survey.filled_by": "王某"}
+    before = records_count(site)
+    r = post(s, "/surveys/new", data=base)
+    assert r.status_code == 422
+    assert "身份证号校验位不对" in r.text.split('data-field="child.citizen_id"')[1][:2000]
+    assert records_count(site) == before
+    r = post(s, "/surveys/new", data=base | {"child.citizen_id": "320724201406010044"})
+    assert r.status_code == 422
+    block = r.text.split('data-field="residence.township"')[1][:2000]
+    assert "「花果山镇」不是本县的乡镇" in block
+    assert records_count(site) == before
+    r = post(s, "/surveys/new", data=base | {"child.citizen_id": "320724201406010044",
+                                              "residence.township": "新安镇"})
+    assert r.status_code == 303, r.text[:2000]
+    flashed = get(s, "/cases").text
+    assert "已登记调查表：新增儿童；开立个案 1 个" in flashed
+    assert records_count(site)[0] == before[0] + 1  # the survey record
+
+
 def test_plugin_pages_get_sign_in_scoping_and_the_menu(site):
     d = signed_in(site, DIRECTOR)
     today = get(d, "/today").text

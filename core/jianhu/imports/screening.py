@@ -496,3 +496,30 @@ def import_screening(
 
 def _counts(summary: ImportSummary) -> dict[str, int]:
     return {k: v for k, v in vars(summary).items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
+def record_survey(session: Session, host: Host, doc: dict[str, Any], *,
+                  actor: str) -> ImportSummary:
+    """Record one survey filled in on a form (the web page) and commit: exactly the checks and
+    effects of a one-row import (:func:`import_screening`), so a child already registered is
+    updated, not added again, and a case is opened when the rules say so.
+
+    Raises:
+        ImportRejected: the survey fails the form or the import's checks; ``errors`` name the
+            column titles (row 1). Nothing is written.
+    """
+    run = ScreeningImport(session, host, actor, "网页录入")
+    parsed = ParsedRow(1, doc, [RowError(1, col, msg) for col, msg in run.form.problems(doc)])
+    try:
+        problems = parsed.errors + run.check(parsed)
+        if problems:
+            raise ImportRejected(problems, 1)
+        run.summary.rows = 1
+        run.write([parsed])
+        audit.record(session, actor=actor, action="import", entity_type="file",
+                     entity_id=run.import_id, after=_counts(run.summary), context=run.context())
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return run.summary

@@ -49,6 +49,7 @@ HERE = Path(__file__).parent
 MENU: tuple[tuple[str, str, str], ...] = (
     ("/today", "今日待办", "view:cases"),
     ("/cases", "个案", "view:cases"),
+    ("/surveys/new", "登记调查表", "import:screening"),
     ("/import", "导入调查表", "import:screening"),
     ("/reports", "报表", "report:aggregate"),
     ("/dashboard", "统计图", "view:cases"),

@@ -24,7 +24,7 @@ from jianhu.errors import ImportRejected, JianhuError
 from jianhu.extensions import LEVEL_LABELS, LEVELS
 from jianhu.followups import KIND_LABELS, due_list
 from jianhu.forms import load_form
-from jianhu.imports.screening import import_screening
+from jianhu.imports.screening import import_screening, record_survey
 from jianhu.lifecycle import STATES, TransitionRefused, state_label
 from jianhu.records import record_form, task_label
 from jianhu.reports import suppress_small_cells
@@ -243,6 +243,44 @@ def document(case_no: str, kind: str, ctx: SignedIn,
                         headers={"Content-Security-Policy": CSP_DOCUMENT})
 
 
+# --------------------------------------------------------------------------- survey
+@router.get("/surveys/new")
+def survey_page(ctx: SignedIn) -> Response:
+    """An empty basic situation survey (one child), with the survey date set to today."""
+    ctx.require("import:screening")
+    form = load_form(ctx.host, "screening")
+    page = build_page(form, {"survey": {"date": ctx.today.isoformat()}})
+    return render(ctx.request, "form.html", actor=ctx.actor, case=None, page=page, state="")
+
+
+@router.post("/surveys/new")
+def survey_submit(ctx: SignedIn, data: Submitted) -> Response:
+    """Record one survey (:func:`jianhu.imports.screening.record_survey`); on any problem show
+    the form again with the messages beside the fields (422) and write nothing."""
+    ctx.require("import:screening")
+    form = load_form(ctx.host, "screening")
+    values = {k: [v for v in data.getlist(k) if isinstance(v, str)] for k in data}
+    doc, page = read_submission(form, values)
+    if not (page.errors or page.field_errors):
+        try:
+            summary = record_survey(ctx.session, ctx.host, doc, actor=ctx.actor.code)
+        except ImportRejected as exc:
+            names = {w.field.column: w for w in page.widgets}
+            for e in exc.errors:
+                widget = names.get(e.column)
+                if widget is not None and not widget.error:
+                    widget.error = e.message
+                elif widget is None:
+                    page.errors.append(e.message)
+        else:
+            what = "新增儿童" if summary.created else ("更新儿童" if summary.updated else "没有变化")
+            flash(ctx.request, f"已登记调查表：{what}；开立个案 {summary.cases_opened} 个")
+            return RedirectResponse("/cases", status_code=303)
+    ctx.session.rollback()
+    return render(ctx.request, "form.html", 422, actor=ctx.actor, case=None, page=page,
+                  state="")
+
+
 # --------------------------------------------------------------------------- import
 @router.get("/import")
 def import_page(ctx: SignedIn) -> Response:
@@ -275,11 +313,6 @@ def import_submit(ctx: SignedIn, data: Submitted) -> Response:
         return render(ctx.request, "import.html", 422, actor=ctx.actor, summary=None,
                       rejected=None, error="请选择要导入的文件（.xlsx 或 .csv）")
     suffix = Path(upload.filename).suffix.lower()
-    # On PostgreSQL the import registers township roles (jianhu.db.rls.ensure_township_roles),
-    # which a township's own database role may not grant: the import runs as the connected role,
-    # still limited to the user's township by the scope it reads from the session.
-    ctx.session.rollback()
-    ctx.session.info["jianhu_db_role"] = None
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload-{uuid.uuid4().hex}{suffix}"
         path.write_bytes(upload.file.read())
