@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
+from databases import throwaway_database  # noqa: E402
 from jianhu.cli import cli  # noqa: E402
 from jianhu.db.session import make_engine, open_session, upgrade  # noqa: E402
 from jianhu.plugins import Host  # noqa: E402
@@ -29,41 +30,9 @@ def host() -> Host:
 
 @pytest.fixture
 def db_url(tmp_path):
-    """A throwaway database: a SQLite file, or, when ``JIANHU_TEST_DATABASE_URL`` names a
-    PostgreSQL server, a new database on it created for this test and dropped after it."""
-    server = os.environ.get("JIANHU_TEST_DATABASE_URL")
-    if not server:
-        yield f"sqlite:///{tmp_path / 'test.db'}"
-        return
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"jianhu_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    import gc
-
-    gc.collect()  # engines a test left behind close their pooled connections
-    # Plain DROP DATABASE (not WITH (FORCE)): the server itself stops an autovacuum worker on
-    # the database, which FORCE would need superuser rights to terminate.
-    import time
-
-    from sqlalchemy.exc import OperationalError
-
-    for attempt in range(10):
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            break
-        except OperationalError:
-            if attempt == 9:
-                raise
-            time.sleep(0.5)
-    admin.dispose()
+    """A throwaway database for this test (see :func:`databases.throwaway_database`)."""
+    with throwaway_database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

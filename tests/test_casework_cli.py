@@ -1,10 +1,10 @@
 import json
 
 import pytest
-from casework import one_case_workspace
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from casework import one_case_workspace
 from conftest import count
 from jianhu.db.models import AuditEvent, FormRecord, Person
 from jianhu.errors import ImportRejected

@@ -130,9 +130,9 @@ class NeedsProfile:
 def test_a_needs_profile_is_recorded_without_grading(jianhu_register, session, tmp_path, run):
     import json
 
-    from casework import one_case_workspace
     from sqlalchemy import select
 
+    from casework import one_case_workspace
     from jianhu.assessment import grade
     from jianhu.db.models import Assessment, Case
     from tests_helpers import answer_sheet

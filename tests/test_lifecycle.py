@@ -1,9 +1,9 @@
 import datetime as dt
 
 import pytest
-from casework import one_case_workspace
 from sqlalchemy import select
 
+from casework import one_case_workspace
 from conftest import count
 from jianhu.db.models import AuditEvent, Case, ConfidentialRecord, FollowUp, FormRecord
 from jianhu.errors import JianhuError

@@ -18,6 +18,16 @@ import pytest
 import requests
 from markupsafe import escape
 from sqlalchemy import func, select
+
+from conftest import TEST_ENV, count
+from jianhu import hookimpl
+from jianhu.dates import LOCAL_TZ
+from jianhu.db.models import AuditEvent, Case, FormRecord, Person
+from jianhu.db.session import open_session
+from jianhu.deploy.apply import verify_password
+from jianhu.extensions import WebDownload, WebPage
+from jianhu.plugins import Host
+from jianhu.web import WebConfig, create_app
 from web_helpers import (
     DIRECTOR,
     MOTHER,
@@ -31,16 +41,6 @@ from web_helpers import (
     page_token,
     serve,
 )
-
-from conftest import TEST_ENV, count
-from jianhu import hookimpl
-from jianhu.dates import LOCAL_TZ
-from jianhu.db.models import AuditEvent, Case, FormRecord, Person
-from jianhu.db.session import open_session
-from jianhu.deploy.apply import verify_password
-from jianhu.extensions import WebDownload, WebPage
-from jianhu.plugins import Host
-from jianhu.web import WebConfig, create_app
 
 XINAN = "320724100000"
 NOW = dt.datetime.now(LOCAL_TZ) - dt.timedelta(minutes=2)
@@ -570,9 +570,9 @@ def test_schemathesis_finds_no_server_error(site):
 
 # ----------------------------------------------------------------------------- CLI
 def test_cli_set_password(db_url, session, host, tmp_path):
-    from casework import one_case_workspace
     from click.testing import CliRunner
 
+    from casework import one_case_workspace
     from jianhu.cli import cli
 
     one_case_workspace(session, host, tmp_path)

@@ -13,12 +13,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from web_helpers import DIRECTOR, OTHER_TOWN, PASSWORD, build_sample, database, serve
 
 from conftest import TEST_ENV
 from jianhu.dates import local_today
 from jianhu.plugins import Host
 from jianhu.web import WebConfig, create_app
+from web_helpers import DIRECTOR, OTHER_TOWN, PASSWORD, build_sample, database, serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

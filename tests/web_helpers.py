@@ -3,20 +3,18 @@ for the web tests (tests/test_web.py, tests/test_web_browser.py)."""
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
+from databases import throwaway_database
 from jianhu.db.models import Case, Person, Village
 from jianhu.db.session import make_engine, open_session, upgrade
 from jianhu.deploy.apply import hash_password
@@ -34,24 +32,9 @@ DIRECTOR, SUPERVISOR, OTHER_TOWN, WORKER, MOTHER = (
     "320724100-D01", "320724100-S01", "320724101-S01", "320724100-W01", "320724100-M01")
 
 
-@contextmanager
-def database(tmp: Path) -> Iterator[str]:
-    """A throwaway database URL: SQLite in ``tmp``, or a new database on the PostgreSQL server
-    named by ``JIANHU_TEST_DATABASE_URL`` (dropped afterwards), as tests/conftest.py does."""
-    server = os.environ.get("JIANHU_TEST_DATABASE_URL")
-    if not server:
-        yield f"sqlite:///{tmp / 'web.db'}"
-        return
-    name = f"jianhu_web_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def database(tmp: Path):  # noqa: ANN201
+    """A throwaway database URL (:func:`databases.throwaway_database`)."""
+    return throwaway_database(tmp, prefix="jianhu_web")
 
 
 @dataclass

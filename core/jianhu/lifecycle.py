@@ -65,6 +65,29 @@ ACTIVE = ("registered", "assessed", "intervention", "review", "reopened")
 CLOSED = ("closed", "return_visits")
 
 
+def _by_event(event: str) -> frozenset[str]:
+    return frozenset(state for state, ev in TRANSITIONS if ev == event)
+
+
+#: The forms recorded on a case (in the order they are offered) and the states each may be
+#: recorded in: a form that moves the case needs its transition; services, visits and
+#: escalations need a case under intervention, return visits a closed one; harm reports and
+#: reports to the police are taken in any state (a closed case is reopened by a harm report).
+#: :mod:`jianhu.records` applies these rules when the form is recorded.
+FORM_STATES: dict[str, frozenset[str]] = {
+    "assessment": _by_event("grade"),
+    "plan": _by_event("plan"),
+    "service": frozenset(ACTIVE),
+    "visit": frozenset(ACTIVE),
+    "incident": frozenset(STATES),
+    "police_report": frozenset(STATES),
+    "escalation": frozenset(ACTIVE),
+    "closure": _by_event("close"),
+    "return_visit": frozenset(CLOSED),
+}
+RECORD_FORMS: tuple[str, ...] = tuple(FORM_STATES)
+
+
 class TransitionRefused(JianhuError):
     """A lifecycle step the case's state does not allow (Chinese message; nothing changed)."""
 

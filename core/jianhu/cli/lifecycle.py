@@ -9,9 +9,7 @@ import click
 from sqlalchemy import select
 
 from jianhu.cli.root import Workspace, cli, console, pass_workspace, read_json_object
-
-RECORD_FORMS = ["assessment", "plan", "service", "visit", "incident", "police_report",
-                "escalation", "closure", "return_visit"]
+from jianhu.lifecycle import RECORD_FORMS
 
 
 @cli.command()

@@ -147,7 +147,7 @@ class JianhuGroup(click.Group):
         except JianhuError as exc:
             _fail(str(exc))
         except SQLAlchemyError as exc:
-            _fail(f"数据库出错：{_db_problem(exc)}（数据库地址：{_safe_url(self_url(ctx))}）")
+            _fail(f"数据库出错：{_db_problem(exc)}（数据库地址：{_safe_url(_used_url(ctx))}）")
         except OSError as exc:
             _fail(f"文件读写出错：{exc.strerror or exc}（{exc.filename or ''}）")
         finally:
@@ -163,7 +163,7 @@ def _db_problem(exc: Exception) -> str:
     return text[:300]
 
 
-def self_url(ctx: click.Context) -> str:
+def _used_url(ctx: click.Context) -> str:
     """The database URL the command used (for messages)."""
     ws = ctx.find_object(Workspace)
     return ws.url if ws is not None else ""

@@ -132,7 +132,7 @@ def form_markdown(hb: Handbook, form: Form) -> str:
     Raises:
         nothing of its own; a broken schema fails earlier in :func:`jianhu.forms.load_form`.
     """
-    from jianhu.cli.lifecycle import RECORD_FORMS
+    from jianhu.lifecycle import RECORD_FORMS
 
     path = form_page(form.id)
     out = [f"# {text(form.title)}\n\n",

@@ -1,6 +1,7 @@
 """Read-only queries the pages need beyond the services: the caseload with its filters, the
 villages a user can filter by, the figures of the dashboard, and which forms a case's state
-allows. Every query of cases goes through the user's :class:`~jianhu.scope.Scope`.
+allows (:data:`jianhu.lifecycle.FORM_STATES`). Every query of cases goes through the user's
+:class:`~jianhu.scope.Scope`.
 """
 
 from __future__ import annotations
@@ -17,35 +18,9 @@ from jianhu import audit
 from jianhu.cases import OPEN_STATUSES
 from jianhu.db.models import Case, Child, FollowUp, FormRecord, Township, Village
 from jianhu.extensions import LEVEL_LABELS, LEVELS
-from jianhu.lifecycle import ACTIVE, CLOSED, STATES, TRANSITIONS
+from jianhu.lifecycle import FORM_STATES, RECORD_FORMS
 from jianhu.roles import Actor
 from jianhu.scope import Scope
-
-#: Forms recorded on a case, in the order the case page offers them.
-RECORD_FORMS = ("assessment", "plan", "service", "visit", "incident", "police_report",
-                "escalation", "closure", "return_visit")
-
-
-def _by_event(event: str) -> frozenset[str]:
-    return frozenset(state for state, ev in TRANSITIONS if ev == event)
-
-
-#: States in which each form may be recorded, read from :mod:`jianhu.lifecycle` (the same rules
-#: :func:`jianhu.records.record_form` applies: a form that moves the case needs the transition,
-#: services, visits and escalations need an active case, return visits a closed one, harm
-#: reports and reports to the police are taken in any state).
-FORM_STATES: dict[str, frozenset[str]] = {
-    "assessment": _by_event("grade"),
-    "plan": _by_event("plan"),
-    "closure": _by_event("close"),
-    "service": frozenset(ACTIVE),
-    "visit": frozenset(ACTIVE),
-    "escalation": frozenset(ACTIVE),
-    "return_visit": frozenset(CLOSED),
-    "incident": frozenset(STATES),
-    "police_report": frozenset(STATES),
-}
-
 
 #: The form that completes a task of each kind (how :mod:`jianhu.records` finishes tasks: a
 #: visit record the due visit, an assessment the re-assessment, a report to the police the
