@@ -195,3 +195,14 @@ def test_every_change_is_audited(session, host, sample_dir):
     opened = session.scalars(select(AuditEvent).where(AuditEvent.action == "open")).all()
     assert len(opened) == s.cases_opened
     assert actions
+
+
+def test_progress_learns_the_row_count_once_and_counts_every_row(session, host, sample_dir):
+    totals, ticks = [], []
+
+    def start(total):
+        totals.append(total)
+        return ticks.append
+
+    import_screening(session, host, sample_dir / "screening.xlsx", actor="t", progress=start)
+    assert totals == [300] and sum(ticks) == 300

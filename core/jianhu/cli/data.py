@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -17,6 +18,12 @@ def import_() -> None:
     """导入：调查表、评估表（XLSX 或 CSV；一行有错则整体不导入）。"""
 
 
+def _bar(bars: ExitStack, label: str):  # noqa: ANN202
+    """A progress-bar factory for the imports: opened (in ``bars``) once the file's row count
+    is known, so the file is read only once."""
+    return lambda total: bars.enter_context(progress_bar(label, total))
+
+
 def _summary_line(s, what: str) -> str:  # noqa: ANN001
     head = "（试导入，未写入）" if s.dry_run else ""
     return f"{head}{what}：共{s.rows}行；新增{s.created}，更新{s.updated}，未变{s.unchanged}"
@@ -29,13 +36,12 @@ def _summary_line(s, what: str) -> str:  # noqa: ANN001
 def import_screening_cmd(ws: Workspace, file: Path, dry_run: bool) -> None:
     """导入基本情况调查表 FILE：登记儿童和监护人、分类、开立个案。"""
     from jianhu.imports.screening import import_screening
-    from jianhu.imports.tables import open_table
 
-    total = open_table(file).total
-    with ws.session() as session, progress_bar("导入调查表", total) as advance:
+    with ws.session() as session, ExitStack() as bars:
+        start_bar = _bar(bars, "导入调查表")
         ws.scoped(session, "import:screening")
         s = import_screening(session, ws.host, file, actor=ws.actor, dry_run=dry_run,
-                             progress=advance)
+                             progress=start_bar)
     click.echo(_summary_line(s, "调查表") + f"；开立个案{s.cases_opened}，"
                f"个案分类变更{s.cases_updated}，新登记村（社区）{s.villages_created}。")
 
@@ -48,13 +54,12 @@ def import_screening_cmd(ws: Workspace, file: Path, dry_run: bool) -> None:
 def import_assessment_cmd(ws: Workspace, file: Path, scale: str | None, dry_run: bool) -> None:
     """导入评估表 FILE：为每名儿童的在办个案计分、定级并排期随访。"""
     from jianhu.imports.assessment import import_assessments
-    from jianhu.imports.tables import open_table
 
-    total = open_table(file).total
-    with ws.session() as session, progress_bar("导入评估表", total) as advance:
+    with ws.session() as session, ExitStack() as bars:
+        start_bar = _bar(bars, "导入评估表")
         ws.scoped(session, "import:assessment")
         s = import_assessments(session, ws.host, file, actor=ws.actor, scale_name=scale,
-                               dry_run=dry_run, progress=advance)
+                               dry_run=dry_run, progress=start_bar)
     click.echo(_summary_line(s, "评估表") + f"；等级变化的个案{s.cases_updated}。")
 
 

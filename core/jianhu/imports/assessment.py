@@ -39,7 +39,7 @@ def import_assessments(
     actor: str,
     scale_name: str | None = None,
     dry_run: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int | None], Callable[[int], None] | None] | None = None,
 ) -> ImportSummary:
     """Import answer sheets from an XLSX or CSV file and grade each child's open case.
 
@@ -50,7 +50,8 @@ def import_assessments(
         actor: who is importing.
         scale_name: the level-setting scale (default: the default scale).
         dry_run: grade, count, then roll back.
-        progress: called with the number of rows read since the last call.
+        progress: called once with the file's number of data rows (``None`` when unknown);
+            returns a function called with the rows read since its last call (or ``None``).
 
     Returns:
         an :class:`~jianhu.imports.screening.ImportSummary` (``created``: new assessments,
@@ -63,6 +64,7 @@ def import_assessments(
     scale = level_scale(host, scale_name) if scale_name else level_scale(host)
     form = load_form(host, scale.form_id)
     table = open_table(path)
+    advance = progress(table.total) if progress is not None else None
     fields, errors = map_header(table.header, form)
     if errors:
         raise ImportRejected(errors, 0)
@@ -156,8 +158,8 @@ def import_assessments(
                 if len(batch) >= BATCH:
                     errors.extend(write(batch, apply=not errors))
                     batch = []
-            if progress is not None:
-                progress(1)
+            if advance is not None:
+                advance(1)
         if batch:
             errors.extend(write(batch, apply=not errors))
         if errors:

@@ -435,7 +435,7 @@ def import_screening(
     *,
     actor: str,
     dry_run: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int | None], Callable[[int], None] | None] | None = None,
 ) -> ImportSummary:
     """Import a survey workbook or CSV into ``session`` and commit, all or nothing.
 
@@ -446,7 +446,8 @@ def import_screening(
             titles are the form's column titles.
         actor: who is importing (recorded in the audit trail).
         dry_run: check and count, then roll back.
-        progress: called with the number of rows read since the last call.
+        progress: called once with the file's number of data rows (``None`` when unknown);
+            returns a function called with the rows read since its last call (or ``None``).
 
     Returns:
         an :class:`ImportSummary`.
@@ -457,6 +458,7 @@ def import_screening(
         JianhuError: the file cannot be opened or read.
     """
     table = open_table(path)
+    advance = progress(table.total) if progress is not None else None
     run = ScreeningImport(session, host, actor, Path(path).name)
     fields, errors = map_header(table.header, run.form)
     if errors:
@@ -474,8 +476,8 @@ def import_screening(
                 if len(batch) >= BATCH:
                     run.write(batch)
                     batch = []
-            if progress is not None:
-                progress(1)
+            if advance is not None:
+                advance(1)
         if not errors and batch:
             run.write(batch)
         if errors:
