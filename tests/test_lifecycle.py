@@ -74,21 +74,23 @@ def test_one_case_through_every_state(session, host, case):
     report = [k for k in pending(session, case) if k[0] == "mandatory_report"]
     assert report == [("mandatory_report", "2026-10-16",
                        dt.datetime(2026, 10, 16, 1, 0, tzinfo=dt.UTC))]
+    assert case.level == "red"  # a harm report that is a mandatory-report situation
 
     rec(session, host, case, "police_report", {"police": {
         "reported_at": "2026-10-15T11:00:00+08:00", "reported_by": "X01"}}, who="X01")
     assert not [k for k in pending(session, case) if k[0] == "mandatory_report"]
 
     rec(session, host, case, "escalation", {"escalation": {
-        "step": "warning_letter", "date": "2026-10-17", "recorded_by": "X01"}}, who="X01")
+        "step": "warning_letter", "date": "2026-10-17", "recorded_by": "X01",
+        "approved_by": "S01"}}, who="X01")
     assert case.escalation == "administrative"
     assert {("warning_letter_visit", "2026-10-24", None),
             ("warning_letter_visit", "2026-11-16", None)} <= set(pending(session, case))
 
     rec(session, host, case, "escalation", {"escalation": {
         "step": "protection_order_application", "date": "2026-10-18",
-        "applied_at": "2026-10-18T10:00:00+08:00", "urgent": True, "recorded_by": "S01"}},
-        who="S01")
+        "applied_at": "2026-10-18T10:00:00+08:00", "urgent": True, "recorded_by": "S01",
+        "approved_by": "C01"}}, who="S01")
     assert case.escalation == "judicial"
     ruling = [k for k in pending(session, case) if k[0] == "protection_order_ruling"]
     assert ruling == [("protection_order_ruling", "2026-10-19",
@@ -96,21 +98,33 @@ def test_one_case_through_every_state(session, host, case):
 
     rec(session, host, case, "escalation", {"escalation": {
         "step": "protection_order", "date": "2026-10-19", "decided_by": "灌南县人民法院",
-        "valid_until": "2027-04-18", "recorded_by": "S01"}}, who="S01")
+        "valid_until": "2026-11-18", "recorded_by": "S01", "approved_by": "C01"}}, who="S01")
     kinds = pending(session, case)
     assert ("protection_order_review", "2026-10-24", None) in kinds
-    assert ("protection_order_expiry", "2027-04-18", None) in kinds
+    assert ("protection_order_expiry", "2026-11-18", None) in kinds
     assert not [k for k in kinds if k[0] == "protection_order_ruling"]
 
     rec(session, host, case, "assessment", answer_sheet("2026-11-20", score=0))
     assert (case.status, case.level) == ("review", "green")
 
-    r = rec(session, host, case, "closure", {"closure": {
-        "date": "2026-11-25", "reason": "resolved", "summary": "困境解除", "closed_by": "D01"}})
+    closure = {"closure": {"date": "2026-11-25", "reason": "resolved", "summary": "困境解除",
+                           "closed_by": "S01", "approved_by": "C01"}}
+    with pytest.raises(TransitionRefused) as err:  # the warning letter's visits are owed
+        rec(session, host, case, "closure", closure, who="S01")
+    assert str(err.value) == (f"个案 {case.case_no} 不能结案：干预升级尚未完结：告诫书查访；"
+                              "救助方案第2项措施未完成，也未写明取消理由")
+    for on in ("2026-10-24", "2026-11-16"):
+        rec(session, host, case, "visit", {"visit": {
+            "date": on, "visitor": "D01", "method": "home", "child_seen": True,
+            "risk_change": "improved"}})
+    with pytest.raises(TransitionRefused, match="已进入司法干预，须由本地管理员、乡镇儿童督导员结案"):
+        rec(session, host, case, "closure", closure)  # D01, a village child director
+    closure["closure"]["measures_cancelled"] = [{"measure": 2, "reason": "监护人已完成培训"}]
+    r = rec(session, host, case, "closure", closure, who="S01")
     assert (r.status_after, case.closed_on) == ("closed", dt.date(2026, 11, 25))
     returns = [d for k, d, _ in pending(session, case) if k == "return_visit"]
     assert returns == ["2027-05-25", "2027-11-25", "2028-05-25", "2028-11-25"]
-    assert ("protection_order_expiry", "2027-04-18", None) in pending(session, case)
+    assert ("protection_order_expiry", "2026-11-18", None) in pending(session, case)
     assert not [k for k in pending(session, case) if k[0] in ("visit", "reassessment")]
 
     later = dt.datetime(2027, 12, 1, 4, 0, tzinfo=dt.UTC)
@@ -138,7 +152,8 @@ def test_one_case_through_every_state(session, host, case):
 def _closed(session, host, case):
     rec(session, host, case, "assessment", answer_sheet("2026-09-10", score=0))
     rec(session, host, case, "closure", {"closure": {
-        "date": "2026-09-20", "reason": "resolved", "summary": "无风险", "closed_by": "D01"}})
+        "date": "2026-09-20", "reason": "resolved", "summary": "无风险", "closed_by": "D01",
+        "approved_by": "S01"}})
     session.commit()
 
 
@@ -149,7 +164,8 @@ REFUSALS = [
                          "child_seen": True, "risk_change": "unchanged"}}, "D01", "不能登记随访"),
     ("plan", PLAN | {"plan": PLAN["plan"] | {"date": "2026-09-21"}}, "D01", "不能实施救助方案"),
     ("escalation", {"escalation": {"step": "admonition", "date": "2026-09-21",
-                                   "recorded_by": "X01"}}, "X01", "不能升级干预"),
+                                   "recorded_by": "X01", "approved_by": "S01"}}, "X01",
+     "不能升级干预"),
     ("assessment", answer_sheet("2026-09-21", score=0), "D01", "不能评估定级"),
     ("closure", {"closure": {"date": "2026-09-21", "reason": "resolved", "summary": "x",
                              "closed_by": "D01"}}, "D01", "不能结案"),
@@ -187,10 +203,15 @@ def test_closure_blockers_and_supervisor_override(session, host, case):
                            "closed_by": "D01"}}
     with pytest.raises(TransitionRefused) as err:
         rec(session, host, case, "closure", closure)
-    assert str(err.value) == (f"个案 {case.case_no} 不能结案：有未办的强制报告；最近一次评估为「黄」，"
-                              "高于绿色。如确需结案，须由督导员填写特批理由")
+    assert str(err.value) == (f"个案 {case.case_no} 不能结案：有未办的强制报告（法定义务，不能特批）；"
+                              "当前等级为「红」，高于绿色")
     override = {"closure": closure["closure"] | {"override_reason": "迁往外省，已移交当地",
-                                                 "approved_by": "S01"}}
+                                                 "approved_by": "C01"}}
+    with pytest.raises(TransitionRefused, match="有未办的强制报告（法定义务，不能特批）"):
+        rec(session, host, case, "closure", override, who="S01")  # no override of a legal duty
+    assert case.status == "assessed"
+    rec(session, host, case, "police_report", {"police": {
+        "reported_at": "2026-09-15T10:00:00+08:00", "reported_by": "X01"}}, who="X01")
     with pytest.raises(TransitionRefused, match="只有督导员可以特批结案"):
         rec(session, host, case, "closure", override)
     assert case.status == "assessed"
@@ -303,7 +324,7 @@ def test_acknowledging_a_deadline(run, session, host, case):
                 "protection_order_review")
     assert again.exit_code == 1 and "没有未办的「保护令复议期限」" in again.output
     wrong = run("--as", "S01", "followups", "done", case.case_no, "--kind", "visit")
-    assert wrong.exit_code == 1 and "「随访」由登记相应表单完成" in wrong.output
+    assert wrong.exit_code == 1 and "「随访」由登记随访" in wrong.output
 
 
 def test_records_cannot_predate_the_case(session, host, case):

@@ -20,7 +20,7 @@ from jianhu import audit
 from jianhu.dates import local_today, now_utc
 from jianhu.db.models import Assessment, Case, Township
 from jianhu.errors import JianhuError
-from jianhu.extensions import LEVEL_LABELS, CaseEvent, Scale, ScaleResult
+from jianhu.extensions import LEVEL_LABELS, LEVEL_RANK, CaseEvent, Scale, ScaleResult
 from jianhu.followups import schedule_after_grading
 from jianhu.forms import load_form
 from jianhu.lifecycle import next_state, transition
@@ -183,3 +183,30 @@ def grade(
 def level_label(level: str | None) -> str:
     """Chinese label of a level code (``"未评估"`` for ``None``)."""
     return LEVEL_LABELS.get(level or "", "未评估")
+
+
+def raise_level(session: Session, host: Host, case: Case, level: str, *, reason: str, actor: str,
+                now: dt.datetime | None = None) -> bool:
+    """Raise ``case`` to at least ``level`` (never lower it), with ``reason`` in the level history.
+
+    Used when the case learns of danger outside an assessment: a harm report (新政发〔2016〕8号
+    四（五））, or a survey showing a situation of 未保法 Art 92 at screening. The next assessment
+    sets the level again from its scores. Writes a ``grade`` audit event with the reason and
+    emits ``level_changed``. Does not commit.
+
+    Returns:
+        whether the level changed.
+    """
+    before = case.level
+    if before is not None and LEVEL_RANK[before] <= LEVEL_RANK[level]:
+        return False
+    now = now or now_utc()
+    case.level = level
+    case.updated_at = now
+    audit.record(session, actor=actor, action="grade", entity_type="case", entity_id=case.id,
+                 before={"level": before}, after={"level": level, "reason": reason})
+    township = session.get(Township, case.township_id)
+    host.emit(session, CaseEvent(kind="level_changed", case_id=str(case.id), case_no=case.case_no,
+                                 township_code=township.code, at=now,
+                                 data={"from": before, "to": level, "reason": reason}))
+    return True

@@ -38,9 +38,53 @@ def classify(
     return [c.code for c in categories if c.applies(survey, on)]
 
 
-def needs_case(category_codes: list[str], survey: Mapping[str, Any]) -> bool:
-    """Whether a child gets a case: any category, or guardianship rated poor (差)."""
-    return bool(category_codes) or guardianship_rating(survey) == "poor"
+#: Situations of 《未成年人保护法》 Art 92 a survey can show, code → Chinese (with the item).
+EMERGENCY_SITUATIONS: dict[str, str] = {
+    "parents_gone": "父母均死亡或下落不明，且无受委托监护人（《未成年人保护法》第92条第二项）",
+    "parents_unable": "父母均不能履行监护职责，且无受委托监护人（第92条第三项）",
+    "no_guardian": "无人监护、处于无人照料状态（第92条第四项）",
+    "alone_under16": "未满16周岁单独生活（第21条第2款、第92条第四项）",
+}
+#: Parent statuses in which a parent cannot care for the child now (absent or incapable).
+_GONE = frozenset({"dead", "missing"})
+_UNABLE = frozenset({"dead", "missing", "imprisoned", "compulsory_rehab", "detained",
+                     "seriously_ill", "severely_disabled", "guardianship_revoked", "deported"})
+
+
+def emergency_situations(survey: Mapping[str, Any], on: dt.date) -> list[str]:
+    """Codes of :data:`EMERGENCY_SITUATIONS` the survey shows for a child under 18.
+
+    Source: 《未成年人保护法》(2020) Art 92 — civil affairs takes the child into temporary
+    guardianship when (二) the guardian is missing and nobody else can act as guardian, (三) the
+    guardian cannot perform the duty for objective reasons, (四) the child is left without
+    care; Art 21 para 2 — a child under 16 must not be left to live alone. A case showing one
+    gets an emergency-response task at once (handbook: 期限与待办).
+    """
+    from jianhu.dates import age_on
+
+    age = age_on(dt.date.fromisoformat(survey["child"]["birth_date"]), on)
+    if age >= 18:
+        return []
+    father = survey.get("father", {}).get("status", "")
+    mother = survey.get("mother", {}).get("status", "")
+    entrusted = bool(survey.get("entrusted_guardian", {}).get("name"))
+    out = []
+    if not entrusted and father in _GONE and mother in _GONE:
+        out.append("parents_gone")
+    elif not entrusted and father in _UNABLE and mother in _UNABLE:
+        out.append("parents_unable")
+    if survey.get("guardianship", {}).get("type") == "none":
+        out.append("no_guardian")
+    if age < 16 and survey["child"].get("lives_with") == "alone":
+        out.append("alone_under16")
+    return out
+
+
+def needs_case(category_codes: list[str], survey: Mapping[str, Any],
+               emergency: list[str] | None = None) -> bool:
+    """Whether a child gets a case: any category, guardianship rated poor (差), or a situation
+    of :func:`emergency_situations`."""
+    return bool(category_codes) or guardianship_rating(survey) == "poor" or bool(emergency)
 
 
 def allocate_case_numbers(

@@ -189,6 +189,12 @@ class FollowupPolicy:
             assessment before returning the child falls due.
         worse_visit_reassess_days: days after a visit that finds things worse on which a
             re-assessment falls due (when the scheduled one is later).
+        first_assessment_days: days from the survey date to the first assessment of a case
+            opened at screening.
+        first_assessment_days_poor: the same when the survey rates guardianship poor (差).
+        emergency_response_hours: hours after the survey within which a child the survey shows
+            in a situation of 未保法 Art 92 must be seen to (应急处置).
+        incident_reassess_days: days after a harm report within which the case is re-assessed.
     """
 
     name: str
@@ -200,6 +206,10 @@ class FollowupPolicy:
     warning_letter_visit_days: tuple[int, ...] = (7, 30)
     guardianship_review_days: int = 30
     worse_visit_reassess_days: int = 7
+    first_assessment_days: int = 15
+    first_assessment_days_poor: int = 3
+    emergency_response_hours: int = 24
+    incident_reassess_days: int = 7
 
     def for_level(self, level: str) -> LevelPolicy:
         """Return the :class:`LevelPolicy` of ``level``.

@@ -1,8 +1,8 @@
 """Follow-ups: scheduling visits and re-assessments from a grading, and the due list.
 
-A follow-up is due on a local date (Asia/Shanghai). It is overdue from the next local day on: due
-on D, it is not overdue on D and is overdue on D+1 (DOMAIN.md §7). A mandatory report also has an
-exact instant (``due_at``); on the current local day it is overdue once that instant has passed.
+The kinds of task, their owners and the rule of lateness are in :mod:`jianhu.tasks`; this module
+writes and reads the tasks. A follow-up is due on a local date (Asia/Shanghai); a mandatory report
+also has an exact instant (``due_at``), see :func:`jianhu.tasks.is_overdue`.
 """
 
 from __future__ import annotations
@@ -16,24 +16,14 @@ from sqlalchemy.orm import Session
 
 from jianhu import audit
 from jianhu.dates import LOCAL_TZ, local_date, local_today, now_utc
-from jianhu.db.models import Case, FollowUp, Township, Village
+from jianhu.db.models import Case, FollowUp, Person, Township, Village
+from jianhu.errors import JianhuError
 from jianhu.extensions import FollowupPolicy
+from jianhu.roles import Actor, role_labels
 from jianhu.scope import restrict
+from jianhu.tasks import ACKNOWLEDGED, KIND_LABELS, KIND_ORDER, KINDS, URGENT, WINDOW_DAYS, is_overdue
 
-KIND_LABELS = {
-    "mandatory_report": "强制报告",
-    "protection_order_ruling": "保护令裁定期限",
-    "protection_order_review": "保护令复议期限",
-    "protection_order_expiry": "保护令到期",
-    "guardianship_review": "临时监护评估",
-    "warning_letter_visit": "告诫书查访",
-    "measure_due": "方案措施到期",
-    "reassessment": "再评估",
-    "visit": "随访",
-    "return_visit": "结案回访",
-}
-KIND_ORDER = {kind: i for i, kind in enumerate(KIND_LABELS)}
-WINDOW_DAYS = 7
+__all__ = ["ACKNOWLEDGED", "KIND_LABELS", "WINDOW_DAYS", "DueItem", "due_list", "is_overdue"]
 
 
 def schedule_after_grading(
@@ -46,6 +36,7 @@ def schedule_after_grading(
     emergency: bool,
     actor: str,
     now: dt.datetime | None = None,
+    reporter: str | None = None,
 ) -> list[FollowUp]:
     """Mark the case's pending re-assessment (and temporary-guardianship review) done, and
     replace its pending visit, with new ones counted from ``assessed_on``.
@@ -55,6 +46,8 @@ def schedule_after_grading(
     mandatory-report task due ``policy.mandatory_report_hours`` after the assessment was recorded
     (after the start of ``assessed_on`` when it is back-dated), unless one is already pending.
     Done follow-ups are kept; a replaced pending visit becomes ``cancelled``. Writes audit events.
+    The mandatory report is owned by ``reporter`` (the assessor, who has the duty to report); the
+    other tasks by their kind's owner role (:data:`jianhu.tasks.TASK_KINDS`).
 
     Returns:
         the follow-ups created.
@@ -66,7 +59,9 @@ def schedule_after_grading(
     lp = policy.for_level(case.level or "green")
     # This assessment is the re-assessment that was due, and the assessment civil affairs must
     # make before a child in temporary guardianship goes home (未保法 Art 93).
-    finish(session, pending(session, case, ("reassessment", "guardianship_review")),
+    # The first assessment of a case opened at screening is done by it too.
+    finish(session, pending(session, case, ("first_assessment", "reassessment",
+                                            "guardianship_review")),
            status="done", on=assessed_on, actor=actor)
     replaced = [t.id for t in pending(session, case, ("visit",))]
     if replaced:
@@ -90,7 +85,7 @@ def schedule_after_grading(
         due_at = (start + dt.timedelta(hours=policy.mandatory_report_hours)).astimezone(dt.UTC)
         created.append(FollowUp(id=uuid.uuid4(), case_id=case.id, township_id=case.township_id,
                                 kind="mandatory_report", due_on=local_date(due_at), due_at=due_at,
-                                status="pending", assessment_id=assessment_id))
+                                status="pending", assessment_id=assessment_id, owner=reporter))
     session.add_all(created)
     audit.record_many(session, [
         audit.event_row(actor=actor, action="schedule", entity_type="followup", entity_id=f.id,
@@ -114,11 +109,13 @@ class DueItem:
         township: township name.
         village: village name.
         level: the case's level code, or ``None`` before grading.
-        kind: ``"mandatory_report"``, ``"reassessment"`` or ``"visit"``.
+        kind: a task kind of :data:`jianhu.tasks.TASK_KINDS`.
         due_on: the local due date.
         due_at: the exact due instant (UTC) where one is set.
         overdue: whether it is overdue on the list's date.
         days_overdue: whole days past ``due_on`` (0 when not overdue or overdue by hours).
+        owner: whose task it is: a roster code, or a role code when no person is named.
+        owner_label: the person's name, or the role's Chinese name.
     """
 
     case_no: str
@@ -130,20 +127,8 @@ class DueItem:
     due_at: dt.datetime | None
     overdue: bool
     days_overdue: int
-
-
-def is_overdue(due_on: dt.date, due_at: dt.datetime | None, on: dt.date,
-               now: dt.datetime | None = None) -> bool:
-    """Whether a task is overdue on local date ``on``.
-
-    Date tasks: overdue when ``due_on < on``. Tasks with an instant: also overdue on their due
-    day once ``now`` (when ``on`` is today in Asia/Shanghai) has passed ``due_at``.
-    """
-    if due_on < on:
-        return True
-    if due_at is not None and now is not None and local_date(now) == on:
-        return now >= due_at
-    return False
+    owner: str = ""
+    owner_label: str = ""
 
 
 def due_list(
@@ -152,54 +137,77 @@ def due_list(
     township_code: str | None = None,
     window_days: int = WINDOW_DAYS,
     now: dt.datetime | None = None,
+    mine: Actor | None = None,
 ) -> list[DueItem]:
     """Pending follow-ups overdue on ``on`` or due within the next ``window_days`` days.
 
     Args:
-        session: an open session.
+        session: an open session (its scope, :func:`jianhu.scope.restrict`, limits the cases).
         on: the local date of the list (default: today in Asia/Shanghai).
         township_code: 12-digit code to limit the list to one township.
         window_days: days ahead to include (``on`` .. ``on + window_days`` inclusive).
         now: the current instant (default: now), used for tasks due at an hour.
+        mine: only the tasks of this actor: those naming the actor as owner, then those with no
+            named owner whose kind belongs to the actor's role (in the actor's scope).
 
     Returns:
-        items ordered: mandatory reports first, then overdue before upcoming, then by due date,
+        items ordered: mandatory reports and emergency responses first (with ``mine``: the
+        actor's own tasks before the role's), then overdue before upcoming, then by due date,
         kind and case number.
     """
     now = now or now_utc()
     on = on or local_today(now)
     stmt = (
-        select(FollowUp.kind, FollowUp.due_on, FollowUp.due_at, Case.case_no, Case.level,
-               Township.name.label("township"), Village.name.label("village"))
+        select(FollowUp.kind, FollowUp.due_on, FollowUp.due_at, FollowUp.owner, Person.name,
+               Case.case_no, Case.level, Township.name.label("township"),
+               Village.name.label("village"))
         .join(Case, FollowUp.case_id == Case.id)
         .join(Township, FollowUp.township_id == Township.id)
         .join(Village, Case.village_id == Village.id)
+        .outerjoin(Person, FollowUp.owner == Person.code)
         .where(FollowUp.status == "pending",
                FollowUp.due_on <= on + dt.timedelta(days=window_days))
     )
     if township_code:
         stmt = stmt.where(Township.code == township_code)
+    if mine is not None:
+        role_kinds = [k.code for k in KINDS.values() if k.owner_role == mine.role]
+        stmt = stmt.where((FollowUp.owner == mine.code)
+                          | (FollowUp.owner.is_(None) & FollowUp.kind.in_(role_kinds)))
+    roles = role_labels()
     items = []
-    stmt = restrict(session, stmt)
-    for r in session.execute(stmt):
+    for r in session.execute(restrict(session, stmt)):
         overdue = is_overdue(r.due_on, r.due_at, on, now)
+        owner = r.owner or (KINDS[r.kind].owner_role if r.kind in KINDS else "")
+        owner_label = r.name or (roles.get(owner, owner) if not r.owner else r.owner)
         items.append(DueItem(r.case_no, r.township, r.village, r.level, r.kind, r.due_on,
-                             r.due_at, overdue, max((on - r.due_on).days, 0)))
-    items.sort(key=lambda i: (i.kind != "mandatory_report", not i.overdue, i.due_on,
-                              KIND_ORDER.get(i.kind, 9), i.case_no))
+                             r.due_at, overdue, max((on - r.due_on).days, 0), owner, owner_label))
+    own = mine.code if mine is not None else None
+    items.sort(key=lambda i: (i.kind not in URGENT, own is not None and i.owner != own,
+                              not i.overdue, i.due_on, KIND_ORDER.get(i.kind, 99), i.case_no))
     return items
 
 
 def add_task(session: Session, case: Case, kind: str, due_on: dt.date, *, actor: str,
              due_at: dt.datetime | None = None, record_id: uuid.UUID | None = None,
-             ref: str | None = None) -> FollowUp:
-    """Schedule one pending task on ``case`` (audited) and return it."""
+             ref: str | None = None, owner: str | None = None) -> FollowUp:
+    """Schedule one pending task on ``case`` (audited) and return it.
+
+    Args:
+        kind: a kind of :data:`jianhu.tasks.TASK_KINDS`.
+        owner: the roster code of the person whose task it is (``None``: the kind's owner role).
+
+    Raises:
+        KeyError: ``kind`` is not a task kind.
+    """
+    KINDS[kind]  # noqa: B018 - an unknown kind is a programming error
     task = FollowUp(id=uuid.uuid4(), case_id=case.id, township_id=case.township_id, kind=kind,
-                    due_on=due_on, due_at=due_at, status="pending", record_id=record_id, ref=ref)
+                    due_on=due_on, due_at=due_at, status="pending", record_id=record_id, ref=ref,
+                    owner=owner)
     session.add(task)
     audit.record(session, actor=actor, action="schedule", entity_type="followup",
                  entity_id=task.id, after={"case_no": case.case_no, "kind": kind,
-                                           "due_on": due_on, "ref": ref})
+                                           "due_on": due_on, "ref": ref, "owner": owner})
     return task
 
 
@@ -235,25 +243,23 @@ def add_months(day: dt.date, months: int) -> dt.date:
     raise AssertionError("unreachable")
 
 
-#: Tasks that no form completes: they are acknowledged with ``jianhu followups done``.
-ACKNOWLEDGED = ("protection_order_review", "protection_order_expiry", "warning_letter_visit",
-                "guardianship_review")
-
-
 def acknowledge(session: Session, case: Case, kind: str, on: dt.date, *, actor: str) -> FollowUp:
     """Mark the earliest pending task of ``kind`` on ``case`` done on local date ``on``.
 
-    Raises:
-        JianhuError: ``kind`` is completed by a form (see :data:`ACKNOWLEDGED`), or the case has
-            no pending task of that kind.
-    """
-    from jianhu.errors import JianhuError
+    ``kind`` may be the code or the Chinese label of a kind that may be acknowledged
+    (:data:`jianhu.tasks.ACKNOWLEDGED`).
 
+    Raises:
+        JianhuError: ``kind`` is unknown or completed only by a form, or the case has no pending
+            task of that kind.
+    """
+    kind = next((k for k, lab in KIND_LABELS.items() if lab == kind), kind)
+    allowed = "、".join(f"{k}（{KIND_LABELS[k]}）" for k in ACKNOWLEDGED)
     if kind not in KIND_LABELS:
-        raise JianhuError(f"没有「{kind}」这种事项；可直接办结的事项：{'、'.join(ACKNOWLEDGED)}")
+        raise JianhuError(f"没有「{kind}」这种事项；可直接办结的事项：{allowed}")
     if kind not in ACKNOWLEDGED:
-        allowed = "、".join(f"{k}（{KIND_LABELS[k]}）" for k in ACKNOWLEDGED)
-        raise JianhuError(f"「{KIND_LABELS.get(kind, kind)}」由登记相应表单完成；可直接办结的事项：{allowed}")
+        raise JianhuError(f"「{KIND_LABELS[kind]}」由{KINDS[kind].completed_by}完成；"
+                          f"可直接办结的事项：{allowed}")
     tasks = pending(session, case, (kind,))
     if not tasks:
         raise JianhuError(f"个案 {case.case_no} 没有未办的「{KIND_LABELS[kind]}」")

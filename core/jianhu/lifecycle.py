@@ -9,6 +9,13 @@ a separate track on the case (``Case.escalation``), not a state.
 Every transition is checked against :data:`TRANSITIONS`; a refused one raises
 :class:`TransitionRefused` with a Chinese message and changes nothing. Accepted ones write an audit
 event in the caller's transaction.
+
+This module alone decides which form may be recorded on a case in which state and by which role
+(:func:`check_form`, :func:`allowed_forms`): the command line, the web pages, the API and
+``jianhu import records`` all ask it. The roles allowed per form are the ``record:<form>``
+permissions of :mod:`jianhu.roles`; the states are :data:`FORM_STATES`; one rule adds to both:
+a case that went to court (judicial escalation) is closed only by a supervisor role
+(:data:`JUDICIAL_CLOSERS`).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from jianhu import audit
 from jianhu.dates import now_utc
 from jianhu.db.models import Case
 from jianhu.errors import JianhuError
+from jianhu.roles import SUPERVISORS, Actor, role_labels
 
 STATES: dict[str, str] = {
     "registered": "已登记",
@@ -88,8 +96,56 @@ FORM_STATES: dict[str, frozenset[str]] = {
 RECORD_FORMS: tuple[str, ...] = tuple(FORM_STATES)
 
 
+#: Roles that may close a case that had a judicial escalation (a court was involved: the
+#: closure needs the township's sign-off, not the village's).
+JUDICIAL_CLOSERS = SUPERVISORS
+#: Chinese name of each form as a step, for messages.
+FORM_ACTIONS: dict[str, str] = {
+    "assessment": "评估定级", "plan": "实施救助方案", "service": "登记服务", "visit": "登记随访",
+    "incident": "登记侵害事件", "police_report": "登记向公安机关报告", "escalation": "升级干预",
+    "closure": "结案", "return_visit": "登记回访",
+}
+
+
 class TransitionRefused(JianhuError):
     """A lifecycle step the case's state does not allow (Chinese message; nothing changed)."""
+
+
+def may_record(role: str, form_id: str, status: str, escalation: str | None = None) -> bool:
+    """Whether ``role`` may record ``form_id`` on a case in state ``status`` (and with
+    escalation track ``escalation``). The single rule behind :func:`check_form`."""
+    if form_id not in FORM_STATES or status not in FORM_STATES[form_id]:
+        return False
+    if not Actor("", "", role).can(f"record:{form_id}"):
+        return False
+    return not (form_id == "closure" and escalation == "judicial" and role not in JUDICIAL_CLOSERS)
+
+
+def allowed_forms(actor: Actor, case: Case) -> list[str]:
+    """Forms ``actor`` may record on ``case`` now, in :data:`RECORD_FORMS` order."""
+    return [f for f in RECORD_FORMS if may_record(actor.role, f, case.status, case.escalation)]
+
+
+def check_form(case: Case, form_id: str, actor: Actor) -> None:
+    """Refuse, in Chinese, a form the actor's role or the case's state does not allow.
+
+    Raises:
+        JianhuError: unknown form, or the role may not record it (:mod:`jianhu.roles`).
+        TransitionRefused: the case's state does not allow it, or the case went to court and
+            the role may not close it.
+    """
+    if form_id not in FORM_STATES:
+        raise JianhuError(f"不能在个案上登记表单「{form_id}」；可登记：{'、'.join(RECORD_FORMS)}")
+    actor.require(f"record:{form_id}")
+    if form_id == "return_visit" and case.status not in CLOSED:
+        raise TransitionRefused(f"个案 {case.case_no} 尚未结案，不能登记回访")
+    if case.status not in FORM_STATES[form_id]:
+        raise TransitionRefused(f"个案 {case.case_no} 当前为「{state_label(case.status)}」，"
+                                f"不能{FORM_ACTIONS.get(form_id, form_id)}")
+    if not may_record(actor.role, form_id, case.status, case.escalation):
+        allowed = "、".join(role_labels().get(r, r) for r in sorted(JUDICIAL_CLOSERS))
+        raise TransitionRefused(f"个案 {case.case_no} 已进入司法干预，须由{allowed}结案"
+                                f"（当前操作人 {actor.code}）")
 
 
 def state_label(state: str) -> str:
@@ -108,18 +164,6 @@ def next_state(case: Case, event: str) -> str:
         raise TransitionRefused(
             f"个案 {case.case_no} 当前为「{state_label(case.status)}」，不能{EVENTS.get(event, event)}")
     return to
-
-
-def require_active(case: Case, what: str) -> None:
-    """Raise :class:`TransitionRefused` unless the case is under intervention.
-
-    Args:
-        case: the case.
-        what: the Chinese name of what was attempted, e.g. ``"登记服务"``.
-    """
-    if case.status not in ACTIVE:
-        raise TransitionRefused(
-            f"个案 {case.case_no} 当前为「{state_label(case.status)}」，不能{what}")
 
 
 def transition(session: Session, case: Case, event: str, *, actor: str,

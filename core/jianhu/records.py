@@ -20,20 +20,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jianhu import audit
-from jianhu.assessment import grade, level_label, level_scale
-from jianhu.dates import local_date, local_today, now_utc
-from jianhu.db.models import Case, ConfidentialRecord, FormRecord, Township
+from jianhu import approvals, audit
+from jianhu.assessment import grade, level_label, level_scale, raise_level
+from jianhu.dates import age_on, local_date, local_today, now_utc
+from jianhu.db.models import Case, Child, ConfidentialRecord, FormRecord, Township
 from jianhu.errors import JianhuError
 from jianhu.extensions import CaseEvent, FollowupPolicy
-from jianhu.followups import KIND_LABELS, add_months, add_task, finish, pending
+from jianhu.followups import add_months, add_task, finish, pending
 from jianhu.forms import load_form
 from jianhu.imports.screening import payload_hash
-from jianhu.lifecycle import CLOSED, TransitionRefused, next_state, require_active, transition
+from jianhu.lifecycle import CLOSED, TransitionRefused, check_form, transition
 from jianhu.people import require_people
 from jianhu.plugins import Host
 from jianhu.roles import Actor
 from jianhu.scope import assign
+from jianhu.tasks import KIND_LABELS, ORDER_MAX_MONTHS, ORDER_REVIEW_DAYS, ORDER_RULING_HOURS
 
 #: Escalation steps by track (新政发〔2016〕8号 四（五）: administrative, then judicial intervention).
 ADMINISTRATIVE = ("admonition", "warning_letter", "temporary_guardianship")
@@ -41,12 +42,11 @@ JUDICIAL = ("protection_order_application", "protection_order", "revoke_guardian
             "revoke_guardianship_decision", "entrusted_guardianship", "guardianship_transfer",
             "long_term_guardianship")
 TRACK_RANK = {None: 0, "administrative": 1, "judicial": 2}
-#: 反家庭暴力法 Art 28: ruling within 72 hours, within 24 hours when urgent.
-ORDER_RULING_HOURS = {True: 24, False: 72}
-#: 反家庭暴力法 Art 30: a protection order is valid for at most six months.
-ORDER_MAX_MONTHS = 6
-#: 反家庭暴力法 Art 31: a request for review may be made within five days of receiving the ruling.
-ORDER_REVIEW_DAYS = 5
+#: Harm types that make a case red at once (未保法 Art 92 (4)–(6); 高检发〔2020〕9号 Art 4): any
+#: other harm makes it at least orange.
+RED_HARM = frozenset({"sexual_abuse", "abuse", "abandonment"})
+#: Escalation tasks that show an escalation still open (a court or civil affairs has yet to act).
+OPEN_ESCALATION_TASKS = ("protection_order_ruling", "guardianship_review", "warning_letter_visit")
 
 
 @dataclass
@@ -83,11 +83,25 @@ class _Ctx:
     record: FormRecord | None = None
     on: dt.date | None = None
 
+    def form_label(self, form_id: str, field_name: str, value: Any) -> str:
+        """Chinese label of a choice of a form field (an array field's item choices)."""
+        try:
+            return load_form(self.host, form_id).by_path[form_id, field_name].label(value)
+        except (KeyError, AttributeError):
+            return str(value)
+
     def task(self, kind: str, due_on: dt.date, due_at: dt.datetime | None = None,
-             ref: str | None = None) -> None:
+             ref: str | None = None, owner: str | None = None) -> None:
         add_task(self.session, self.case, kind, due_on, actor=self.actor.code, due_at=due_at,
-                 record_id=self.record.id if self.record else None, ref=ref)
+                 record_id=self.record.id if self.record else None, ref=ref, owner=owner)
         self.result.tasks.append((kind, due_on))
+
+    def approval(self, subject: str, requested_by: str, approver: str | None) -> None:
+        approvals.approve_on_record(self.session, self.case, subject, record_id=self.record.id,
+                                    requested_by=requested_by, approver=approver,
+                                    actor=self.actor.code, on=self.on, now=self.now)
+        if not approver:
+            self.result.notes.append(f"{approvals.SUBJECTS[subject]}待审批：已生成审批待办")
 
     def move(self, event: str, reason: str | None = None) -> None:
         transition(self.session, self.case, event, actor=self.actor.code, reason=reason,
@@ -113,12 +127,10 @@ def _instant(value: str) -> dt.datetime:
 
 # ------------------------------------------------------------------------------ handlers
 def _plan(c: _Ctx) -> None:
-    """Assistance plan: every measure has a named responsible person (责任到人, 四（三）)."""
-    next_state(c.case, "plan")
+    """Assistance plan: every measure has a named responsible person (责任到人, 四（三）), whose
+    task the measure is; the plan is approved by a township approver (:mod:`jianhu.approvals`)."""
     measures = c.payload["measures"]
-    codes = [m["responsible"] for m in measures] + [
-        c.payload["plan"][k] for k in ("approved_by",) if k in c.payload["plan"]]
-    require_people(c.session, codes)
+    require_people(c.session, [m["responsible"] for m in measures])
     for i, m in enumerate(measures, start=1):
         if _date(m["due"]) < _date(m["start"]):
             raise JianhuError(f"第{i}项措施的完成期限早于开始日期")
@@ -127,7 +139,8 @@ def _plan(c: _Ctx) -> None:
     c.move("plan")
     assign(c.session, c.case, [m["responsible"] for m in measures])
     for i, m in enumerate(measures, start=1):
-        c.task("measure_due", _date(m["due"]), ref=f"measure:{i}")
+        c.task("measure_due", _date(m["due"]), ref=f"measure:{i}", owner=m["responsible"])
+    c.approval("plan", c.actor.code, c.payload["plan"].get("approved_by"))
 
 
 def _latest_plan(c: _Ctx) -> FormRecord | None:
@@ -138,7 +151,6 @@ def _latest_plan(c: _Ctx) -> FormRecord | None:
 
 def _service(c: _Ctx) -> None:
     """Service record: only on a case under intervention (a closed case takes no new service)."""
-    require_active(c.case, "登记服务")
     s = c.payload["service"]
     require_people(c.session, [s["provider"]])
     assign(c.session, c.case, [s["provider"]])
@@ -151,32 +163,64 @@ def _service(c: _Ctx) -> None:
             finish(c.session, done, status="done", on=_date(s["date"]), actor=c.actor.code)
 
 
+def _reassess_by(c: _Ctx, soon: dt.date) -> None:
+    """Make sure a re-assessment is due by ``soon``: a later pending one is brought forward."""
+    later = [t for t in pending(c.session, c.case, ("reassessment",)) if t.due_on > soon]
+    finish(c.session, later, status="cancelled", on=None, actor=c.actor.code)
+    if later or not pending(c.session, c.case, ("reassessment",)):
+        c.task("reassessment", soon)
+
+
 def _visit(c: _Ctx) -> None:
-    """Follow-up visit (定期访问, 四（六））: completes the earliest due visit, schedules the next."""
-    require_active(c.case, "登记随访")
+    """Follow-up visit (定期访问, 四（六））: completes the earliest due visit, schedules the next;
+    being there also completes an emergency response (未保法 Art 92) and the visit owed after a
+    police warning letter (反家庭暴力法 Art 17)."""
     v = c.payload["visit"]
     require_people(c.session, [v["visitor"]])
     assign(c.session, c.case, [v["visitor"]])
     on = _date(v["date"])
-    # The visit is also the follow-up visit the village committee owes after a police warning
-    # letter (反家庭暴力法 Art 17), when one is pending.
     finish(c.session, pending(c.session, c.case, ("visit",))[:1]
-           + pending(c.session, c.case, ("warning_letter_visit",))[:1], status="done", on=on,
+           + pending(c.session, c.case, ("warning_letter_visit",))[:1]
+           + pending(c.session, c.case, ("emergency_response",)), status="done", on=on,
            actor=c.actor.code)
     lp = c.policy.for_level(c.case.level or "green")
     c.task("visit", on + dt.timedelta(days=lp.visit_days))
     if v["risk_change"] == "worse":
         soon = on + dt.timedelta(days=c.policy.worse_visit_reassess_days)
-        later = [t for t in pending(c.session, c.case, ("reassessment",)) if t.due_on > soon]
-        finish(c.session, later, status="cancelled", on=None, actor=c.actor.code)
-        if later or not pending(c.session, c.case, ("reassessment",)):
-            c.task("reassessment", soon)
+        _reassess_by(c, soon)
         c.result.notes.append(f"风险恶化：再评估提前到 {soon}")
 
 
+def implied_triggers(harm_types: list[str], sex: str, age: int) -> list[str]:
+    """Mandatory-report situations a harm type is by itself, whether or not a box was ticked.
+
+    Source: 高检发〔2020〕9号 Art 4: (二) a girl under 14 suspected of having been sexually
+    abused (``girl_under14_sexual``); (六) abandoned or long left without care (``abandoned``);
+    (九) other serious harm — sexual abuse of any other child (``other_serious``).
+
+    Args:
+        harm_types: the incident's harm type codes.
+        sex: the child's sex code (``"male"``/``"female"``).
+        age: the child's age in full years on the day of discovery.
+    """
+    out = []
+    if "sexual_abuse" in harm_types:
+        out.append("girl_under14_sexual" if sex == "female" and age < 14 else "other_serious")
+    if "abandonment" in harm_types:
+        out.append("abandoned")
+    return out
+
+
 def _incident(c: _Ctx) -> None:
-    """Harm report (发现-报告-响应, 四（五））; any trigger of 高检发〔2020〕9号 Art 4 makes it a
-    mandatory report, due to the police within the policy's window unless already made."""
+    """Harm report (发现-报告-响应, 四（五））.
+
+    - Risk: the case becomes at least orange, red for 性侵害, 虐待, 遗弃 or any mandatory-report
+      situation (:data:`RED_HARM`), with the reason in the level history; a re-assessment is
+      due within ``policy.incident_reassess_days``; a closed case is reopened.
+    - Mandatory report: any trigger of 高检发〔2020〕9号 Art 4, ticked or implied by the harm
+      type (:func:`implied_triggers`), makes a police-report task due within the policy's window,
+      owned by whoever recorded the incident, unless the report was made already.
+    """
     inc = c.payload["incident"]
     police = c.payload.get("police")
     require_people(c.session, [inc["recorded_by"]] + ([police["reported_by"]] if police else []))
@@ -185,17 +229,33 @@ def _incident(c: _Ctx) -> None:
         raise JianhuError("发现时间晚于现在")
     if police and _instant(police["reported_at"]) < discovered:
         raise JianhuError("向公安机关报告的时间早于发现时间")
+    child = c.session.get(Child, c.case.child_id)
+    ticked = list(inc.get("triggers", []))
+    implied = [t for t in implied_triggers(inc["harm_types"], child.sex,
+                                           age_on(child.birth_date, local_date(discovered)))
+               if t not in ticked]
+    triggers = ticked + implied
+    day = local_date(discovered)
+    soon = day + dt.timedelta(days=c.policy.incident_reassess_days)
     if c.case.status in CLOSED:
-        _reopen(c, "侵害事件报告", local_date(discovered))
-    triggers = inc.get("triggers", [])
+        _reopen(c, "侵害事件报告", soon)
+    red = bool(triggers) or bool(RED_HARM & set(inc["harm_types"]))
+    harm = "、".join(c.form_label("incident", "harm_types", h) for h in inc["harm_types"])
+    raise_level(c.session, c.host, c.case, "red" if red else "orange",
+                reason=f"侵害事件报告（{harm}）", actor=c.actor.code, now=c.now)
+    _reassess_by(c, soon)
+    if implied:
+        names = "、".join(c.form_label("incident", "triggers", t) for t in implied)
+        c.result.notes.append(f"按侵害类型属于强制报告情形（高检发〔2020〕9号第4条）：{names}")
     if triggers:
         if police is None:
             due_at = discovered + dt.timedelta(hours=c.policy.mandatory_report_hours)
             c.task("mandatory_report", local_date(due_at), due_at=due_at,
-                   ref=f"incident:{c.record.id}")
+                   ref=f"incident:{c.record.id}", owner=inc["recorded_by"])
             c.result.notes.append(f"属于强制报告情形：须立即向公安机关报告（最迟 "
                                   f"{due_at.astimezone(dt.timezone(dt.timedelta(hours=8))):%Y-%m-%d %H:%M}）")
-        c.emit("mandatory_report_filed", triggers=triggers, reported=police is not None)
+        c.emit("mandatory_report_filed", triggers=triggers, implied=implied,
+               reported=police is not None)
 
 
 def _police_report(c: _Ctx) -> None:
@@ -211,10 +271,14 @@ def _police_report(c: _Ctx) -> None:
 
 
 def _escalation(c: _Ctx) -> None:
-    """Administrative or judicial intervention, with the deadlines the law sets as tasks."""
-    require_active(c.case, "升级干预")
+    """Administrative or judicial intervention, with the deadlines the law sets as tasks; the
+    step is approved by a township approver (:mod:`jianhu.approvals`) and completes an open
+    emergency response (the child was seen to)."""
     e = c.payload["escalation"]
-    require_people(c.session, [e["recorded_by"]])
+    people = require_people(c.session, [e["recorded_by"]])
+    recorder = people[e["recorded_by"]]
+    if not Actor(recorder.code, recorder.name, recorder.role).can("record:escalation"):
+        raise JianhuError(f"登记人 {recorder.code} 的角色不能登记干预升级")
     step, on = e["step"], _date(e["date"])
     track = "administrative" if step in ADMINISTRATIVE else "judicial"
     if TRACK_RANK[track] > TRACK_RANK[c.case.escalation]:
@@ -223,6 +287,8 @@ def _escalation(c: _Ctx) -> None:
         audit.record(c.session, actor=c.actor.code, action="escalate", entity_type="case",
                      entity_id=c.case.id, before={"escalation": before},
                      after={"escalation": track, "step": step})
+    finish(c.session, pending(c.session, c.case, ("emergency_response",)), status="done", on=on,
+           actor=c.actor.code)
     if step == "warning_letter":
         for days in c.policy.warning_letter_visit_days:
             c.task("warning_letter_visit", on + dt.timedelta(days=days))
@@ -240,47 +306,97 @@ def _escalation(c: _Ctx) -> None:
                on=on, actor=c.actor.code)
         c.task("protection_order_review", on + dt.timedelta(days=ORDER_REVIEW_DAYS))
         c.task("protection_order_expiry", until)
+    c.approval("escalation", e["recorded_by"], e.get("approved_by"))
     c.emit("escalated", step=step, track=track)
 
 
-def _closure(c: _Ctx) -> None:
-    """Closure report (结案, 四（六））: refused while a mandatory report is open or the latest
-    assessment is above green, unless a supervisor approves with a reason; then return visits
-    every ``return_visit_months`` (at least two a year, 四（六））."""
-    next_state(c.case, "close")
-    cl = c.payload["closure"]
-    require_people(c.session, [cl["closed_by"]] + ([cl["approved_by"]] if "approved_by" in cl
-                                                   else []))
-    blockers = []
+def _escalation_records(c: _Ctx) -> list[dict[str, Any]]:
+    return [r.payload["escalation"] for r in c.session.scalars(
+        select(FormRecord).where(FormRecord.subject_id == c.case.id,
+                                 FormRecord.form_id == "escalation",
+                                 FormRecord.id != c.record.id))]
+
+
+def closure_blockers(c: _Ctx, on: dt.date) -> tuple[list[str], list[str]]:
+    """What stands in the way of closing the case on ``on``: ``(absolute, overridable)``.
+
+    Absolute (no override; the child would be left at risk or a legal duty open):
+    an open mandatory report (高检发〔2020〕9号 Art 2–4: a legal duty); an open emergency
+    response (未保法 Art 92); an open escalation — a protection order applied for and not yet
+    ruled on, a child in temporary guardianship not yet assessed, a warning letter's visits, an
+    application to revoke guardianship with no judgment (新政发〔2016〕8号 四（五））; a protection
+    order still in force (反家庭暴力法 Art 30); a plan measure neither done nor cancelled with a
+    reason (四（三）责任到人); an escalation or plan awaiting its approval.
+    Overridable by a supervisor with a reason: a level above green.
+    """
+    absolute, overridable = [], []
     if pending(c.session, c.case, ("mandatory_report",)):
-        blockers.append("有未办的强制报告")
+        absolute.append("有未办的强制报告（法定义务，不能特批）")
+    if pending(c.session, c.case, ("emergency_response",)):
+        absolute.append("有未办的应急处置")
+    open_steps = [KIND_LABELS[t.kind] for t in pending(c.session, c.case, OPEN_ESCALATION_TASKS)]
+    steps = _escalation_records(c)
+    if (any(e["step"] == "revoke_guardianship_application" for e in steps)
+            and not any(e["step"] == "revoke_guardianship_decision" for e in steps)):
+        open_steps.append("撤销监护人资格申请尚无判决")
+    if open_steps:
+        absolute.append("干预升级尚未完结：" + "、".join(dict.fromkeys(open_steps)))
+    orders = [e["valid_until"] for e in steps if e["step"] == "protection_order"
+              and _date(e["valid_until"]) >= on]
+    if orders:
+        absolute.append(f"人身安全保护令有效期至 {max(orders)}，尚未到期")
+    measures = [t.ref.split(":")[1] for t in pending(c.session, c.case, ("measure_due",))]
+    if measures:
+        absolute.append(f"救助方案第{'、'.join(measures)}项措施未完成，也未写明取消理由")
+    waiting = [approvals.SUBJECTS[a.subject] for a in approvals.pending(c.session, c.case)]
+    if waiting:
+        absolute.append("待审批：" + "、".join(waiting))
     if c.case.level != "green":
-        blockers.append(f"最近一次评估为「{level_label(c.case.level)}」，高于绿色")
+        overridable.append(f"当前等级为「{level_label(c.case.level)}」，高于绿色")
+    return absolute, overridable
+
+
+def _closure(c: _Ctx) -> None:
+    """Closure report (结案, 四（六））: refused while :func:`closure_blockers` finds a risk
+    left open; a level above green may be overridden by a supervisor with a reason; measures are
+    cancelled only with a reason each; then return visits every ``return_visit_months`` (at
+    least two a year, 四（六））. The closure is approved by a township approver."""
+    cl = c.payload["closure"]
+    require_people(c.session, [cl["closed_by"]])
+    on = _date(cl["date"])
+    for item in cl.get("measures_cancelled", []):
+        tasks = pending(c.session, c.case, ("measure_due",), ref=f"measure:{item['measure']}")
+        if not tasks:
+            raise JianhuError(f"救助方案中没有未完成的第{item['measure']}项措施")
+        finish(c.session, tasks, status="cancelled", on=None, actor=c.actor.code)
+        audit.record(c.session, actor=c.actor.code, action="cancel_measure", entity_type="case",
+                     entity_id=c.case.id, after={"measure": item["measure"],
+                                                 "reason": item["reason"]})
+    absolute, overridable = closure_blockers(c, on)
+    if absolute:
+        raise TransitionRefused(f"个案 {c.case.case_no} 不能结案：{'；'.join(absolute + overridable)}")
     reason = cl.get("override_reason")
-    if blockers:
+    if overridable:
         if not reason:
-            raise TransitionRefused(f"个案 {c.case.case_no} 不能结案：{'；'.join(blockers)}。"
+            raise TransitionRefused(f"个案 {c.case.case_no} 不能结案：{'；'.join(overridable)}。"
                                     "如确需结案，须由督导员填写特批理由")
         if not c.actor.can("close:override"):
-            raise TransitionRefused(f"个案 {c.case.case_no} {'；'.join(blockers)}，"
+            raise TransitionRefused(f"个案 {c.case.case_no} {'；'.join(overridable)}，"
                                     f"只有督导员可以特批结案（当前操作人 {c.actor.code}）")
         c.result.notes.append("特批结案：" + reason)
-    on = _date(cl["date"])
-    finish(c.session, pending(c.session, c.case, ("visit", "reassessment", "measure_due",
-                                                   "warning_letter_visit", "guardianship_review")),
+    finish(c.session, pending(c.session, c.case, ("visit", "reassessment", "first_assessment")),
            status="cancelled", on=None, actor=c.actor.code)
     c.case.closed_on = on
     c.move("close", reason=reason)
     for i in range(1, c.policy.return_visit_count + 1):
         c.task("return_visit", add_months(on, c.policy.return_visit_months * i), ref=f"return:{i}")
-    c.emit("case_closed", reason=cl["reason"], override=bool(reason and blockers))
+    c.approval("closure", cl["closed_by"], cl.get("approved_by"))
+    c.emit("case_closed", reason=cl["reason"], override=bool(reason and overridable))
 
 
 def _return_visit(c: _Ctx) -> None:
     """Return visit after closure (回访, 四（六））; one that finds risk reopens the case."""
     rv = c.payload["return_visit"]
-    if c.case.status not in CLOSED:
-        raise TransitionRefused(f"个案 {c.case.case_no} 尚未结案，不能登记回访")
     require_people(c.session, [rv["visitor"]])
     on = _date(rv["date"])
     finish(c.session, pending(c.session, c.case, ("return_visit",))[:1], status="done", on=on,
@@ -346,17 +462,14 @@ def record_form(session: Session, host: Host, case: Case, form_id: str, payload:
         TransitionRefused: the case's state does not allow it.
     """
     now = now or now_utc()
-    actor.require(f"record:{form_id}")
+    check_form(case, form_id, actor)
     before = case.status
     if form_id == "assessment":
         g = grade(session, host, case, payload, actor=actor.code, scale=level_scale(host))
         return Recorded(g.assessment_id, case.case_no, before, case.status,
                         notes=[f"总分 {g.result.total:g}，等级 {level_label(g.level_before)} → "
                                f"{level_label(g.level_after)}"])
-    handler = HANDLERS.get(form_id)
-    if handler is None:
-        raise JianhuError(f"不能在个案上登记表单「{form_id}」；可登记："
-                          f"{'、'.join(['assessment', *HANDLERS])}")
+    handler = HANDLERS[form_id]
     form = load_form(host, form_id)
     form.validate(payload)
     on = _record_date(payload)
@@ -387,6 +500,3 @@ def record_form(session: Session, host: Host, case: Case, form_id: str, payload:
     return result
 
 
-def task_label(kind: str) -> str:
-    """Chinese label of a task kind."""
-    return KIND_LABELS.get(kind, kind)

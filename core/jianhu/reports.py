@@ -14,15 +14,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jianhu.cases import OPEN_STATUSES
+from jianhu.dates import now_utc
 from jianhu.db.models import Case, FollowUp, Township, Village
 from jianhu.extensions import LEVELS, Column, Table
-from jianhu.followups import WINDOW_DAYS
 from jianhu.plugins import Host
 from jianhu.scope import restrict
+from jianhu.tasks import WINDOW_DAYS, is_overdue
 
 
-def summary_table(session: Session, host: Host, on: dt.date) -> Table:
+def summary_table(session: Session, host: Host, on: dt.date,
+                  now: dt.datetime | None = None) -> Table:
     """Build the summary as of local date ``on``, for the cases in the session's scope.
+
+    A task counts as overdue by :func:`jianhu.tasks.is_overdue` at ``now`` (default: now), the
+    rule of the due list.
 
     Returns:
         a :class:`Table` with one row per village that has an open case (sorted by township code
@@ -50,16 +55,21 @@ def summary_table(session: Session, host: Host, on: dt.date) -> Table:
         c[f"level_{level or 'none'}"] += 1
         for cat in cats:
             c[f"cat_{cat}"] += 1
-    fstmt = (select(Township.code, Township.name, Village.name,
-                    (FollowUp.due_on < on).label("overdue"), func.count())
+    # Lateness is the one rule of jianhu.tasks.is_overdue; tasks are grouped by due day and
+    # instant so it is applied once per distinct deadline, not once per task.
+    fstmt = (select(Township.code, Township.name, Village.name, FollowUp.due_on, FollowUp.due_at,
+                    func.count())
              .join(Case, FollowUp.case_id == Case.id)
              .join(Township, FollowUp.township_id == Township.id)
              .join(Village, Case.village_id == Village.id)
              .where(FollowUp.status == "pending",
                     FollowUp.due_on <= on + dt.timedelta(days=WINDOW_DAYS))
-             .group_by(Township.code, Township.name, Village.name, "overdue"))
-    for code, town, village, overdue, n in session.execute(restrict(session, fstmt)):
-        counts[code, town, village]["followups_overdue" if overdue else "followups_due"] += n
+             .group_by(Township.code, Township.name, Village.name, FollowUp.due_on,
+                       FollowUp.due_at))
+    now = now or now_utc()
+    for code, town, village, due_on, due_at, n in session.execute(restrict(session, fstmt)):
+        late = is_overdue(due_on, due_at, on, now)
+        counts[code, town, village]["followups_overdue" if late else "followups_due"] += n
 
     keys = [c.key for c in columns[2:]]
     rows: list[dict[str, Any]] = []

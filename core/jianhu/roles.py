@@ -24,6 +24,9 @@ CASEWORKERS = frozenset({"local_admin", "township_supervisor", "village_child_di
                          "social_worker"})
 SUPERVISORS = frozenset({"local_admin", "township_supervisor"})
 COUNTY = frozenset({"county_admin", "county_viewer"})
+#: Township-level approvers: the child protection supervisor (儿童督导员) and the township's civil
+#: affairs (民政) lead of the assessment team (新政发〔2016〕8号 四（二）).
+APPROVERS = SUPERVISORS | {"assessor_civil_affairs"}
 #: Roles that see every township (the rest see their own township only).
 COUNTY_WIDE = frozenset({"county_admin", "county_viewer", "local_admin", "trainer"})
 #: Roles that see only the cases assigned to them (service providers of the support team).
@@ -42,6 +45,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "record:closure": CASEWORKERS,
     "record:return_visit": CASEWORKERS | SUPPORT,
     "close:override": SUPERVISORS,
+    # Decisions (jianhu.approvals): a township-level role, never the person who asked.
+    "approve:plan": APPROVERS,
+    "approve:closure": APPROVERS,
+    "approve:escalation": APPROVERS,
+    "approve:level_override": SUPERVISORS,
+    "approve:guardianship_change": APPROVERS,
     "followups:done": CASEWORKERS | ASSESSORS,
     "view:reporter": SUPERVISORS | {"assessor_police"},
     "view:identified": CASEWORKERS | ASSESSORS | SUPPORT | {"county_admin"},
@@ -55,7 +64,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 ACTION_LABELS = {
     "import:screening": "导入调查表", "import:assessment": "导入评估表",
-    "close:override": "特批结案", "view:reporter": "查看报告人身份",
+    "close:override": "特批结案（等级高于绿色）", "view:reporter": "查看报告人身份",
+    "approve:plan": "审批救助方案", "approve:closure": "审批结案", "approve:escalation": "审批干预升级",
+    "approve:level_override": "审批等级调整", "approve:guardianship_change": "审批监护变更",
     "view:identified": "查看儿童身份信息", "people:import": "导入人员名册",
     "view:cases": "查看个案", "report:aggregate": "查看汇总报表", "deploy": "部署",
     "backup": "备份与恢复", "followups:done": "办结事项",

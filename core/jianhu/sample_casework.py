@@ -4,9 +4,11 @@ Nobody here is a real person (names are random combinations, no phone numbers). 
 the lifecycle rules, in date order, all dated no later than :data:`CUTOFF`:
 
 - roster per town: one township supervisor, one child director per village, two social workers,
-  a tutor, a psychologist, a caring mother and a police member of the assessment team;
+  a tutor, a psychologist, a caring mother, and a police and a civil affairs member of the
+  assessment team;
 - every red, orange or yellow case gets an assistance plan 3 days after its assessment (two
-  measures, owned by the village child director and a social worker) and one or two services;
+  measures, owned by the village child director and a social worker), approved by the township
+  supervisor for 85 % of cases (the rest wait for approval), and one or two services;
   red and orange cases get their first follow-up visit when it falls before the cut-off;
 - an emergency on the assessment sheet is reported to the police the same day for 70 % of cases
   (the rest stay open and show as overdue mandatory reports);
@@ -14,8 +16,11 @@ the lifecycle rules, in date order, all dated no later than :data:`CUTOFF`:
   of those, 30 % get a police warning letter, 15 % a protection-order application and order
   (valid six months less a day), 10 % an application still awaiting its ruling and 15 %
   temporary guardianship by civil affairs;
+- escalations are approved by the supervisor, or by civil affairs when the supervisor recorded
+  them;
 - 30 % of green and 10 % of yellow cases are re-assessed green and closed 25–28 days after their
-  first assessment, which schedules their return visits.
+  first assessment (plan measures still open are cancelled with a reason; the supervisor
+  approves), which schedules their return visits.
 
 Same seed → same records.
 """
@@ -27,6 +32,7 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
+from jianhu.cases import emergency_situations
 from jianhu.extensions import Scale
 
 CUTOFF = dt.date(2026, 11, 28)
@@ -58,6 +64,7 @@ def roster(rng: random.Random, towns: list[tuple[str, str, list[str]]], name: An
         add("P01", "psychologist", org="县人民医院")
         add("M01", "caring_mother", org=f"{town}妇联")
         add("X01", "assessor_police", org=f"{town}派出所")
+        add("C01", "assessor_civil_affairs", org=f"{town}民政办")
     return people
 
 
@@ -89,6 +96,7 @@ def casework(rng: random.Random, scale: Scale, cases: Iterable[tuple[dict, dict]
         prefix = prefixes[res["township"]]
         director = f"{prefix}-D{villages[res['township']].index(res['village']) + 1:02d}"
         worker, police = f"{prefix}-W0{rng.randint(1, 2)}", f"{prefix}-X01"
+        supervisor, civil = f"{prefix}-S01", f"{prefix}-C01"
         child = sheet["subject"]
         child = {"citizen_id": child["citizen_id"]} if "citizen_id" in child else child
         result = scale.score(sheet)
@@ -101,12 +109,19 @@ def casework(rng: random.Random, scale: Scale, cases: Iterable[tuple[dict, dict]
             add("police_report", police, {"police": {
                 "reported_at": f"{on.isoformat()}T16:00:00+08:00", "reported_by": police,
                 "station": f"{res['township']}派出所", "receipt_no": f"JQ{rng.randrange(10**6):06d}"}})
+        share = {"green": 0.3, "yellow": 0.1}.get(result.level or "", 0)
+        close_on = on + dt.timedelta(days=rng.randint(25, 28))
+        closing = not result.emergency and rng.random() < share and close_on <= CUTOFF
+        planned = False
         if result.level in ("red", "orange", "yellow"):
             plan_on = on + dt.timedelta(days=3)
             if plan_on <= CUTOFF:
+                planned = True
+                approval = ({"approved_by": supervisor} if closing or rng.random() < 0.85
+                            else {})
                 add("plan", director, {
                     "plan": {"date": plan_on.isoformat(),
-                             "goals": ["改善日常照料与安全", "加强亲子联系"]},
+                             "goals": ["改善日常照料与安全", "加强亲子联系"], **approval},
                     "measures": [
                         {"service_type": "parenting_training", "description": "监护人亲职能力培训",
                          "responsible": director, "start": plan_on.isoformat(),
@@ -122,7 +137,11 @@ def casework(rng: random.Random, scale: Scale, cases: Iterable[tuple[dict, dict]
                             "date": s_on.isoformat(), "service_type": "counselling",
                             "provider": worker, "measure": 2, "content": "上门陪伴与心理疏导",
                             "minutes": 60}})
-        if result.level in ("red", "orange"):
+        # Three in ten children found in danger at screening are still waiting for someone to
+        # come (their emergency response stays open: the demo's due list shows it).
+        waiting = bool(emergency_situations(survey, dt.date.fromisoformat(survey["survey"]["date"]))
+                       ) and rng.random() < 0.3
+        if result.level in ("red", "orange") and not waiting:
             v_on = on + dt.timedelta(days=visit_days[result.level])
             if v_on <= CUTOFF:
                 add("visit", director, {"visit": {
@@ -146,31 +165,33 @@ def casework(rng: random.Random, scale: Scale, cases: Iterable[tuple[dict, dict]
                 add("escalation", police, {"escalation": {
                     "step": "warning_letter", "date": (i_on + dt.timedelta(days=2)).isoformat(),
                     "decision": "对监护人出具告诫书", "decided_by": f"{res['township']}派出所",
-                    "recorded_by": police}})
+                    "recorded_by": police, "approved_by": supervisor}})
             elif roll < 0.55:
                 add("escalation", f"{prefix}-S01", {"escalation": {
                     "step": "protection_order_application", "date": a_on.isoformat(),
                     "applied_at": f"{a_on.isoformat()}T10:00:00+08:00", "urgent": roll < 0.45,
-                    "recorded_by": f"{prefix}-S01"}})
+                    "recorded_by": supervisor, "approved_by": civil}})
                 if roll < 0.45:
                     add("escalation", f"{prefix}-S01", {"escalation": {
                         "step": "protection_order", "date": (a_on + dt.timedelta(days=1)).isoformat(),
                         "decision": "裁定禁止被申请人实施家庭暴力", "decided_by": "灌南县人民法院",
                         "valid_until": (a_on + dt.timedelta(days=181)).isoformat(),
-                        "recorded_by": f"{prefix}-S01"}})
+                        "recorded_by": supervisor, "approved_by": civil}})
             elif roll < 0.70:
                 add("escalation", f"{prefix}-S01", {"escalation": {
                     "step": "temporary_guardianship", "date": a_on.isoformat(),
                     "decision": "由县儿童福利机构临时监护", "decided_by": "灌南县民政局",
-                    "recorded_by": f"{prefix}-S01"}})
+                    "recorded_by": supervisor, "approved_by": civil}})
             continue
-        share = {"green": 0.3, "yellow": 0.1}.get(result.level or "", 0)
-        close_on = on + dt.timedelta(days=rng.randint(25, 28))
-        if not result.emergency and rng.random() < share and close_on <= CUTOFF:
+        if closing:
             add("assessment", director, _zero_sheet(scale, close_on - dt.timedelta(days=2),
                                                     sheet["assessment"]["assessor"]))
+            cancelled = [{"measure": m, "reason": "再次评估困境已解除，不再需要"} for m in (1, 2)
+                         ] if planned else []
             add("closure", director, {"closure": {
                 "date": close_on.isoformat(), "reason": "resolved",
-                "summary": "经再次评估困境已解除，监护人能够履行监护职责。", "closed_by": director}})
+                "summary": "经再次评估困境已解除，监护人能够履行监护职责。", "closed_by": director,
+                "approved_by": supervisor,
+                **({"measures_cancelled": cancelled} if cancelled else {})}})
     return lines
 

@@ -27,11 +27,11 @@ from jianhu.db.models import (
     Village,
 )
 from jianhu.extensions import LEVEL_LABELS
-from jianhu.followups import KIND_LABELS
 from jianhu.forms import load_form
 from jianhu.lifecycle import EVENTS, state_label
 from jianhu.plugins import Host
 from jianhu.roles import Actor
+from jianhu.tasks import KIND_LABELS
 
 RATING_LABELS = {"poor": "差", "fair": "一般", "good": "较好"}
 ESCALATION_LABELS = {None: "无", "administrative": "行政干预", "judicial": "司法干预"}

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from jianhu.cases import resolve_township
 from jianhu.cli.root import Workspace, cli, console, pass_workspace, read_json_object
 from jianhu.extensions import LEVEL_LABELS, LEVELS
-from jianhu.followups import KIND_LABELS
 from jianhu.lifecycle import state_label
+from jianhu.tasks import KIND_LABELS
 
 
 class LocalDate(click.ParamType):
@@ -134,40 +134,48 @@ def followups() -> None:
 @click.option("--on", "on", type=LocalDate(), default=None,
               help="按哪一天计算（默认今天，北京时间）")
 @click.option("--township", metavar="TOWN", help="只列出该乡镇（12位或9位代码，或乡镇名称）")
+@click.option("--mine", is_flag=True,
+              help="只列出我的待办：责任人是我本人的，其后是我的岗位在本辖区的")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组")
 @pass_workspace
-def followups_due(ws: Workspace, on: dt.date | None, township: str | None, as_json: bool) -> None:
-    """列出已逾期和7日内到期的事项；强制报告排在最前。"""
+def followups_due(ws: Workspace, on: dt.date | None, township: str | None, mine: bool,
+                  as_json: bool) -> None:
+    """列出已逾期和7日内到期的事项；强制报告和应急处置排在最前。"""
     from jianhu.dates import local_today
     from jianhu.followups import due_list
 
     on = on or local_today()
     with ws.session() as session:
-        ws.scoped(session, "view:cases")
-        items = due_list(session, on, resolve_township(session, township) if township else None)
+        actor, _ = ws.scoped(session, "view:cases")
+        items = due_list(session, on, resolve_township(session, township) if township else None,
+                         mine=actor if mine else None)
     if as_json:
         click.echo(json.dumps([
             {"case_no": i.case_no, "township": i.township, "village": i.village,
-             "level": i.level, "kind": i.kind, "due_on": i.due_on.isoformat(),
+             "level": i.level, "kind": i.kind, "label": KIND_LABELS.get(i.kind, i.kind),
+             "due_on": i.due_on.isoformat(),
              "due_at": i.due_at.isoformat() if i.due_at else None,
-             "status": "overdue" if i.overdue else "due", "days_overdue": i.days_overdue}
+             "status": "overdue" if i.overdue else "due", "days_overdue": i.days_overdue,
+             "owner": i.owner, "owner_label": i.owner_label}
             for i in items], ensure_ascii=False, indent=1))
         return
-    print_due(items, on, total=len(items))
+    print_due(items, on, total=len(items), mine=mine)
 
 
-def print_due(items: list, on: dt.date, total: int) -> None:
+def print_due(items: list, on: dt.date, total: int, mine: bool = False) -> None:
     """Print due items as a Chinese table (``total``: how many there are in all)."""
     from rich.table import Table
 
-    table = Table(title=f"{on.isoformat()} 待办（共{total}项，逾期与7日内到期）")
-    for name in ("事项", "个案编号", "乡镇", "村（社区）", "等级", "到期日", "状态"):
+    title = "我的待办" if mine else "待办"
+    table = Table(title=f"{on.isoformat()} {title}（共{total}项，逾期与7日内到期）")
+    for name in ("事项", "个案编号", "乡镇", "村（社区）", "等级", "到期日", "状态", "责任人"):
         table.add_column(name, no_wrap=True)
     for i in items:
         state = f"逾期{i.days_overdue}天" if i.overdue and i.days_overdue else (
             "已逾期" if i.overdue else "待办")
         table.add_row(KIND_LABELS.get(i.kind, i.kind), i.case_no, i.township, i.village,
-                      LEVEL_LABELS.get(i.level or "", "未评估"), i.due_on.isoformat(), state)
+                      LEVEL_LABELS.get(i.level or "", "未评估"), i.due_on.isoformat(), state,
+                      i.owner_label)
     console().print(table)
 
 
@@ -217,11 +225,12 @@ def print_level_table(session: Session, host: object) -> None:
 
 @followups.command(name="done")
 @click.argument("case_no")
-@click.option("--kind", required=True, help="事项类型，如 protection_order_review")
+@click.option("--kind", required=True, help="事项类型（代码或中文名），如 保护令复议期限")
 @click.option("--on", "on", type=LocalDate(), default=None, help="办结日期（默认今天）")
 @pass_workspace
 def followups_done(ws: Workspace, case_no: str, kind: str, on: dt.date | None) -> None:
-    """办结个案 CASE_NO 的一项不由表单完成的事项（保护令复议期、保护令到期、告诫书查访、临时监护评估）。"""
+    """办结个案 CASE_NO 的一项可直接办结的事项（应急处置、保护令复议期、保护令到期、告诫书查访、
+    临时监护评估）。"""
     from jianhu.dates import local_today
     from jianhu.followups import acknowledge
 
@@ -234,4 +243,4 @@ def followups_done(ws: Workspace, case_no: str, kind: str, on: dt.date | None) -
         except BaseException:
             session.rollback()
             raise
-    click.echo(f"已办结：个案 {case_no} 的「{KIND_LABELS[kind]}」（到期 {task.due_on}）")
+    click.echo(f"已办结：个案 {case_no} 的「{KIND_LABELS[task.kind]}」（到期 {task.due_on}）")

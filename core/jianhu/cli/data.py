@@ -44,6 +44,9 @@ def import_screening_cmd(ws: Workspace, file: Path, dry_run: bool) -> None:
                              progress=start_bar)
     click.echo(_summary_line(s, "调查表") + f"；开立个案{s.cases_opened}，"
                f"个案分类变更{s.cases_updated}，新登记村（社区）{s.villages_created}。")
+    if s.emergencies:
+        click.echo(f"紧急：{s.emergencies}名儿童处于《未成年人保护法》第92条所列情形，已定为红色并生成"
+                   "「应急处置」待办，请立即查看 jianhu followups due。")
 
 
 @import_.command(name="assessment")

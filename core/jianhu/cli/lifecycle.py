@@ -20,7 +20,8 @@ from jianhu.lifecycle import RECORD_FORMS
 def record(ws: Workspace, form_id: str, case_no: str, file: Path) -> None:
     """在个案上登记一份表单 FORM（JSON 文件 FILE），如救助方案、服务、随访、侵害事件、结案、回访。"""
     from jianhu.lifecycle import state_label
-    from jianhu.records import record_form, task_label
+    from jianhu.records import record_form
+    from jianhu.tasks import label as task_label
 
     payload = read_json_object(file)
     with ws.session() as session:

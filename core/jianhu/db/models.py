@@ -187,7 +187,33 @@ class FollowUp(Base):
     assessment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assessments.id"))
     record_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("form_records.id"))
     ref: Mapped[str | None] = mapped_column(String(50))
+    #: The roster code of the person whose task it is; ``None``: the kind's owner role in the
+    #: case's township (see :data:`jianhu.tasks.TASK_KINDS`).
+    owner: Mapped[str | None] = mapped_column(String(40), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
+class Approval(Base):
+    """A decision asked of an approver: an assistance plan, a closure, an escalation, a level
+    override or a guardianship change (see :mod:`jianhu.approvals`).
+
+    ``decision`` is ``pending``, ``approved`` or ``rejected``; ``record_id`` is the form record
+    the decision is about.
+    """
+
+    __tablename__ = "approvals"
+    __table_args__ = (Index("ix_approvals_pending", "township_id", "decision"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    township_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("townships.id"))
+    subject: Mapped[str] = mapped_column(String(30))
+    record_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("form_records.id"))
+    requested_by: Mapped[str] = mapped_column(String(40))
+    requested_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+    decision: Mapped[str] = mapped_column(String(12), default="pending")
+    reason: Mapped[str | None] = mapped_column(String(1000))
+    decided_at: Mapped[dt.datetime | None]
 
 
 class Person(Base):

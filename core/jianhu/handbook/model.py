@@ -284,10 +284,10 @@ class Handbook:
 
     def _value(self, key: str) -> str:
         """One figure for running text: a policy field (``mandatory_report_hours``), a level field
-        (``visit_days.red``), a legal constant of :mod:`jianhu.records` (``order_ruling_hours``,
+        (``visit_days.red``), a legal constant of :mod:`jianhu.tasks` (``order_ruling_hours``,
         ``order_ruling_hours_urgent``, ``order_max_months``, ``order_review_days``), the policy's
         ``policy_name``, or a default-scale threshold (``threshold.red``)."""
-        from jianhu import records
+        from jianhu import tasks
 
         p = self.policy
         if "." in key:
@@ -299,10 +299,10 @@ class Handbook:
             return str(getattr(p.for_level(level), field_name))
         fixed = {
             "policy_name": p.name,
-            "order_ruling_hours": records.ORDER_RULING_HOURS[False],
-            "order_ruling_hours_urgent": records.ORDER_RULING_HOURS[True],
-            "order_max_months": records.ORDER_MAX_MONTHS,
-            "order_review_days": records.ORDER_REVIEW_DAYS,
+            "order_ruling_hours": tasks.ORDER_RULING_HOURS[False],
+            "order_ruling_hours_urgent": tasks.ORDER_RULING_HOURS[True],
+            "order_max_months": tasks.ORDER_MAX_MONTHS,
+            "order_review_days": tasks.ORDER_REVIEW_DAYS,
         }
         if key in fixed:
             return text(fixed[key])

@@ -395,88 +395,32 @@ def lifecycle_markdown(hb: Handbook) -> str:
 
 # ------------------------------------------------------------------------------- deadlines
 def deadline_rules(policy: FollowupPolicy) -> dict[str, tuple[str, str, str, str]]:
-    """Task kind → (what creates it, the rule, what completes it, legal source).
+    """Task kind → (what creates it, the rule, what completes it, legal source), read from
+    :data:`jianhu.tasks.TASK_KINDS` with the figures of ``policy``."""
+    from jianhu.tasks import TASK_KINDS
 
-    The rules restate :mod:`jianhu.records` and :mod:`jianhu.followups` with the figures of
-    ``policy`` and of :mod:`jianhu.records` (``ORDER_RULING_HOURS``, ``ORDER_MAX_MONTHS``,
-    ``ORDER_REVIEW_DAYS``); the sources are those named there.
-    """
-    from jianhu.records import ORDER_MAX_MONTHS, ORDER_REVIEW_DAYS, ORDER_RULING_HOURS
-
-    days = "、".join(str(d) for d in policy.warning_letter_visit_days)
-    return {
-        "mandatory_report": (
-            "评估紧急筛查有「是」；或侵害事件报告勾选了强制报告情形而未同时登记报案",
-            f"须立即向公安机关报告；超过{policy.mandatory_report_hours}小时仍未登记报案即显示逾期",
-            "jianhu record police_report（或在侵害事件报告中同时填写报案情况）",
-            "高检发〔2020〕9号第2—4条；《未成年人保护法》第11条"),
-        "protection_order_ruling": (
-            "登记升级步骤「申请人身安全保护令」",
-            f"法院应在受理申请后{ORDER_RULING_HOURS[False]}小时内作出裁定，"
-            f"紧急情况{ORDER_RULING_HOURS[True]}小时内",
-            "登记升级步骤「人身安全保护令裁定」",
-            "《反家庭暴力法》第28条"),
-        "protection_order_review": (
-            "登记升级步骤「人身安全保护令裁定」",
-            f"当事人可在裁定后{ORDER_REVIEW_DAYS}日内申请复议",
-            "到期提醒，系统不自动办结",
-            "《反家庭暴力法》第31条"),
-        "protection_order_expiry": (
-            "登记升级步骤「人身安全保护令裁定」",
-            f"到裁定写明的有效期；有效期最长{ORDER_MAX_MONTHS}个月（登记更长会被拒绝）",
-            "到期提醒，系统不自动办结",
-            "《反家庭暴力法》第30条"),
-        "guardianship_review": (
-            "登记升级步骤「民政部门临时监护」",
-            f"临时监护后{policy.guardianship_review_days}日内评估能否送回监护人（期限为政策数值，"
-            "法律未规定天数）",
-            "结案时取消；评估结果请登记升级记录或评估",
-            "《未成年人保护法》第92—93条"),
-        "warning_letter_visit": (
-            "登记升级步骤「告诫书」",
-            f"出具告诫书后第{days}日由村（居）委会和派出所查访（天数为政策数值，法律未规定）",
-            "结案时取消；查访情况请登记随访",
-            "《反家庭暴力法》第17条"),
-        "measure_due": (
-            "登记救助方案（每项措施一项待办）",
-            "按方案中该措施的「完成期限」；重新登记方案时旧的措施待办取消",
-            "登记服务时填写「对应方案措施序号」并勾选「该措施已完成」",
-            "新政发〔2016〕8号 四（三）（责任到人）"),
-        "reassessment": (
-            "每次评估定级；随访发现风险恶化；重新开案",
-            f"按等级的再评估间隔（见分级与随访政策）；随访发现恶化、回访发现风险后"
-            f"{policy.worse_visit_reassess_days}日内；已结案个案登记侵害事件而重新开案的，当日",
-            "登记新的评估（同时重新排期）",
-            "新政发〔2016〕8号 四（六）；间隔为政策数值"),
-        "visit": (
-            "每次评估定级；每次登记随访",
-            "按等级的随访间隔（见分级与随访政策），从评估日或上次随访日起算",
-            "登记随访（办结最早一项并排下一次）",
-            "新政发〔2016〕8号 四（六）；间隔为政策数值"),
-        "return_visit": (
-            "结案",
-            f"结案后每{policy.return_visit_months}个月一次，共{policy.return_visit_count}次"
-            "（方案要求每年不少于两次）",
-            "登记回访；回访发现风险即重新开案，其余回访取消",
-            "新政发〔2016〕8号 四（六）"),
-    }
+    return {k.code: (k.made_when, k.due_rule(policy), k.completed_by, k.source)
+            for k in TASK_KINDS}
 
 
 def deadlines_markdown(hb: Handbook) -> str:
-    """The deadlines page: every task kind of :data:`jianhu.followups.KIND_LABELS` with its rule."""
-    from jianhu.followups import KIND_LABELS, WINDOW_DAYS
+    """The deadlines page: every task kind of :data:`jianhu.tasks.TASK_KINDS` with its rule and
+    whose task it is."""
+    from jianhu.roles import role_labels
+    from jianhu.tasks import TASK_KINDS, WINDOW_DAYS
 
-    rules = deadline_rules(hb.policy)
-    rows = []
-    for kind, label in KIND_LABELS.items():
-        made, rule, done, source = rules.get(kind, ("（本手册尚无说明）",) * 4)
-        rows.append([label, code(kind), made, rule, done, source])
+    roles = role_labels()
+    rows = [[k.label, code(k.code), k.made_when, k.due_rule(hb.policy), k.completed_by,
+             roles.get(k.owner_role, k.owner_role), k.source] for k in TASK_KINDS]
     return ("# 期限与待办\n\n系统把每一项有期限的工作记成「待办」。`jianhu followups due` 列出已逾期和"
             f"{WINDOW_DAYS}日内到期的待办，强制报告永远排在最前。日期按北京时间计算：某日到期的事项当天不算逾期，"
             "次日零点起算逾期。\n\n"
             f"本页数值按政策「{text(hb.policy.name)}」（{text(hb.policy_scope)}）；"
             f"各乡镇的数值见[分级与随访政策]({relpath(POLICY_PAGE, DEADLINES_PAGE)})。\n\n"
-            + table(["待办事项", "代码", "何时产生", "期限", "怎样办结", "依据"], rows))
+            + "每项待办都有责任人：表单上写明的人（如方案措施的责任人、侵害事件的登记人），"
+            "没有写明的归下表「责任岗位」在该乡镇（村）的人员；`jianhu followups due --mine` 和网页"
+            "「我的待办」列出本人的待办。\n\n"
+            + table(["待办事项", "代码", "何时产生", "期限", "怎样办结", "责任岗位", "依据"], rows))
 
 
 # ----------------------------------------------------------------------------- roles, etc.

@@ -1,7 +1,7 @@
 """Generated training aids: a one-page checklist per role and worked examples from the sample data.
 
 Checklists come from :data:`jianhu.roles.PERMISSIONS` and the task kinds of
-:data:`jianhu.followups.KIND_LABELS` (with the deadline rules of
+:data:`jianhu.tasks.TASK_KINDS` (with the deadline rules of
 :func:`jianhu.handbook.reference.deadline_rules`); the duties in words paraphrase
 新政发〔2016〕8号 四（二）、（三） and 民发〔2019〕34号. Worked examples are made by the sample generator
 (:func:`jianhu.sample.generate`, :func:`jianhu.sample_casework.casework`) with a fixed seed and scored
@@ -83,19 +83,14 @@ ACTION_COMMANDS: dict[str, str] = {
     "plugins:configure": "jianhu plugins enable 插件名 --township 乡镇代码",
 }
 
-#: Task kinds a permission action completes or creates (for the deadlines part of a checklist).
-ACTION_TASKS: dict[str, tuple[str, ...]] = {
-    "import:assessment": ("reassessment",),
-    "record:assessment": ("reassessment",),
-    "record:plan": ("measure_due",),
-    "record:service": ("measure_due",),
-    "record:visit": ("visit",),
-    "record:incident": ("mandatory_report",),
-    "record:police_report": ("mandatory_report",),
-    "record:escalation": ("protection_order_ruling", "protection_order_review",
-                          "protection_order_expiry", "guardianship_review", "warning_letter_visit"),
-    "record:return_visit": ("return_visit",),
-}
+def action_tasks(action: str) -> list[str]:
+    """Task kinds a permission action completes (:data:`jianhu.tasks.TASK_KINDS`: the kind's
+    permission, or the ``record:`` permission of a form that completes it)."""
+    from jianhu.tasks import TASK_KINDS
+
+    return [k.code for k in TASK_KINDS
+            if k.permission == action or action in {f"record:{f}" for f in k.completing_forms}
+            or (action == "import:assessment" and "assessment" in k.completing_forms)]
 
 
 def action_command(action: str) -> str | None:
@@ -117,14 +112,15 @@ def checklist_page(role: str) -> str:
 def checklist_markdown(hb: Handbook, role: str, label: str) -> str:
     """One role's one-page checklist: duties, what it records with which command, its deadlines,
     and what it must leave to others."""
-    from jianhu.followups import KIND_LABELS
     from jianhu.roles import PERMISSIONS
+    from jianhu.tasks import KIND_LABELS, KINDS
 
     page = checklist_page(role)
     allowed = [a for a, roles in PERMISSIONS.items() if role in roles]
     denied = [a for a in PERMISSIONS if a not in allowed]
     rules = deadline_rules(hb.policy)
-    kinds = [k for k in KIND_LABELS if any(k in ACTION_TASKS.get(a, ()) for a in allowed)]
+    kinds = [k for k in KIND_LABELS if KINDS[k].owner_role == role
+             or any(k in action_tasks(a) for a in allowed)]
     out = [f"# 岗位清单：{text(label)}\n\n",
            f"**职责**　{text(ROLE_DUTIES.get(role, '按乡镇分工承担相应工作。'))}\n\n",
            "**每次操作前**　用自己的编号操作（`--as 编号` 或设置 `JIANHU_USER`）；不把儿童的姓名、"

@@ -27,9 +27,16 @@ from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from jianhu import audit, citizen_id
-from jianhu.cases import OPEN_STATUSES, allocate_case_numbers, classify, needs_case
-from jianhu.dates import age_on, local_today, now_utc
-from jianhu.db.models import Case, Child, FormRecord, Guardian, Township, Village
+from jianhu.cases import (
+    EMERGENCY_SITUATIONS,
+    OPEN_STATUSES,
+    allocate_case_numbers,
+    classify,
+    emergency_situations,
+    needs_case,
+)
+from jianhu.dates import LOCAL_TZ, age_on, local_date, local_today, now_utc
+from jianhu.db.models import Case, Child, FollowUp, FormRecord, Guardian, Township, Village
 from jianhu.db.rls import ensure_township_roles
 from jianhu.default_plugins.categories import guardianship_rating
 from jianhu.errors import ImportRejected, RowError
@@ -55,6 +62,7 @@ class ImportSummary:
         unchanged: children already stored exactly as in the file.
         cases_opened: cases opened.
         cases_updated: open cases whose categories or rating changed.
+        emergencies: cases opened red with an emergency-response task (未保法 Art 92).
         villages_created: villages registered for the first time.
         dry_run: nothing was written.
     """
@@ -65,6 +73,7 @@ class ImportSummary:
     unchanged: int = 0
     cases_opened: int = 0
     cases_updated: int = 0
+    emergencies: int = 0
     villages_created: int = 0
     dry_run: bool = False
     by_township: dict[str, int] = field(default_factory=dict)
@@ -108,6 +117,7 @@ class ScreeningImport:
         self.source = source
         self.form = load_form(host, "screening")
         self.categories = host.target_categories
+        self.policies: dict[str, Any] = {}
         self.townships = ensure_townships(session, host, actor)
         self.villages: dict[tuple[uuid.UUID, str], uuid.UUID] = {
             (v.township_id, fold(v.name)): v.id for v in session.scalars(select(Village))
@@ -235,7 +245,7 @@ class ScreeningImport:
 
         now = now_utc()
         child_inserts, child_updates, guardians, records, audits = [], [], [], [], []
-        case_candidates: list[tuple[ParsedRow, Township, uuid.UUID, list[str], str]] = []
+        case_candidates: list[tuple[ParsedRow, Township, uuid.UUID, list[str], str, list[str]]] = []
         case_updates = []
         replaced_guardians: list[uuid.UUID] = []
         for parsed, township, columns, digest in prepared:
@@ -285,8 +295,10 @@ class ScreeningImport:
                         before={"categories": case.categories, "rating": case.guardianship_rating},
                         after={"categories": codes, "rating": rating}, context=ctx, at=now))
                     self.summary.cases_updated += 1
-            elif needs_case(codes, parsed.doc):
-                case_candidates.append((parsed, township, child_id, codes, rating))
+            else:
+                emergency = emergency_situations(parsed.doc, survey_on)
+                if needs_case(codes, parsed.doc, emergency):
+                    case_candidates.append((parsed, township, child_id, codes, rating, emergency))
 
         if child_inserts:
             s.execute(insert(Child.__table__), child_inserts)
@@ -304,44 +316,86 @@ class ScreeningImport:
         audit.record_many(s, audits)
 
     def open_cases(self, candidates: list, now: dt.datetime) -> list[dict]:
-        """Insert cases for ``(row, township, child_id, categories, rating)`` candidates, numbered
-        in file order per township and year; emit ``case_opened``; return their audit rows."""
+        """Insert cases for ``(row, township, child_id, categories, rating, emergency)``
+        candidates, numbered in file order per township and year, with their first tasks
+        (:meth:`first_tasks`); emit ``case_opened``; return their audit rows."""
         if not candidates:
             return []
         groups: dict[tuple[uuid.UUID, int], list] = defaultdict(list)
         for cand in candidates:
             groups[cand[1].id, int(cand[0].doc["survey"]["date"][:4])].append(cand)
-        rows, audits = [], []
+        rows, tasks, audits = [], [], []
         for (_, year), members in groups.items():
             numbers = allocate_case_numbers(self.session, members[0][1], year, len(members))
-            for (parsed, township, child_id, codes, rating), case_no in zip(members, numbers,
-                                                                            strict=True):
+            for (parsed, township, child_id, codes, rating, emergency), case_no in zip(
+                    members, numbers, strict=True):
                 case_id = uuid.uuid4()
                 opened = dt.date.fromisoformat(parsed.doc["survey"]["date"])
                 rows.append({
                     "id": case_id, "case_no": case_no, "child_id": child_id,
                     "township_id": township.id,
                     "village_id": self.villages[township.id, fold(parsed.doc["residence"]["village"])],
-                    "status": "registered", "level": None, "categories": codes,
-                    "guardianship_rating": rating, "opened_on": opened,
+                    "status": "registered", "level": "red" if emergency else None,
+                    "categories": codes, "guardianship_rating": rating, "opened_on": opened,
                     "created_at": now, "updated_at": now,
                 })
+                ctx = self.context(parsed.row)
                 audits.append(audit.event_row(
                     actor=self.actor, action="open", entity_type="case", entity_id=case_id,
                     after={"case_no": case_no, "categories": codes, "rating": rating,
-                           "status": "registered"},
-                    context=self.context(parsed.row), at=now))
+                           "status": "registered"}, context=ctx, at=now))
+                if emergency:
+                    audits.append(audit.event_row(
+                        actor=self.actor, action="grade", entity_type="case", entity_id=case_id,
+                        before={"level": None}, after={"level": "red", "reason": "调查发现：" + "；".join(
+                            EMERGENCY_SITUATIONS[e] for e in emergency)}, context=ctx, at=now))
+                for task in self.first_tasks(township, case_id, opened, rating, emergency, now):
+                    tasks.append(task)
+                    audits.append(audit.event_row(
+                        actor=self.actor, action="schedule", entity_type="followup",
+                        entity_id=task["id"], after={"case_no": case_no, "kind": task["kind"],
+                                                     "due_on": task["due_on"]}, at=now))
                 self.summary.by_township[township.name] = (
                     self.summary.by_township.get(township.name, 0) + 1)
         self.session.execute(insert(Case.__table__), rows)
+        self.session.execute(insert(FollowUp.__table__), tasks)
         for row in rows:
             township = next(t for t in self.townships.values() if t.id == row["township_id"])
             self.host.emit(self.session, CaseEvent(
                 kind="case_opened", case_id=str(row["id"]), case_no=row["case_no"],
                 township_code=township.code, at=now,
-                data={"categories": row["categories"], "rating": row["guardianship_rating"]}))
+                data={"categories": row["categories"], "rating": row["guardianship_rating"],
+                      "level": row["level"]}))
         self.summary.cases_opened += len(rows)
+        self.summary.emergencies += sum(1 for r in rows if r["level"] == "red")
         return audits
+
+    def first_tasks(self, township: Township, case_id: uuid.UUID, surveyed: dt.date,
+                    rating: str, emergency: list[str], now: dt.datetime) -> list[dict]:
+        """The tasks a case opened at screening starts with (handbook: 期限与待办).
+
+        - ``first_assessment``: due ``policy.first_assessment_days_poor`` days after the survey
+          when guardianship is rated poor (差), else ``policy.first_assessment_days`` (project
+          defaults 3 and 15, a township policy replaces them);
+        - ``emergency_response`` when the survey shows a situation of 未保法 Art 92
+          (:func:`jianhu.cases.emergency_situations`): due ``policy.emergency_response_hours``
+          after the survey was recorded (after the start of the survey day when back-dated).
+        """
+        policy = self.policies.get(township.code)
+        if policy is None:
+            policy = self.policies[township.code] = self.host.followup_policy(township.code)
+        days = policy.first_assessment_days_poor if rating == "poor" else policy.first_assessment_days
+        base = {"case_id": case_id, "township_id": township.id, "status": "pending",
+                "owner": None, "created_at": now, "due_at": None}
+        out = [{**base, "id": uuid.uuid4(), "kind": "first_assessment",
+                "due_on": surveyed + dt.timedelta(days=days)}]
+        if emergency:
+            start = now if surveyed >= local_date(now) else dt.datetime.combine(
+                surveyed, dt.time(), LOCAL_TZ)
+            due_at = (start + dt.timedelta(hours=policy.emergency_response_hours)).astimezone(dt.UTC)
+            out.append({**base, "id": uuid.uuid4(), "kind": "emergency_response",
+                        "due_on": local_date(due_at), "due_at": due_at})
+        return out
 
     @staticmethod
     def guardian_rows(child_id: uuid.UUID, doc: dict[str, Any]) -> list[dict[str, Any]]:

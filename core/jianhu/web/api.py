@@ -21,12 +21,13 @@ from fastapi.security import APIKeyCookie, APIKeyHeader
 from pydantic import BaseModel, Field
 
 from jianhu.errors import JianhuError
-from jianhu.followups import KIND_LABELS, due_list
+from jianhu.followups import due_list
 from jianhu.forms import load_form
-from jianhu.lifecycle import STATES, TransitionRefused, state_label
+from jianhu.lifecycle import RECORD_FORMS, STATES, TransitionRefused, allowed_forms, state_label
 from jianhu.records import record_form
 from jianhu.reports import suppress_small_cells
 from jianhu.roles import role_labels
+from jianhu.tasks import KIND_LABELS
 from jianhu.timeline import case_view
 from jianhu.web import queries
 from jianhu.web.auth import SignInRefused, sign_in
@@ -39,7 +40,7 @@ csrf_auth = APIKeyHeader(name=CSRF_HEADER, auto_error=False,
                          description="防伪令牌：POST /api/session 返回；POST、DELETE 请求必须携带")
 router = APIRouter(prefix="/api", tags=["api"], responses={
     401: {"description": "未登录"}, 403: {"description": "无权访问或缺少防伪令牌"}})
-FormId = Enum("FormId", {f: f for f in queries.RECORD_FORMS}, type=str)  # type: ignore[misc]
+FormId = Enum("FormId", {f: f for f in RECORD_FORMS}, type=str)  # type: ignore[misc]
 FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 Payload = Annotated[dict[str, Any], Body(description="表单内容（按该表单的 JSON Schema）")]
 LocalDay = Annotated[dt.date | None, Query(description="日期（YYYY-MM-DD，北京时间；默认今天）")]
@@ -115,6 +116,8 @@ class DueEntry(BaseModel):
     due_at: dt.datetime | None
     status: str
     days_overdue: int
+    owner: str
+    owner_label: str
 
 
 class Problem(BaseModel):
@@ -228,21 +231,22 @@ def api_case(case_no: Annotated[str, PathParam(max_length=40)], ctx: SignedIn) -
     view = case_view(ctx.session, ctx.host, case, ctx.actor)
     ctx.session.commit()
     return CaseDetail(case=view.case, child=view.child, tasks=view.tasks,
-                      forms=queries.allowed_forms(ctx.actor, case.status),
+                      forms=allowed_forms(ctx.actor, case),
                       timeline=[TimelineEntry(on=e.on, kind=e.kind, title=e.title,
                                               summary=e.summary, detail=e.detail)
                                 for e in view.timeline])
 
 
 @router.get("/followups/due", response_model=list[DueEntry], dependencies=[Depends(cookie_auth)])
-def api_due(ctx: SignedIn, on: LocalDay = None) -> Any:
-    """已逾期和7日内到期的事项，强制报告在前。"""
+def api_due(ctx: SignedIn, on: LocalDay = None, mine: bool = False) -> Any:
+    """已逾期和7日内到期的事项，强制报告与应急处置在前；mine=true 只列本人和本人角色的事项。"""
     ctx.require("view:cases")
-    items = due_list(ctx.session, _day(on, ctx))
+    items = due_list(ctx.session, _day(on, ctx), mine=ctx.actor if mine else None)
     return [DueEntry(case_no=i.case_no, township=i.township, village=i.village, level=i.level,
                      kind=i.kind, label=KIND_LABELS.get(i.kind, i.kind), due_on=i.due_on,
                      due_at=i.due_at, status="overdue" if i.overdue else "due",
-                     days_overdue=i.days_overdue) for i in items]
+                     days_overdue=i.days_overdue, owner=i.owner, owner_label=i.owner_label)
+            for i in items]
 
 
 @router.get("/forms/{form_id}", dependencies=[Depends(cookie_auth)],

@@ -48,6 +48,7 @@ HERE = Path(__file__).parent
 #: Core menu entries: (path, label, the permission needed).
 MENU: tuple[tuple[str, str, str], ...] = (
     ("/today", "今日待办", "view:cases"),
+    ("/mine", "我的待办", "view:cases"),
     ("/cases", "个案", "view:cases"),
     ("/surveys/new", "登记调查表", "import:screening"),
     ("/import", "导入调查表", "import:screening"),

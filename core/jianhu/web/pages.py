@@ -22,13 +22,15 @@ from jianhu.dates import parse_date
 from jianhu.documents import KINDS, render_html, write_document
 from jianhu.errors import ImportRejected, JianhuError
 from jianhu.extensions import LEVEL_LABELS, LEVELS
-from jianhu.followups import KIND_LABELS, due_list
+from jianhu.followups import due_list
 from jianhu.forms import load_form
 from jianhu.imports.screening import import_screening, record_survey
-from jianhu.lifecycle import STATES, TransitionRefused, state_label
-from jianhu.records import record_form, task_label
+from jianhu.lifecycle import RECORD_FORMS, STATES, TransitionRefused, allowed_forms, check_form, state_label
+from jianhu.records import record_form
 from jianhu.reports import suppress_small_cells
 from jianhu.roles import role_labels
+from jianhu.tasks import KIND_LABELS
+from jianhu.tasks import label as task_label
 from jianhu.timeline import case_view
 from jianhu.web import charts, queries
 from jianhu.web.app import download, flash, render
@@ -106,13 +108,25 @@ def logout(request: Request) -> Response:
 
 
 # --------------------------------------------------------------------------- work
+def _due_page(ctx: Ctx, mine: bool) -> Response:
+    ctx.require("view:cases")
+    items = due_list(ctx.session, ctx.today, mine=ctx.actor if mine else None)
+    return render(ctx.request, "today.html", actor=ctx.actor, items=items, kinds=KIND_LABELS,
+                  level_label=queries.level_label, today=ctx.today, task_forms=queries.TASK_FORMS,
+                  mine=mine)
+
+
 @router.get("/today")
 def today(ctx: SignedIn) -> Response:
-    """Overdue and soon-due follow-ups, mandatory reports first (:func:`due_list`)."""
-    ctx.require("view:cases")
-    items = due_list(ctx.session, ctx.today)
-    return render(ctx.request, "today.html", actor=ctx.actor, items=items, kinds=KIND_LABELS,
-                  level_label=queries.level_label, today=ctx.today, task_forms=queries.TASK_FORMS)
+    """Overdue and soon-due tasks in scope, mandatory reports and emergencies first
+    (:func:`due_list`)."""
+    return _due_page(ctx, mine=False)
+
+
+@router.get("/mine")
+def mine(ctx: SignedIn) -> Response:
+    """我的待办: the tasks owned by the signed-in person, then those of their role in scope."""
+    return _due_page(ctx, mine=True)
 
 
 @router.get("/cases")
@@ -142,15 +156,14 @@ def case_page(case_no: str, ctx: SignedIn) -> Response:
     case = ctx.find_case(case_no)
     view = case_view(ctx.session, ctx.host, case, ctx.actor)
     ctx.session.commit()  # audit of confidential reads
-    forms = [(f, load_form(ctx.host, f).title) for f in queries.allowed_forms(ctx.actor,
-                                                                             case.status)]
+    forms = [(f, load_form(ctx.host, f).title) for f in allowed_forms(ctx.actor, case)]
     return render(ctx.request, "case.html", actor=ctx.actor, view=view, forms=forms,
                   documents=KINDS if ctx.actor.can("view:identified") else {},
                   level_label=queries.level_label, today=ctx.today.isoformat())
 
 
 def _form_or_404(ctx: Ctx, form_id: str):  # noqa: ANN202
-    if form_id not in queries.RECORD_FORMS:
+    if form_id not in RECORD_FORMS:
         raise NotFound(f"没有表单「{form_id}」")
     return load_form(ctx.host, form_id)
 
@@ -162,9 +175,7 @@ def form_page(case_no: str, form_id: str, ctx: SignedIn) -> Response:
     if not ctx.actor.can(f"record:{form_id}"):
         raise Forbidden(f"{role_labels().get(ctx.actor.role, ctx.actor.role)}无权登记{form.title}")
     case = ctx.find_case(case_no)
-    if case.status not in queries.FORM_STATES[form_id]:
-        raise TransitionRefused(f"个案 {case.case_no} 当前为「{state_label(case.status)}」，"
-                                f"不能登记{form.title}")
+    check_form(case, form_id, ctx.actor)
     defaults = {f.group: {} for f in form.fields}
     for f in form.fields:
         if f.kind == "date" and f.key == "date":
@@ -274,7 +285,9 @@ def survey_submit(ctx: SignedIn, data: Submitted) -> Response:
                     page.errors.append(e.message)
         else:
             what = "新增儿童" if summary.created else ("更新儿童" if summary.updated else "没有变化")
-            flash(ctx.request, f"已登记调查表：{what}；开立个案 {summary.cases_opened} 个")
+            urgent = ("；紧急：该儿童处于《未成年人保护法》第92条所列情形，已生成应急处置待办"
+                      if summary.emergencies else "")
+            flash(ctx.request, f"已登记调查表：{what}；开立个案 {summary.cases_opened} 个{urgent}")
             return RedirectResponse("/cases", status_code=303)
     ctx.session.rollback()
     return render(ctx.request, "form.html", 422, actor=ctx.actor, case=None, page=page,

@@ -18,22 +18,13 @@ from jianhu import audit
 from jianhu.cases import OPEN_STATUSES
 from jianhu.db.models import Case, Child, FollowUp, FormRecord, Township, Village
 from jianhu.extensions import LEVEL_LABELS, LEVELS
-from jianhu.lifecycle import FORM_STATES, RECORD_FORMS
-from jianhu.roles import Actor
 from jianhu.scope import Scope
+from jianhu.tasks import TASK_KINDS
 
-#: The form that completes a task of each kind (how :mod:`jianhu.records` finishes tasks: a
-#: visit record the due visit, an assessment the re-assessment, a report to the police the
-#: mandatory report, a service record a plan measure, a return-visit record the return visit).
-TASK_FORMS: dict[str, str] = {"visit": "visit", "reassessment": "assessment",
-                              "mandatory_report": "police_report", "measure_due": "service",
-                              "return_visit": "return_visit", "warning_letter_visit": "visit"}
-
-
-def allowed_forms(actor: Actor, status: str) -> list[str]:
-    """Forms ``actor`` may record on a case in state ``status``, in :data:`RECORD_FORMS` order."""
-    return [f for f in RECORD_FORMS
-            if actor.can(f"record:{f}") and status in FORM_STATES.get(f, frozenset())]
+#: The form that completes a task of each kind (the first completing form of
+#: :data:`jianhu.tasks.TASK_KINDS`): the due list links to it.
+TASK_FORMS: dict[str, str] = {k.code: k.completing_forms[0] for k in TASK_KINDS
+                              if k.completing_forms}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,145 @@
+"""Approvals: one record of a decision asked of an approver, for every kind of decision.
+
+An assistance plan, a closure, an escalation to administrative or judicial intervention, a level
+override and a guardianship change are decided by a township-level approver, never by the person
+who asked (新政发〔2016〕8号 四（二）—（三）: the township leading group and its assessment team
+decide the plan; the child protection supervisor signs off the work; 民发〔2019〕34号 makes the
+儿童督导员 the township's supervisor). Who may decide which subject is the ``approve:<subject>``
+permission of :mod:`jianhu.roles` — one table, shown on the handbook's roles page.
+
+A form that names its approver (``approved_by``) is approved when it is recorded, after the
+approver is checked; one that does not opens a pending approval and an ``approval`` task owned by
+the approver role (:data:`jianhu.tasks.TASK_KINDS`), decided later with ``jianhu approvals
+decide``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jianhu import audit
+from jianhu.dates import local_date, now_utc
+from jianhu.db.models import Approval, Case, Person
+from jianhu.errors import JianhuError
+from jianhu.roles import LOCAL_ADMIN, PERMISSIONS, Actor, role_labels
+
+#: Subject code → Chinese name.
+SUBJECTS: dict[str, str] = {
+    "plan": "救助方案",
+    "closure": "结案",
+    "escalation": "干预升级",
+    "level_override": "等级调整",
+    "guardianship_change": "监护变更",
+}
+#: Days an approver has to decide (the project's default).
+DECIDE_DAYS = 3
+
+
+def approver_roles(subject: str) -> frozenset[str]:
+    """Roles that may decide ``subject`` (the ``approve:<subject>`` permission)."""
+    return PERMISSIONS[f"approve:{subject}"]
+
+
+def _approver(session: Session, code: str) -> Actor:
+    if code == LOCAL_ADMIN.code:
+        return LOCAL_ADMIN
+    person = session.scalar(select(Person).where(Person.code == code))
+    if person is None or not person.active:
+        raise JianhuError(f"人员名册中没有在岗人员：{code}")
+    return Actor(person.code, person.name, person.role)
+
+
+def check_approver(session: Session, subject: str, approver: str, requested_by: str) -> Actor:
+    """The approver named on a form, checked: on the roster, of a role that may decide
+    ``subject``, and not the person who asked.
+
+    Raises:
+        JianhuError: (Chinese) unknown approver, a role that may not decide, or self-approval.
+    """
+    who = _approver(session, approver)
+    roles = approver_roles(subject)
+    if who.role not in roles:
+        allowed = "、".join(role_labels().get(r, r) for r in sorted(roles))
+        raise JianhuError(f"{role_labels().get(who.role, who.role)}（{approver}）不能审批"
+                          f"{SUBJECTS[subject]}；审批人应为{allowed}")
+    if who.code == requested_by:
+        raise JianhuError(f"{SUBJECTS[subject]}不能由提交人（{approver}）自己审批")
+    return who
+
+
+def approve_on_record(session: Session, case: Case, subject: str, *, record_id: uuid.UUID,
+                      requested_by: str, approver: str | None, actor: str, on: dt.date,
+                      now: dt.datetime | None = None) -> Approval:
+    """Store the approval of a form being recorded: decided by ``approver`` when the form names
+    one (checked with :func:`check_approver`), else pending with an ``approval`` task due
+    :data:`DECIDE_DAYS` days after the record's date ``on``.
+
+    Raises:
+        JianhuError: the named approver may not decide it.
+    """
+    from jianhu.followups import add_task
+
+    now = now or now_utc()
+    if approver:
+        check_approver(session, subject, approver, requested_by)
+    row = Approval(id=uuid.uuid4(), case_id=case.id, township_id=case.township_id,
+                   subject=subject, record_id=record_id, requested_by=requested_by,
+                   requested_at=now, decided_by=approver,
+                   decision="approved" if approver else "pending",
+                   decided_at=now if approver else None)
+    session.add(row)
+    audit.record(session, actor=actor, action="approval", entity_type="approval",
+                 entity_id=row.id, after={"case_no": case.case_no, "subject": subject,
+                                          "requested_by": requested_by,
+                                          "decision": row.decision, "decided_by": approver})
+    if not approver:
+        add_task(session, case, "approval", on + dt.timedelta(days=DECIDE_DAYS),
+                 actor=actor, record_id=record_id, ref=f"approval:{row.id}")
+    return row
+
+
+def pending(session: Session, case: Case, subject: str | None = None) -> list[Approval]:
+    """Pending approvals of ``case`` (of ``subject`` when given), oldest first."""
+    stmt = select(Approval).where(Approval.case_id == case.id, Approval.decision == "pending")
+    if subject:
+        stmt = stmt.where(Approval.subject == subject)
+    return list(session.scalars(stmt.order_by(Approval.requested_at)))
+
+
+def decide(session: Session, case: Case, subject: str, *, approve: bool, reason: str | None,
+           actor: Actor, now: dt.datetime | None = None) -> Approval:
+    """Decide the oldest pending approval of ``subject`` on ``case`` and complete its task.
+
+    A rejection needs a reason. Does not commit.
+
+    Raises:
+        JianhuError: unknown subject, nothing pending, the actor may not decide it (role, or
+            the actor asked for it), or a rejection without a reason.
+    """
+    from jianhu.followups import finish
+    from jianhu.followups import pending as pending_tasks
+
+    if subject not in SUBJECTS:
+        subject = next((k for k, v in SUBJECTS.items() if v == subject), subject)
+    if subject not in SUBJECTS:
+        raise JianhuError(f"没有「{subject}」这种审批事项；可选：{'、'.join(SUBJECTS.values())}")
+    waiting = pending(session, case, subject)
+    if not waiting:
+        raise JianhuError(f"个案 {case.case_no} 没有待审批的{SUBJECTS[subject]}")
+    if not approve and not (reason or "").strip():
+        raise JianhuError("不同意时须填写理由")
+    row = waiting[0]
+    check_approver(session, subject, actor.code, row.requested_by)
+    now = now or now_utc()
+    row.decision, row.decided_by, row.decided_at, row.reason = (
+        "approved" if approve else "rejected", actor.code, now, reason)
+    audit.record(session, actor=actor.code, action="decide", entity_type="approval",
+                 entity_id=row.id, before={"decision": "pending"},
+                 after={"decision": row.decision, "reason": reason, "case_no": case.case_no})
+    finish(session, pending_tasks(session, case, ("approval",), ref=f"approval:{row.id}"),
+           status="done", on=local_date(now), actor=actor.code)
+    return row
