@@ -141,7 +141,7 @@ def test_records_import_is_all_or_nothing(session, host, tmp_path, case_no):
     with pytest.raises(ImportRejected) as err:
         import_records(session, host, path, actor=LOCAL_ADMIN)
     messages = [str(e) for e in err.value.errors]
-    assert messages[0].startswith("第2行「closure」：") and "最近一次评估为「黄」" in messages[0]
+    assert messages[0].startswith("第2行「closure」：") and "当前等级为「黄」" in messages[0]
     assert messages[1] == "第3行「visit」：找不到这名儿童：请先导入基本情况调查表"
     assert messages[2].startswith("第4行：不是有效的 JSON")
     assert count(session, FormRecord) == records

@@ -31,9 +31,11 @@ def test_red_case_schedule_and_mandatory_report(session, host, case):
     report = due["mandatory_report"]
     assert report.due_at == dt.datetime(2026, 9, 10, 16, 0, tzinfo=dt.UTC)  # 24 h after 00:00
     assert report.due_on == dt.date(2026, 9, 11)
-    items = due_list(session, dt.date(2026, 9, 11), now=now)
-    assert [i.kind for i in items] == ["mandatory_report", "visit"]
+    items = [i for i in due_list(session, dt.date(2026, 9, 11), now=now)
+             if i.case_no == case.case_no]
+    assert [i.kind for i in items] == ["mandatory_report", "visit"]  # the first assessment done
     assert not items[0].overdue
+    assert (items[0].owner, items[1].owner) == ("t", "village_child_director")
 
 
 def test_regrading_reschedules_from_the_new_date(session, host, case):
@@ -45,7 +47,10 @@ def test_regrading_reschedules_from_the_new_date(session, host, case):
                                                      FollowUp.status == "pending")).all()
     assert sorted((f.kind, f.due_on) for f in pending) == [
         ("reassessment", dt.date(2027, 3, 30)), ("visit", dt.date(2026, 12, 30))]
-    assert count(session, FollowUp) == 4  # the first two kept, cancelled
+    kinds = sorted((f.kind, f.status) for f in session.scalars(
+        select(FollowUp).where(FollowUp.case_id == case.id)))
+    assert kinds == [("first_assessment", "done"), ("reassessment", "done"),
+                     ("reassessment", "pending"), ("visit", "cancelled"), ("visit", "pending")]
 
 
 def test_an_older_sheet_does_not_regrade(session, host, case):
@@ -95,7 +100,10 @@ def test_followups_due_cli(run, engine, host, sample_dir):
     assert run("import", "assessment", str(sample_dir / "assessment.xlsx")).exit_code == 0
     result = run("followups", "due", "--on", "2027-01-01", "--json")
     items = json.loads(result.output)
-    assert items and items[0]["kind"] == "mandatory_report"
+    urgent = {"mandatory_report", "emergency_response"}
+    first = [i["kind"] for i in items[:len([i for i in items if i["kind"] in urgent])]]
+    assert items and set(first) == urgent  # the urgent kinds come first, both are there
+    assert all(i["owner"] and i["owner_label"] for i in items)
     assert all(i["due_on"] <= "2027-01-08" for i in items)
     assert all(i["status"] == ("overdue" if i["due_on"] < "2027-01-01" else "due") for i in items)
     assert {"case_no", "township", "village", "level", "kind", "due_on"} <= set(items[0])

@@ -249,7 +249,7 @@ def test_lifecycle_diagram_and_deadlines_come_from_the_code(site, host):
     for code, label in STATES.items():
         assert f'state "{label}" as {code}' in diagram
     rows = _rows(page(site, "reference/deadlines"))
-    kinds = {row[1]: row for row in rows if len(row) == 6}
+    kinds = {row[1]: row for row in rows if len(row) == 7}
     for kind, label in KIND_LABELS.items():
         assert kinds[kind][0] == label
         assert "尚无说明" not in kinds[kind][3], kind

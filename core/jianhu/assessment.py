@@ -171,7 +171,8 @@ def grade(
         transition(session, case, "grade", actor=actor, on=assessed_on, context=context)
         schedule_after_grading(
             session, case, host.followup_policy(township.code), assessed_on=assessed_on,
-            assessment_id=record.id, emergency=bool(result.emergency), actor=actor, now=now)
+            assessment_id=record.id, emergency=bool(result.emergency), actor=actor, now=now,
+            reporter=actor)
         if level_before != case.level:
             host.emit(session, CaseEvent(
                 kind="level_changed", case_id=str(case.id), case_no=case.case_no,
