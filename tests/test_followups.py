@@ -4,7 +4,6 @@ import json
 import pytest
 from sqlalchemy import select
 
-from conftest import count
 from jianhu.assessment import grade
 from jianhu.db.models import AuditEvent, Case, FollowUp
 from jianhu.followups import due_list, is_overdue

@@ -20,8 +20,9 @@ Distributions (per child, independent unless said):
 - disabled 3 %, ill 3 %; economic hardship 12 %, 低保 8 %, single-parent 7 %; dropped out 3 % of
   ages 7–15, not in school 15 % of ages 15–17;
 - survey dates 2026-09-01 … 2026-10-31; an assessment for 92 % of the children that get a case
-  (the rest are still waiting for their first assessment), 5–25 days after the survey, item scores drawn around a risk weight from the guardianship type
-  and parents' situation; an emergency item is "yes" for 1.5 % of sheets. Measured with seed 1
+  (the rest are still waiting for their first assessment), 5–25 days after the survey, item
+  scores drawn around a risk weight from the guardianship type and parents' situation; an
+  emergency item is "yes" for 1.5 % of sheets. Measured with seed 1
   and 5,000 children: 49 % of children get a case; of those 14 % are graded red, 21 % orange,
   45 % yellow and 21 % green.
 

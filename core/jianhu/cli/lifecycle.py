@@ -183,3 +183,34 @@ def people_list(ws: Workspace, township: str | None, as_json: bool) -> None:
         table.add_row(r[0], r[1], labels.get(r[2], r[2]), r[4] or "", r[5] or "",
                       "是" if r[6] else "否")
     console().print(table)
+
+
+@cli.group()
+def approvals() -> None:
+    """审批：救助方案、结案、干预升级、等级调整、监护变更（由乡镇审批人决定，不能由提交人自己审批）。"""
+
+
+@approvals.command(name="decide")
+@click.argument("case_no")
+@click.option("--subject", required=True,
+              help="审批事项：plan、closure、escalation、level_override、guardianship_change "
+                   "或中文名（如 救助方案）")
+@click.option("--approve/--reject", "approve", required=True, help="同意或不同意")
+@click.option("--reason", default=None, help="理由（不同意时必填）")
+@pass_workspace
+def approvals_decide(ws: Workspace, case_no: str, subject: str, approve: bool,
+                     reason: str | None) -> None:
+    """对个案 CASE_NO 最早一项待审批的事项作出决定，并办结其审批待办；记入审计。"""
+    from jianhu.approvals import SUBJECTS, decide
+
+    with ws.session() as session:
+        try:
+            actor, scope = ws.scoped(session, "view:cases")
+            row = decide(session, scope.find_case(session, case_no), subject, approve=approve,
+                         reason=reason, actor=actor)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    verdict = "同意" if approve else "不同意"
+    click.echo(f"已审批：个案 {case_no} 的{SUBJECTS[row.subject]}，{verdict}")

@@ -20,8 +20,14 @@ Survey = Mapping[str, Any]
 
 #: Guardianship types the 2016 national register rates 差 (poor) (民发〔2016〕42号 登记表).
 POOR_GUARDIANSHIP = frozenset({"none", "parent_incapable", "entrusted_inadequate"})
-#: Parent statuses that leave a parent without guardianship capacity (国发〔2016〕13号).
-INCAPABLE = frozenset({"seriously_ill", "severely_disabled"})
+#: Parent statuses that leave the parent at home without guardianship capacity: the notice
+#: (国发〔2016〕13号) names 无监护能力; a parent who is dead, in prison or detention, missing,
+#: stripped of guardianship or deported cannot act as guardian either, so a child whose other
+#: parent works away is left behind (handbook: 目标人群).
+INCAPABLE = frozenset({"seriously_ill", "severely_disabled", "dead", "imprisoned",
+                       "compulsory_rehab", "detained", "missing", "guardianship_revoked",
+                       "deported"})
+
 #: Months a migrant child must have lived away from the hukou county (local rule, Ningxia 2024).
 MIGRANT_MIN_MONTHS = 6
 #: Months of detention or lost contact before de facto unsupported (民发〔2019〕62号 第二条).
@@ -65,9 +71,11 @@ def _months_before(on: dt.date, months: int) -> dt.date:
 
 def left_behind(survey: Survey, on: dt.date) -> bool:
     """农村留守儿童: under 16, rural hukou, and both parents work away, or one works away and the
-    other has no guardianship capacity (serious illness or severe disability).
+    other has no guardianship capacity (:data:`INCAPABLE`: seriously ill, severely disabled,
+    dead, imprisoned or detained, missing, guardianship revoked, deported).
 
-    Source: 国发〔2016〕13号 (definition); 民发〔2016〕42号 (rural hukou, screening register).
+    Source: 国发〔2016〕13号 (definition: 一方外出务工另一方无监护能力); 民发〔2016〕42号 (rural hukou,
+    screening register).
     """
     child = survey["child"]
     if _age(survey, on) >= 16 or child.get("hukou_type") != "rural":
@@ -155,6 +163,18 @@ def de_facto_unsupported(survey: Survey, on: dt.date) -> bool:
     return (f_cond and m_cond) or (f_dead and m_cond) or (m_dead and f_cond)
 
 
+def orphan(survey: Survey, on: dt.date) -> bool:
+    """孤儿: under 18 and both parents dead.
+
+    Source: 国办发〔2010〕54号《关于加强孤儿保障工作的意见》 (孤儿: 失去父母、查找不到生父母的未满18周岁
+    的未成年人). A child whose parents cannot be found is a foundling civil affairs identifies,
+    which a survey's 失联 (lost contact) does not show; one parent dead and the other lost
+    for 6 months is 事实无人抚养 (民发〔2019〕62号), see :func:`de_facto_unsupported`.
+    """
+    return (_age(survey, on) < 18 and _status(survey, "father") == "dead"
+            and _status(survey, "mother") == "dead")
+
+
 def single_parent_poor(survey: Survey, on: dt.date) -> bool:
     """单亲贫困家庭儿童: under 18, single-parent family in economic hardship or on 低保.
 
@@ -198,7 +218,8 @@ def _category(code: str, label: str, rule: str, fn: Any, order: int) -> TargetCa
 
 CATEGORIES: tuple[TargetCategory, ...] = (
     _category("left_behind", "农村留守儿童",
-              "未满16周岁、农业户口，父母双方外出务工，或一方外出务工另一方重病、重残无监护能力",
+              "未满16周岁、农业户口，父母双方外出务工，或一方外出务工另一方无监护能力（重病、重残、"
+              "死亡、服刑在押或被限制人身自由、失联、被撤销监护资格、被遣送出境）",
               left_behind, 10),
     _category("migrant", "流动儿童",
               f"未满16周岁，户籍不在本县，在本地居住满{MIGRANT_MIN_MONTHS}个月", migrant, 20),
@@ -213,6 +234,7 @@ CATEGORIES: tuple[TargetCategory, ...] = (
               "未满18周岁，父母双方均重残（一二级，精神智力三四级）、重病、服刑在押或强制隔离戒毒等"
               f"满{DE_FACTO_MIN_MONTHS}个月、失联满{DE_FACTO_MIN_MONTHS}个月、被撤销监护资格或被遣送出境"
               "之一，或一方死亡另一方符合上述情形之一", de_facto_unsupported, 40),
+    _category("orphan", "孤儿", "未满18周岁，父母双方均已死亡", orphan, 35),
     _category("single_parent_poor", "单亲贫困家庭儿童",
               "未满18周岁，单亲家庭且经济困难或享受低保", single_parent_poor, 50),
     _category("out_of_school", "失学辍学儿童",
