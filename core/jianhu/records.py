@@ -317,6 +317,20 @@ def _escalation_records(c: _Ctx) -> list[dict[str, Any]]:
                                  FormRecord.id != c.record.id))]
 
 
+#: What refuses a closure, for the handbook: (condition, may a supervisor override it, source).
+#: :func:`closure_blockers` checks exactly these, in this order.
+CLOSURE_CONDITIONS: tuple[tuple[str, bool, str], ...] = (
+    ("有未办的强制报告", False, "高检发〔2020〕9号第2—4条（法定义务）"),
+    ("有未办的应急处置", False, "《未成年人保护法》第92条"),
+    ("干预升级尚未完结：保护令申请尚未裁定、临时监护的儿童尚未评估、告诫书查访未完成、"
+     "撤销监护人资格申请尚无判决", False, "新政发〔2016〕8号 四（五）；《未成年人保护法》第93条"),
+    ("人身安全保护令仍在有效期内", False, "《反家庭暴力法》第30条"),
+    ("救助方案有措施既未完成、也未在结案报告中写明取消理由", False, "新政发〔2016〕8号 四（三）（责任到人）"),
+    ("救助方案、干预升级等仍待审批", False, "新政发〔2016〕8号 四（三）"),
+    ("当前等级高于绿色", True, "新政发〔2016〕8号 四（六）（困境解除方可结案）"),
+)
+
+
 def closure_blockers(c: _Ctx, on: dt.date) -> tuple[list[str], list[str]]:
     """What stands in the way of closing the case on ``on``: ``(absolute, overridable)``.
 

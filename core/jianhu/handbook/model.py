@@ -263,6 +263,7 @@ class Handbook:
             "policy": lambda args, page: self._policy_snippet(page),
             "deadlines": lambda args, page: self._deadlines_snippet(page),
             "lifecycle": lambda args, page: reference.mermaid_lifecycle(),
+            "closure-conditions": lambda args, page: reference.closure_conditions_table(),
             "command": lambda args, page: developer.command_snippet(self, args, page),
             "form": lambda args, page: reference.form_summary(self, args[0], page),
             "value": lambda args, page: self._value(args[0]),

@@ -403,6 +403,20 @@ def deadline_rules(policy: FollowupPolicy) -> dict[str, tuple[str, str, str, str
             for k in TASK_KINDS}
 
 
+def closure_conditions_table() -> str:
+    """The conditions that refuse a closure (:data:`jianhu.records.CLOSURE_CONDITIONS`) and who
+    may close a case that went to court (:data:`jianhu.lifecycle.JUDICIAL_CLOSERS`)."""
+    from jianhu.lifecycle import JUDICIAL_CLOSERS
+    from jianhu.records import CLOSURE_CONDITIONS
+    from jianhu.roles import role_labels
+
+    rows = [[cond, "督导员可填写特批理由后结案" if override else "不能特批", source]
+            for cond, override, source in CLOSURE_CONDITIONS]
+    closers = "、".join(role_labels().get(r, r) for r in sorted(JUDICIAL_CLOSERS))
+    return (table(["拒绝结案的情形", "能否特批", "依据"], rows)
+            + f"\n进入过司法干预的个案，只能由{closers}结案。\n")
+
+
 def deadlines_markdown(hb: Handbook) -> str:
     """The deadlines page: every task kind of :data:`jianhu.tasks.TASK_KINDS` with its rule and
     whose task it is."""

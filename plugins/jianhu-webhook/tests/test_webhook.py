@@ -129,7 +129,9 @@ def test_events_arrive_signed_deidentified_once_despite_failures(tmp_path, recei
     with open_session(engine) as s:
         kinds = dict(s.execute(select(OutboxMessage.kind, func.count())
                                .group_by(OutboxMessage.kind)).all())
-    assert kinds["case_opened"] == kinds["level_changed"] > 10  # 新安镇 only
+    # 新安镇 only (seed 7, 300 children): 41 cases opened, 38 graded to a new level (the others
+    # wait for their first assessment, or were red from screening and graded red again)
+    assert (kinds["case_opened"], kinds["level_changed"]) == (41, 38)
     rounds = 0
     while True:
         with open_session(engine) as s:
