@@ -389,8 +389,15 @@ def test_today_caseload_dashboard_reports_and_documents(site):
     assert today.status_code == 200 and "今日待办" in today.text
     rows = today.text.split("<tbody>")[1]
     kinds = [line for line in rows.split("<tr")[1:]]
-    mandatory = [i for i, r in enumerate(kinds) if "强制报告" in r.split("</td>")[0]]
-    assert mandatory == list(range(len(mandatory)))  # mandatory reports come first
+    urgent = [i for i, r in enumerate(kinds) if r.split("</td>")[0].split(">")[-1]
+              in ("强制报告", "应急处置")]
+    assert urgent == list(range(len(urgent)))  # mandatory reports and emergencies come first
+    assert "<th>责任人</th>" in today.text
+    mine = get(s, "/mine")
+    assert mine.status_code == 200 and "<h1>我的待办" in mine.text
+    own_rows = mine.text.split("<tbody>")[1].split("<tr")[1:] if "<tbody>" in mine.text else []
+    assert own_rows and len(own_rows) < len(kinds)
+    assert all("<td>乡镇儿童督导员</td>" in r for r in own_rows)  # the sample names no supervisor
     cases = get(s, "/cases?level=red")
     assert cases.status_code == 200 and "320724100-" in cases.text
     assert "黄色" not in cases.text.split("<tbody>")[1]
