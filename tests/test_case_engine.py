@@ -132,7 +132,8 @@ def test_plan_approval_by_a_township_approver_never_the_requester(run, town, tmp
                           "responsible": "T01", "start": "2026-03-18", "due": "2026-04-17"}]}
     out = run("--as", "D01", "record", "plan", "--case", girl, _file(tmp_path, "p.json", plan))
     assert out.exit_code == 1
-    assert "家教老师（T01）不能审批救助方案；审批人应为评估队伍（民政）、本地管理员、乡镇儿童督导员" in out.output
+    assert ("家教老师（T01）不能审批救助方案；审批人应为评估队伍（民政）、本地管理员、乡镇儿童督导员"
+            in out.output)
     del plan["plan"]["approved_by"]
     out = run("--as", "S01", "record", "plan", "--case", girl, _file(tmp_path, "p.json", plan))
     assert out.exit_code == 0 and "救助方案待审批" in out.output
