@@ -200,7 +200,8 @@ def add_task(session: Session, case: Case, kind: str, due_on: dt.date, *, actor:
     Raises:
         KeyError: ``kind`` is not a task kind.
     """
-    KINDS[kind]  # noqa: B018 - an unknown kind is a programming error
+    if kind not in KINDS:
+        raise KeyError(f"unknown task kind {kind!r} (see jianhu.tasks.TASK_KINDS)")
     task = FollowUp(id=uuid.uuid4(), case_id=case.id, township_id=case.township_id, kind=kind,
                     due_on=due_on, due_at=due_at, status="pending", record_id=record_id, ref=ref,
                     owner=owner)

@@ -68,7 +68,7 @@ TASK_KINDS: tuple[TaskKind, ...] = (
         "调查表显示儿童处于《未成年人保护法》第92条的情形（无人照料、监护人下落不明或无力监护、"
         "需要紧急安置），开案时即产生；个案在评估前显示为红色",
         lambda p: f"调查后{p.emergency_response_hours}小时内到场核实，落实临时照料或临时监护",
-        "登记随访（到场查看）或干预升级（如民政部门临时监护）；督导员也可直接办结",
+        "登记随访（到场查看）或干预升级（如民政部门临时监护）；或确认办结（jianhu followups done）",
         ("visit", "escalation"), True, "followups:done", "township_supervisor",
         "《未成年人保护法》第92条；小时数为项目默认值", by_hour=True),
     TaskKind(
