@@ -52,6 +52,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "approve:level_override": SUPERVISORS,
     "approve:guardianship_change": APPROVERS,
     "followups:done": CASEWORKERS | ASSESSORS,
+    "records:on_behalf": SUPERVISORS,
+    "transfer:request": CASEWORKERS,
+    "transfer:decide": SUPERVISORS | {"county_admin"},
+    "duplicates:list": CASEWORKERS | ASSESSORS | {"county_admin"},
+    "duplicates:resolve": SUPERVISORS | {"county_admin"},
     "view:reporter": SUPERVISORS | {"assessor_police"},
     "view:identified": CASEWORKERS | ASSESSORS | SUPPORT | {"county_admin"},
     "view:cases": CASEWORKERS | ASSESSORS | SUPPORT | {"county_admin"},
@@ -75,6 +80,9 @@ ACTION_LABELS = {
     "登记向公安机关报告", "record:escalation": "登记干预升级", "record:closure": "结案",
     "record:return_visit": "登记回访",
     "people:list": "查看人员名册", "plugins:configure": "设置插件",
+    "records:on_behalf": "代他人导入个案记录", "transfer:request": "申请个案转移",
+    "transfer:decide": "接收或退回个案转移", "duplicates:list": "查看疑似重复登记",
+    "duplicates:resolve": "核实疑似重复登记",
 }
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from jianhu.db.models import Case, CaseAssignment, Person, Township
+from jianhu.db.models import Case, CaseAssignment, Child, Person, Township
 from jianhu.db.rls import COUNTY_ROLE, township_role, use_role
 from jianhu.errors import JianhuError
 from jianhu.roles import ASSIGNED_ONLY, COUNTY_WIDE, Actor
@@ -53,6 +53,29 @@ class Scope:
             stmt = stmt.where(Case.id.in_(select(CaseAssignment.case_id).where(
                 CaseAssignment.person_code == self.actor.code)))
         return stmt
+
+    def children(self, stmt: Select[Any]) -> Select[Any]:
+        """Restrict a select that involves :class:`Child` to the children in scope (those of the
+        actor's township or village; a service provider's: those of their assigned cases)."""
+        if self.township_id is not None:
+            stmt = stmt.where(Child.township_id == self.township_id)
+        if self.village_id is not None:
+            stmt = stmt.where(Child.village_id == self.village_id)
+        if self.assigned_only:
+            stmt = stmt.where(Child.id.in_(select(Case.child_id).join(
+                CaseAssignment, CaseAssignment.case_id == Case.id).where(
+                CaseAssignment.person_code == self.actor.code)))
+        return stmt
+
+    def holds(self, township_id: uuid.UUID, village_id: uuid.UUID | None = None) -> bool:
+        """Whether a record held by this township (and village) is the actor's to change: the
+        rule every write by identity checks before it touches a stored child (handbook:
+        儿童身份与个案归属). Service providers change no child's registration."""
+        if self.assigned_only:
+            return False
+        if self.township_id is not None and township_id != self.township_id:
+            return False
+        return self.village_id is None or village_id == self.village_id
 
     def find_case(self, session: Session, case_no: str) -> Case:
         """The case with this number, if in scope.
@@ -88,6 +111,11 @@ def scope_for(session: Session, actor: Actor) -> Scope:
     scope = Scope(actor, row.township_id, village, actor.role in ASSIGNED_ONLY)
     session.info["jianhu_scope"] = scope
     return scope
+
+
+def current(session: Session) -> Scope | None:
+    """The scope set on ``session`` by :func:`scope_for` (``None``: the whole workspace)."""
+    return session.info.get("jianhu_scope")
 
 
 def restrict(session: Session, stmt: Select[Any]) -> Select[Any]:

@@ -7,6 +7,7 @@ from jianhu.cli import (  # noqa: F401  (commands)
     handbook,
     lifecycle,
     plugins,
+    registry,
     web,
     workspace,
 )

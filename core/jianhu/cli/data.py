@@ -47,6 +47,13 @@ def import_screening_cmd(ws: Workspace, file: Path, dry_run: bool) -> None:
     if s.emergencies:
         click.echo(f"紧急：{s.emergencies}名儿童处于《未成年人保护法》第92条所列情形，已定为红色并生成"
                    "「应急处置」待办，请立即查看 jianhu followups due。")
+    if s.warnings:
+        click.echo(f"提示：{len(s.warnings)}名新登记儿童疑似与已登记儿童重复（已导入，"
+                   "请用 jianhu duplicates list 核实）：")
+        for w in s.warnings[:20]:
+            click.echo(f"  {w}")
+        if len(s.warnings) > 20:
+            click.echo(f"  ……另有{len(s.warnings) - 20}处未列出")
 
 
 @import_.command(name="assessment")

@@ -216,6 +216,59 @@ class Approval(Base):
     decided_at: Mapped[dt.datetime | None]
 
 
+class DuplicateAlert(Base):
+    """A possible double registration for a person to check (see :mod:`jianhu.identity` and
+    :mod:`jianhu.duplicates`).
+
+    ``kind`` is ``held_elsewhere`` (a write met a child whose record another township or village
+    holds; the write was refused) or ``similar`` (a new child resembles a registered one).
+    ``child_id`` is the registered child and ``township_id`` the township holding it;
+    ``other_child_id`` is the new child of a ``similar`` pair; ``from_township_id`` is the
+    township of the write. ``status`` is ``open``, ``same`` (one child) or ``different``.
+    """
+
+    __tablename__ = "duplicate_alerts"
+    __table_args__ = (Index("ix_duplicate_alerts_open", "township_id", "status"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
+    kind: Mapped[str] = mapped_column(String(20))
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("children.id"), index=True)
+    township_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("townships.id"))
+    other_child_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("children.id"))
+    from_township_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("townships.id"))
+    score: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(200))
+    row: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    note: Mapped[str | None] = mapped_column(String(500))
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
+class Transfer(Base):
+    """A request to move a child and the child's cases to another township or village, and its
+    decision (see :mod:`jianhu.transfers`). ``status`` is ``pending``, ``accepted`` or
+    ``refused``; the row stays as the sending side's read-only trace."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (Index("ix_transfers_pending", "to_township_id", "status"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_no: Mapped[str] = mapped_column(String(24))
+    from_township_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("townships.id"))
+    from_village_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("villages.id"))
+    to_township_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("townships.id"))
+    to_village_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("villages.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    requested_by: Mapped[str] = mapped_column(String(40))
+    requested_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[dt.datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(String(500))
+
+
 class Person(Base):
     """A member of staff or a volunteer on the roster, acting under one role.
 

@@ -11,15 +11,18 @@ same rule the scoping layer (:mod:`jianhu.scope`) applies in Python is enforced 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.orm import Session
 
 COUNTY_ROLE = "jianhu_county"
 
-#: table → the USING / WITH CHECK condition of its policy.
-POLICIES: dict[str, str] = {
+#: table → the condition of its policy: one for reading and writing, or (USING, WITH CHECK) when
+#: a township may write rows it then cannot read (an alert it raises for another township).
+POLICIES: dict[str, str | tuple[str, str]] = {
     "villages": "jianhu_visible(township_id)",
     "children": "jianhu_visible(township_id)",
     "cases": "jianhu_visible(township_id)",
@@ -32,6 +35,9 @@ POLICIES: dict[str, str] = {
     "form_records": "EXISTS (SELECT 1 FROM cases c WHERE c.id = subject_id)"
                     " OR EXISTS (SELECT 1 FROM children ch WHERE ch.id = subject_id)",
     "confidential_records": "EXISTS (SELECT 1 FROM form_records f WHERE f.id = record_id)",
+    "duplicate_alerts": ("jianhu_visible(township_id)",
+                         "jianhu_visible(township_id) OR jianhu_visible(from_township_id)"),
+    "transfers": "jianhu_visible(from_township_id) OR jianhu_visible(to_township_id)",
 }
 
 
@@ -56,10 +62,11 @@ def enable_row_level_security(conn: Any) -> None:
     for table, condition in POLICIES.items():
         if conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is None:
             continue  # a table a later migration creates (and covers by calling this again)
+        using, check = condition if isinstance(condition, tuple) else (condition, condition)
         conn.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
         conn.execute(text(f"DROP POLICY IF EXISTS jianhu_scope ON {table}"))
-        conn.execute(text(f"CREATE POLICY jianhu_scope ON {table} USING ({condition}) "
-                          f"WITH CHECK ({condition})"))
+        conn.execute(text(f"CREATE POLICY jianhu_scope ON {table} USING ({using}) "
+                          f"WITH CHECK ({check})"))
 
 
 def disable_row_level_security(conn: Any) -> None:
@@ -106,6 +113,24 @@ def use_role(session: Session, role: str | None) -> None:
     session.info["jianhu_db_role"] = role
     if role:
         session.execute(text(f'SET LOCAL ROLE "{role}"'))
+
+
+@contextmanager
+def across_townships(session: Session) -> Iterator[Connection]:
+    """A connection that sees every township, for the few steps that must cross townships on
+    purpose: finding who holds a citizen ID (:mod:`jianhu.identity`), looking for a similar child
+    elsewhere (:mod:`jianhu.duplicates`) and moving an accepted transfer (:mod:`jianhu.transfers`).
+
+    The caller has checked the actor's permission and returns only what the actor may know. Where
+    the session acts under a township role on PostgreSQL this is a separate connection as the
+    tables' owner, in its own transaction (committed when the block ends without error, like a
+    ``SECURITY DEFINER`` function); anywhere else it is the session's own connection.
+    """
+    if session.get_bind().dialect.name != "postgresql" or not session.info.get("jianhu_db_role"):
+        yield session.connection()
+        return
+    with session.get_bind().connect() as conn, conn.begin():
+        yield conn
 
 
 @event.listens_for(Session, "after_begin")

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jianhu import audit
+from jianhu import audit, identity
 from jianhu.assessment import grade, level_scale
 from jianhu.cases import OPEN_STATUSES
 from jianhu.dates import local_today
@@ -23,10 +23,12 @@ from jianhu.db.models import Case, Township, Village
 from jianhu.errors import ImportRejected, RowError
 from jianhu.forms import load_form
 from jianhu.forms.fields import fold
+from jianhu.identity import find_children
 from jianhu.imports.rows import ParsedRow, map_header, parse_rows
-from jianhu.imports.screening import ImportSummary, find_children
+from jianhu.imports.screening import ImportSummary
 from jianhu.imports.tables import open_table
 from jianhu.plugins import Host
+from jianhu.scope import restrict
 
 BATCH = 500
 
@@ -72,6 +74,7 @@ def import_assessments(
     villages = {(v.township_id, fold(v.name)): v.id for v in session.scalars(select(Village))}
     summary = ImportSummary(dry_run=dry_run)
     seen: dict[tuple, int] = {}
+    alerts: list[dict[str, Any]] = []
     today = local_today()
     source = Path(path).name
 
@@ -97,14 +100,25 @@ def import_assessments(
         """Find each row's child and open case; grade them all when ``apply`` and all found."""
         found = find_children(session, [key for _, key in batch])
         child_ids = [r.id for r in found.values()]
-        cases = {c.child_id: c for c in session.scalars(
-            select(Case).where(Case.child_id.in_(child_ids), Case.status.in_(OPEN_STATUSES)))}
+        cases = {c.child_id: c for c in session.scalars(restrict(session, select(Case).where(
+            Case.child_id.in_(child_ids), Case.status.in_(OPEN_STATUSES))))}
+        unseen = [k["citizen_id"] for _, k in batch
+                  if k["citizen_id"] and ("id", k["citizen_id"]) not in found]
+        held = identity.holders(session, unseen) if unseen else {}
         problems, todo = [], []
         for parsed, key in batch:
             lookup = (("id", key["citizen_id"]) if key["citizen_id"] else
                       ("nv", key["village_id"], key["name"], key["birth_date"]))
             child = found.get(lookup)
-            if child is None:
+            holder = held.get(key["citizen_id"]) if child is None else None
+            problem = identity.conflict(session, holder, None, None) if holder else None
+            if problem is not None:
+                problems.append(RowError(parsed.row, form.by_path["subject", "citizen_id"].column,
+                                         problem[0]))
+                if problem[1]:
+                    alerts.append(identity.alert_row(session, holder, actor=actor, source=source,
+                                                     row=parsed.row, from_township_id=None))
+            elif child is None:
                 problems.append(RowError(parsed.row, "", "找不到这名儿童：请先导入基本情况调查表"))
             elif child.id not in cases:
                 problems.append(RowError(parsed.row, "", "这名儿童没有在办个案，不能评估"))
@@ -163,6 +177,7 @@ def import_assessments(
         if batch:
             errors.extend(write(batch, apply=not errors))
         if errors:
+            identity.report(session, alerts)
             raise ImportRejected(sorted(errors, key=lambda e: e.row), summary.rows)
         if dry_run:
             session.rollback()

@@ -22,11 +22,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jianhu import audit
+from jianhu import audit, identity
 from jianhu.db.models import Case, Township, Village
 from jianhu.errors import ImportRejected, JianhuError, RowError
 from jianhu.forms.fields import fold
-from jianhu.imports.screening import ImportSummary, find_children
+from jianhu.identity import find_children
+from jianhu.imports.screening import ImportSummary
 from jianhu.people import resolve_actor
 from jianhu.plugins import Host
 from jianhu.records import record_form
@@ -34,7 +35,10 @@ from jianhu.roles import Actor
 from jianhu.scope import restrict
 
 
-def _case_for(session: Session, child: dict[str, Any], towns: dict, villages: dict) -> Case:
+def _case_for(session: Session, child: dict[str, Any], towns: dict, villages: dict, *,
+              alerts: list[dict[str, Any]], actor: str, source: str, number: int) -> Case:
+    """The case a line is about: the child's active case (else latest), in the actor's scope; a
+    child held outside it is refused with an alert (:mod:`jianhu.identity`)."""
     key: dict[str, Any] = {"citizen_id": child.get("citizen_id"), "village_id": None,
                            "name": child.get("name"), "birth_date": None}
     if not key["citizen_id"]:
@@ -47,6 +51,14 @@ def _case_for(session: Session, child: dict[str, Any], towns: dict, villages: di
             raise JianhuError("child 须有 citizen_id，或 name、birth_date、township、village") from None
     found = find_children(session, [key])
     row = next(iter(found.values()), None)
+    holder = identity.holders(session, [key["citizen_id"]]).get(key["citizen_id"]) \
+        if row is None and key["citizen_id"] else None
+    problem = identity.conflict(session, holder, None, None) if holder else None
+    if problem is not None:
+        if problem[1]:
+            alerts.append(identity.alert_row(session, holder, actor=actor, source=source,
+                                             row=number, from_township_id=None))
+        raise JianhuError(problem[0])
     if row is None:
         raise JianhuError("找不到这名儿童：请先导入基本情况调查表")
     cases = session.scalars(restrict(session, select(Case).where(Case.child_id == row.id))
@@ -83,7 +95,8 @@ def import_records(session: Session, host: Host, path: str | Path, *, actor: Act
     villages = {(v.township_id, fold(v.name)): v.id for v in session.scalars(select(Village))}
     summary = ImportSummary(dry_run=dry_run)
     errors: list[RowError] = []
-    actors: dict[str | None, Actor] = {None: actor}
+    actors: dict[str | None, Actor] = {None: actor, actor.code: actor}
+    alerts: list[dict[str, Any]] = []
     try:
         with path.open(encoding="utf-8-sig") as fh:
             for number, line in enumerate(fh, start=1):
@@ -97,10 +110,13 @@ def import_records(session: Session, host: Host, path: str | Path, *, actor: Act
                         raise JianhuError("每行应为含 form、child、payload 的 JSON 对象")
                     who = item.get("as")
                     if who not in actors:
+                        if not actor.can("records:on_behalf"):
+                            raise JianhuError(f"只有乡镇督导员可以代他人导入记录（本行 as：{who}）")
                         actors[who] = resolve_actor(session, who)
                     # A savepoint per line: a refused line is undone and checking goes on.
                     with session.begin_nested():
-                        case = _case_for(session, item["child"], towns, villages)
+                        case = _case_for(session, item["child"], towns, villages, alerts=alerts,
+                                         actor=actor.code, source=path.name, number=number)
                         record_form(session, host, case, item["form"], item["payload"],
                                     actor=actors[who])
                     summary.created += 1
@@ -110,6 +126,7 @@ def import_records(session: Session, host: Host, path: str | Path, *, actor: Act
                     form = item.get("form", "") if isinstance(item, dict) else ""
                     errors.append(RowError(number, str(form), str(exc)))
         if errors:
+            identity.report(session, alerts)
             raise ImportRejected(errors, summary.rows)
         if dry_run:
             session.rollback()

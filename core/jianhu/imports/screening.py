@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from jianhu import audit, citizen_id
+from jianhu import audit, citizen_id, duplicates, identity
 from jianhu.cases import (
     EMERGENCY_SITUATIONS,
     OPEN_STATUSES,
@@ -36,7 +36,16 @@ from jianhu.cases import (
     needs_case,
 )
 from jianhu.dates import LOCAL_TZ, age_on, local_date, local_today, now_utc
-from jianhu.db.models import Case, Child, FollowUp, FormRecord, Guardian, Township, Village
+from jianhu.db.models import (
+    Case,
+    Child,
+    DuplicateAlert,
+    FollowUp,
+    FormRecord,
+    Guardian,
+    Township,
+    Village,
+)
 from jianhu.db.rls import ensure_township_roles
 from jianhu.default_plugins.categories import guardianship_rating
 from jianhu.errors import ImportRejected, RowError
@@ -64,7 +73,10 @@ class ImportSummary:
         cases_updated: open cases whose categories or rating changed.
         emergencies: cases opened red with an emergency-response task (未保法 Art 92).
         villages_created: villages registered for the first time.
+        possible_duplicates: new children resembling registered ones (:mod:`jianhu.duplicates`).
         dry_run: nothing was written.
+        by_township: cases opened per township name.
+        warnings: row warnings that did not refuse the row (possible duplicates).
     """
 
     rows: int = 0
@@ -75,8 +87,10 @@ class ImportSummary:
     cases_updated: int = 0
     emergencies: int = 0
     villages_created: int = 0
+    possible_duplicates: int = 0
     dry_run: bool = False
     by_township: dict[str, int] = field(default_factory=dict)
+    warnings: list[RowError] = field(default_factory=list)
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
@@ -129,6 +143,7 @@ class ScreeningImport:
         self.today = local_today()
         self.import_id = str(uuid.uuid4())
         self.summary = ImportSummary()
+        self.alerts: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ checks
     def check(self, parsed: ParsedRow) -> list[RowError]:
@@ -207,15 +222,19 @@ class ScreeningImport:
             self.summary.villages_created += 1
         return vid
 
-    def write(self, batch: list[ParsedRow]) -> None:
-        """Write one batch of good rows: children, guardians, survey records, cases, audit."""
+    def write(self, batch: list[ParsedRow], apply: bool = True) -> list[RowError]:
+        """Look up the children of one batch of good rows and, when ``apply`` and no row meets a
+        child held elsewhere (:mod:`jianhu.identity`), write them: children, guardians, survey
+        records, cases, audit. Returns the rows refused for identity."""
         s = self.session
         new_villages: list[dict] = []
         prepared = []
         for parsed in batch:
             doc = parsed.doc
             township = self.townships[fold(doc["residence"]["township"])]
-            vid = self.village_id(township, doc["residence"]["village"], new_villages)
+            key = (township.id, fold(doc["residence"]["village"]))
+            vid = self.villages.get(key) if not apply else self.village_id(
+                township, doc["residence"]["village"], new_villages)
             c = doc["child"]
             columns = {
                 "township_id": township.id, "village_id": vid, "name": c["name"],
@@ -223,6 +242,12 @@ class ScreeningImport:
                 "citizen_id": c.get("citizen_id"),
             }
             prepared.append((parsed, township, columns, payload_hash(doc)))
+        refused = self.refused(prepared)
+        if refused or not apply:
+            for v in new_villages:  # not written: forget them
+                del self.villages[v["township_id"], fold(v["name"])]
+            self.summary.villages_created -= len(new_villages)
+            return refused
         if new_villages:
             s.execute(insert(Village.__table__), new_villages)
             audit.record_many(s, [
@@ -248,6 +273,7 @@ class ScreeningImport:
         case_candidates: list[tuple[ParsedRow, Township, uuid.UUID, list[str], str, list[str]]] = []
         case_updates = []
         replaced_guardians: list[uuid.UUID] = []
+        new_rows: dict[uuid.UUID, int] = {}
         for parsed, township, columns, digest in prepared:
             found = existing.get(self.lookup_key(columns))
             ctx = self.context(parsed.row)
@@ -269,6 +295,7 @@ class ScreeningImport:
                 child_id = uuid.uuid4()
                 child_inserts.append({"id": child_id, **columns, "created_at": now,
                                       "updated_at": now})
+                new_rows[child_id] = parsed.row
                 audits.append(audit.event_row(actor=self.actor, action="create",
                                               entity_type="child", entity_id=child_id,
                                               after={**columns, "survey_hash": digest},
@@ -302,6 +329,7 @@ class ScreeningImport:
 
         if child_inserts:
             s.execute(insert(Child.__table__), child_inserts)
+            self.flag_similar(child_inserts, new_rows, now)
         if child_updates:
             s.execute(update(Child), child_updates)
         if replaced_guardians:
@@ -314,6 +342,52 @@ class ScreeningImport:
             s.execute(update(Case), case_updates)
         audits.extend(self.open_cases(case_candidates, now))
         audit.record_many(s, audits)
+        return []
+
+    def flag_similar(self, inserted: list[dict[str, Any]], rows: dict[uuid.UUID, int],
+                     now: dt.datetime) -> None:
+        """Warn about, and keep alerts for, new children resembling registered ones
+        (:mod:`jianhu.duplicates`); the rows are not refused."""
+        new = [{**c, "row": rows[c["id"]]} for c in inserted]
+        matches = duplicates.find_similar(self.session, new)
+        if not matches:
+            return
+        town_of = {c["id"]: c["township_id"] for c in inserted}
+        names = dict(self.session.execute(select(Village.id, Village.name).where(
+            Village.id.in_({m.other_village_id for m in matches}))).all())
+        for m in matches:
+            self.summary.warnings.append(RowError(
+                m.row, self.form.by_path["child", "name"].column,
+                duplicates.warning(self.session, m, names)))
+            self.session.execute(insert(DuplicateAlert.__table__), duplicates.alert_rows(
+                self.session, [m], actor=self.actor, source=self.source,
+                from_township_id=town_of[m.child_id]))
+        self.summary.possible_duplicates += len(matches)
+
+    def refused(self, prepared: list[tuple[ParsedRow, Township, dict[str, Any], str]]
+                ) -> list[RowError]:
+        """The rows whose citizen ID is held in another township or village, or outside the
+        actor's scope (:func:`jianhu.identity.conflict`); alerts for :func:`identity.report`
+        are kept in ``self.alerts``."""
+        ids = [cols["citizen_id"] for _, _, cols, _ in prepared if cols["citizen_id"]]
+        held = identity.holders(self.session, ids) if ids else {}
+        out = []
+        for parsed, township, cols, _ in prepared:
+            holder = held.get(cols["citizen_id"])
+            if holder is None:
+                continue
+            village = cols["village_id"] or uuid.uuid4()  # a village not yet registered
+            problem = identity.conflict(self.session, holder, township.id, village)
+            if problem is None:
+                continue
+            message, alert = problem
+            out.append(RowError(parsed.row, self.form.by_path["child", "citizen_id"].column,
+                                message))
+            if alert:
+                self.alerts.append(identity.alert_row(
+                    self.session, holder, actor=self.actor, source=self.source, row=parsed.row,
+                    from_township_id=township.id))
+        return out
 
     def open_cases(self, candidates: list, now: dt.datetime) -> list[dict]:
         """Insert cases for ``(row, township, child_id, categories, rating, emergency)``
@@ -422,8 +496,8 @@ class ScreeningImport:
         return ("nv", columns["village_id"], columns["name"], columns["birth_date"])
 
     def find_existing(self, batch: list[dict[str, Any]]) -> dict[tuple, Any]:
-        """See :func:`find_children`."""
-        return find_children(self.session, batch)
+        """See :func:`jianhu.identity.find_children`."""
+        return identity.find_children(self.session, batch)
 
 
     def latest_survey_hashes(self, child_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -442,44 +516,6 @@ class ScreeningImport:
         if row is not None:
             ctx["row"] = row
         return ctx
-
-
-def find_children(session: Session, batch: list[dict[str, Any]]) -> dict[tuple, Any]:
-    """Find stored children for a batch by citizen ID, else name + birth date + village.
-
-    Args:
-        session: an open session.
-        batch: dicts with ``citizen_id`` (or ``None``), ``village_id``, ``name``, ``birth_date``.
-
-    Returns:
-        ``{("id", citizen_id) | ("nv", village_id, name, birth_date): row}`` for the children
-        found; rows have ``id, citizen_id, township_id, village_id, name, sex, birth_date``.
-        A row with an ID that matches no stored ID also matches a stored child without an ID and
-        the same name, birth date and village (a corrected file that adds the ID).
-    """
-    cols = (Child.id, Child.citizen_id, Child.township_id, Child.village_id, Child.name,
-            Child.sex, Child.birth_date)
-    ids = [c["citizen_id"] for c in batch if c["citizen_id"]]
-    found: dict[tuple, Any] = {}
-    if ids:
-        for row in session.execute(select(*cols).where(Child.citizen_id.in_(ids))):
-            found["id", row.citizen_id] = row
-    triples = [(c["village_id"], c["name"], c["birth_date"]) for c in batch
-               if not c["citizen_id"] or ("id", c["citizen_id"]) not in found]
-    if triples:
-        stmt = select(*cols).where(
-            tuple_(Child.village_id, Child.name, Child.birth_date).in_(triples))
-        by_triple = {(r.village_id, r.name, r.birth_date): r
-                     for r in session.execute(stmt)}
-        for c in batch:
-            r = by_triple.get((c["village_id"], c["name"], c["birth_date"]))
-            if r is None:
-                continue
-            if not c["citizen_id"]:
-                found["nv", c["village_id"], c["name"], c["birth_date"]] = r
-            elif r.citizen_id is None and ("id", c["citizen_id"]) not in found:
-                found["id", c["citizen_id"]] = r
-    return found
 
 
 def import_screening(
@@ -525,17 +561,18 @@ def import_screening(
             problems = parsed.errors + run.check(parsed)
             if problems:
                 errors.extend(problems)
-            elif not errors:
+            else:  # good rows are still looked up after a bad one, to report every refusal
                 batch.append(parsed)
                 if len(batch) >= BATCH:
-                    run.write(batch)
+                    errors.extend(run.write(batch, apply=not errors))
                     batch = []
             if advance is not None:
                 advance(1)
-        if not errors and batch:
-            run.write(batch)
+        if batch:
+            errors.extend(run.write(batch, apply=not errors))
         if errors:
-            raise ImportRejected(errors, run.summary.rows)
+            identity.report(session, run.alerts)
+            raise ImportRejected(sorted(errors, key=lambda e: e.row), run.summary.rows)
         if dry_run:
             run.summary.dry_run = True
             session.rollback()
@@ -571,7 +608,10 @@ def record_survey(session: Session, host: Host, doc: dict[str, Any], *,
         if problems:
             raise ImportRejected(problems, 1)
         run.summary.rows = 1
-        run.write([parsed])
+        problems = run.write([parsed])
+        if problems:
+            identity.report(session, run.alerts)
+            raise ImportRejected(problems, 1)
         audit.record(session, actor=actor, action="import", entity_type="file",
                      entity_id=run.import_id, after=_counts(run.summary), context=run.context())
         session.commit()

@@ -1,0 +1,208 @@
+"""Possible double registrations: a new child who resembles a child already registered.
+
+The identity rule (:mod:`jianhu.identity`) matches a child by citizen ID, else by exact name,
+birth date and village. A child surveyed twice under a variant name (陈壹 / 陈一), with a
+mistyped birth date or without an ID escapes it and gets a second case. So every child the survey
+import or form adds is compared with the registered children (handbook: 疑似重复登记):
+
+- same sex, birth dates at most one day apart, not both with (different) citizen IDs;
+- names alike by characters or by pinyin without tones, in any order of the syllables
+  (:func:`score`, 0–100, at least :data:`THRESHOLD`).
+
+A match is not refused: the row gets a warning naming the registered child when that child is in
+the actor's scope, and an alert (:class:`~jianhu.db.models.DuplicateAlert`, ``similar``) is kept
+for the holding township and the county, who decide whether it is one child
+(``jianhu duplicates list`` / ``resolve``). Recall and precision on generated typing errors are
+measured by ``benchmarks/bench_duplicates.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from pypinyin import lazy_pinyin
+from rapidfuzz import fuzz
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, aliased
+
+from jianhu import audit
+from jianhu.db.models import Case, Child, DuplicateAlert, Township, Village
+from jianhu.db.rls import across_townships
+from jianhu.errors import JianhuError
+from jianhu.roles import Actor
+from jianhu.scope import Scope, current
+
+#: The least :func:`score` of two names taken for the same child (tuned by the benchmark).
+THRESHOLD = 85
+KIND_LABELS = {"held_elsewhere": "他乡镇（村）儿童被重复登记", "similar": "疑似同一儿童"}
+STATUS_LABELS = {"open": "待核实", "same": "是同一儿童", "different": "不是同一儿童"}
+
+
+@lru_cache(maxsize=65536)
+def pinyin(name: str) -> str:
+    """The name's pinyin without tones, syllables separated by spaces (陈壹 → ``chen yi``)."""
+    return " ".join(lazy_pinyin(name.strip()))
+
+
+def score(a: str, b: str) -> int:
+    """How alike two names are, 0–100: the better of the characters' similarity and the
+    pinyin's, the latter in any syllable order (homophones and swapped characters score 100)."""
+    return round(max(fuzz.ratio(a.strip(), b.strip()),
+                     fuzz.token_sort_ratio(pinyin(a), pinyin(b))))
+
+
+@dataclass(frozen=True)
+class Match:
+    """A new child (``child_id``, on file row ``row``) resembling a registered one."""
+
+    row: int
+    child_id: uuid.UUID
+    other_id: uuid.UUID
+    other_township_id: uuid.UUID
+    other_village_id: uuid.UUID
+    other_name: str
+    other_birth_date: dt.date
+    score: int
+
+
+def _candidates(conn: Any, dates: set[dt.date]) -> list[Any]:
+    cols = (Child.id, Child.name, Child.sex, Child.birth_date, Child.citizen_id,
+            Child.township_id, Child.village_id)
+    out: list[Any] = []
+    days = sorted(dates)
+    for start in range(0, len(days), 300):
+        out.extend(conn.execute(select(*cols).where(Child.birth_date.in_(days[start:start + 300]))))
+    return out
+
+
+def find_similar(session: Session, new: list[dict[str, Any]]) -> list[Match]:
+    """The registered children (any township) resembling each new child of ``new`` (dicts with
+    ``row, id, name, sex, birth_date, citizen_id``), best match first per row."""
+    if not new:
+        return []
+    dates = {c["birth_date"] + dt.timedelta(days=d) for c in new for d in (-1, 0, 1)}
+    by_date: dict[tuple[dt.date, str], list[Any]] = {}
+    seen: set[uuid.UUID] = set()
+    with across_townships(session) as conn:
+        rows = _candidates(conn, dates)
+    if conn is not session.connection():  # the session also sees its own unwritten rows
+        rows += _candidates(session.connection(), dates)
+    for r in rows:
+        if r.id not in seen:
+            seen.add(r.id)
+            by_date.setdefault((r.birth_date, r.sex), []).append(r)
+    new_ids = {c["id"] for c in new}
+    out = []
+    for c in new:
+        best: Match | None = None
+        for d in (-1, 0, 1):
+            for r in by_date.get((c["birth_date"] + dt.timedelta(days=d), c["sex"]), []):
+                if r.id == c["id"] or (r.id in new_ids and str(r.id) > str(c["id"])):
+                    continue  # itself, or the other half of a pair within the file
+                if c["citizen_id"] and r.citizen_id:
+                    continue  # two IDs: two children
+                s = score(c["name"], r.name)
+                if s >= THRESHOLD and (best is None or s > best.score):
+                    best = Match(c["row"], c["id"], r.id, r.township_id, r.village_id, r.name,
+                                 r.birth_date, s)
+        if best is not None:
+            out.append(best)
+    return out
+
+
+def alert_rows(session: Session, matches: list[Match], *, actor: str, source: str,
+               from_township_id: uuid.UUID) -> list[dict[str, Any]]:
+    """``similar`` alerts for these matches."""
+    now = dt.datetime.now(dt.UTC)
+    return [{"id": uuid.uuid4(), "kind": "similar", "child_id": m.other_id,
+             "township_id": m.other_township_id, "other_child_id": m.child_id,
+             "from_township_id": from_township_id, "score": m.score, "actor": actor,
+             "source": source[:200], "row": m.row, "status": "open", "created_at": now}
+            for m in matches]
+
+
+def warning(session: Session, match: Match, village_names: dict[uuid.UUID, str]) -> str:
+    """The row warning for a match: naming the registered child only when in scope."""
+    scope = current(session)
+    if scope is None or scope.holds(match.other_township_id, match.other_village_id):
+        place = village_names.get(match.other_village_id, "")
+        return (f"可能与已登记的「{match.other_name}」（{place}，{match.other_birth_date}）是同一名儿童"
+                "，已记入疑似重复登记，请核对")
+    return "可能与其他乡镇（村）已登记的儿童是同一人，已通知县级管理员核实"
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """One alert as listed."""
+
+    id: str
+    kind: str
+    kind_label: str
+    status: str
+    status_label: str
+    score: int | None
+    source: str
+    row: int | None
+    created_at: str
+    child: dict[str, Any]
+    other: dict[str, Any] | None
+
+
+def listing(session: Session, scope: Scope, *, status: str | None = "open") -> list[AlertView]:
+    """The alerts about children in scope (row-level security does the same on PostgreSQL)."""
+    stmt = select(DuplicateAlert).order_by(DuplicateAlert.created_at, DuplicateAlert.id)
+    if status:
+        stmt = stmt.where(DuplicateAlert.status == status)
+    held = aliased(Child)
+    stmt = stmt.join(held, held.id == DuplicateAlert.child_id)
+    if scope.township_id is not None:
+        stmt = stmt.where(DuplicateAlert.township_id == scope.township_id)
+    if scope.village_id is not None:
+        stmt = stmt.where(held.village_id == scope.village_id)
+    alerts = session.scalars(stmt).all()
+    ids = {a.child_id for a in alerts} | {a.other_child_id for a in alerts if a.other_child_id}
+    people = {r.id: r for r in session.execute(
+        select(Child.id, Child.name, Child.birth_date, Child.township_id, Child.village_id,
+               Township.name.label("township"), Village.name.label("village"))
+        .join(Township, Township.id == Child.township_id)
+        .join(Village, Village.id == Child.village_id).where(Child.id.in_(ids)))}
+    cases = dict(session.execute(select(Case.child_id, Case.case_no).where(
+        Case.child_id.in_(ids)).order_by(Case.opened_on)).all())
+
+    def person(cid: uuid.UUID | None) -> dict[str, Any] | None:
+        r = people.get(cid) if cid else None
+        if r is None or not scope.holds(r.township_id, r.village_id):
+            return None
+        return {"name": r.name, "birth_date": r.birth_date.isoformat(), "township": r.township,
+                "village": r.village, "case_no": cases.get(r.id)}
+
+    return [AlertView(str(a.id), a.kind, KIND_LABELS[a.kind], a.status, STATUS_LABELS[a.status],
+                      a.score, a.source, a.row, a.created_at.isoformat(),
+                      person(a.child_id) or {}, person(a.other_child_id))
+            for a in alerts]
+
+
+def resolve(session: Session, actor: Actor, scope: Scope, alert_id: str, *, same: bool,
+            note: str) -> None:
+    """Record the decision on an alert (one child, or two) and audit it. Does not commit."""
+    actor.require("duplicates:resolve")
+    try:
+        key = uuid.UUID(alert_id)
+    except ValueError:
+        raise JianhuError(f"没有疑似重复记录 {alert_id}") from None
+    stmt = select(DuplicateAlert).where(DuplicateAlert.id == key)
+    if scope.township_id is not None:
+        stmt = stmt.where(DuplicateAlert.township_id == scope.township_id)
+    alert = session.scalar(stmt)
+    if alert is None:
+        raise JianhuError(f"没有疑似重复记录 {alert_id}")
+    status = "same" if same else "different"
+    session.execute(update(DuplicateAlert).where(DuplicateAlert.id == key).values(
+        status=status, note=note.strip()[:500] or None, decided_by=actor.code,
+        decided_at=dt.datetime.now(dt.UTC)))
+    audit.record(session, actor=actor.code, action="resolve", entity_type="duplicate_alert",
+                 entity_id=key, before={"status": alert.status}, after={"status": status})
