@@ -202,3 +202,10 @@ def test_a_child_registered_twice_under_a_homophone_is_flagged(run, county, tmp_
     assert json.loads(run("duplicates", "list", "--json").output) == []
     assert run("--as", "D02", "duplicates", "resolve", alert["id"], "--different").output == \
         "错误：村（居）儿童主任（D02）无权核实疑似重复登记\n"
+
+
+def test_a_resurvey_without_the_id_keeps_it(run, county, session, tmp_path):
+    out = run("--as", "S01", "import", "screening", str(write_xlsx(
+        county, [survey(child__citizen_id=None, family__economic_hardship=True)], tmp_path / "f.xlsx")))
+    assert out.exit_code == 0 and "新增0，更新1" in out.output, out.output
+    _unchanged(session)

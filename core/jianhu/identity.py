@@ -130,7 +130,11 @@ def find_children(session: Session, batch: list[dict[str, Any]]) -> dict[tuple, 
     if triples:
         stmt = limit(select(*cols).where(
             tuple_(Child.village_id, Child.name, Child.birth_date).in_(triples)))
-        by_triple = {(r.village_id, r.name, r.birth_date): r for r in session.execute(stmt)}
+        by_triple: dict[tuple, Any] = {}
+        for r in session.execute(stmt):  # a child registered without an ID first
+            key = (r.village_id, r.name, r.birth_date)
+            if key not in by_triple or r.citizen_id is None:
+                by_triple[key] = r
         for c in batch:
             r = by_triple.get((c["village_id"], c["name"], c["birth_date"]))
             if r is None:

@@ -278,6 +278,8 @@ class ScreeningImport:
             found = existing.get(self.lookup_key(columns))
             ctx = self.context(parsed.row)
             if found is not None:
+                if columns["citizen_id"] is None:  # a re-survey without the ID keeps it
+                    columns["citizen_id"] = found.citizen_id
                 before = {k: getattr(found, k) for k in columns}
                 if before == columns and latest_hash.get(found.id) == digest:
                     self.summary.unchanged += 1
