@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from conftest import TEST_ENV, count
 from jianhu import hookimpl
 from jianhu.dates import LOCAL_TZ
-from jianhu.db.models import AuditEvent, Case, FormRecord, Person
+from jianhu.db.models import AuditEvent, Case, Child, FormRecord, Person
 from jianhu.db.session import open_session
 from jianhu.deploy.apply import verify_password
 from jianhu.extensions import WebDownload, WebPage
@@ -481,6 +481,18 @@ def test_a_survey_entered_on_the_form_is_checked_like_an_import(site):
     flashed = get(s, "/cases").text
     assert "已登记调查表：新增儿童；开立个案 1 个" in flashed
     assert records_count(site)[0] == before[0] + 1  # the survey record
+    # another township's supervisor cannot overwrite the child by entering the same ID
+    other = signed_in(site, OTHER_TOWN)
+    token = page_token(get(other, "/surveys/new").text)
+    r = post(other, "/surveys/new", data=base | {
+        "csrf_token": token, "child.citizen_id": "320724201406010044", "child.name": "冒名",
+        "residence.township": "堆沟港镇"})
+    assert r.status_code == 422
+    assert "该儿童已在其他乡镇登记，不能在本乡镇修改" in r.text.split(
+        'data-field="child.citizen_id"')[1][:2000]
+    with open_session(site["sample"].engine) as session:
+        assert session.scalar(select(Child.name).where(
+            Child.citizen_id == "320724201406010044")) == "网页甲"
 
 
 def test_plugin_pages_get_sign_in_scoping_and_the_menu(site):
@@ -629,3 +641,36 @@ def test_cli_serve_starts_the_web_interface(engine, db_url):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_case_is_transferred_on_the_web_and_leaves_the_sender(site):
+    with open_session(site["sample"].engine) as session:
+        case_no = session.scalar(select(Case.case_no)
+                                 .where(Case.case_no.like("320724100-%"),
+                                        Case.case_no != site["sample"].own_case,
+                                        Case.status != "closed")
+                                 .order_by(Case.case_no.desc()))
+    s = signed_in(site, SUPERVISOR)
+    page = get(s, f"/cases/{case_no}")
+    assert "申请转移" in page.text
+    token = page_token(page.text)
+    r = post(s, f"/cases/{case_no}/transfer", data={"csrf_token": token, "to": "花果山镇/村",
+                                                    "reason": "迁居"})
+    assert r.status_code == 303
+    assert "未能申请转移：「花果山镇」不是本县的乡镇" in get(s, f"/cases/{case_no}").text
+    r = post(s, f"/cases/{case_no}/transfer", data={"csrf_token": token, "to": "堆沟港镇",
+                                                    "reason": "随父母迁居"})
+    assert r.status_code == 303 and r.headers["location"] == "/transfers"
+    listed = get(s, "/transfers").text
+    assert "待接收方乡镇儿童督导员接收" in listed and case_no in listed
+    assert 'value="accept"' not in listed  # the sender cannot accept its own request
+    other = signed_in(site, OTHER_TOWN)
+    page = get(other, "/transfers")
+    assert case_no in page.text and 'value="accept"' in page.text
+    transfer_id = page.text.split('action="/transfers/')[1].split('"')[0]
+    r = post(other, f"/transfers/{transfer_id}", data={
+        "csrf_token": page_token(page.text), "decision": "accept", "village": "港口村"})
+    assert r.status_code == 303 and r.headers["location"] == f"/cases/{case_no}"
+    assert get(other, f"/cases/{case_no}").status_code == 200
+    assert get(s, f"/cases/{case_no}").status_code == 404
+    assert "已接收" in get(s, "/transfers").text  # the sender's trace

@@ -151,3 +151,43 @@ def test_another_town_gets_404_in_the_browser(site, chromium):
     response = page.goto(base + f"/api/cases/{sample.own_case}")
     assert response.status == 404
     context.close()
+
+
+def test_a_director_asks_for_a_transfer_on_a_phone(site, chromium, shots):
+    from sqlalchemy import select
+
+    from jianhu.db.models import Case, Person
+    from jianhu.db.session import open_session
+
+    base, sample = site
+    with open_session(sample.engine) as session:
+        village = session.scalar(select(Person.village_id).where(Person.code == DIRECTOR))
+        case_no = session.scalar(select(Case.case_no).where(
+            Case.village_id == village, Case.case_no != sample.own_case,
+            Case.status.not_in(["closed", "return_visits"])).order_by(Case.case_no))
+    assert case_no
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, base, DIRECTOR)
+    page.goto(base + f"/cases/{case_no}")
+    page.click("text=儿童随家庭迁居时")
+    page.fill("input[name=to]", "堆沟港镇")
+    page.fill("input[name=reason]", "随父母迁居")
+    page.click("text=申请转移")
+    page.wait_for_url(base + "/transfers")
+    assert "待接收方乡镇儿童督导员接收" in page.inner_text("body")
+    assert page.locator("#transfers article").count() == 1
+    assert page.locator("button[value=accept]").count() == 0
+    page.screenshot(path=shots / "10-transfer-requested.png", full_page=True)
+    context.close()
+
+    context = chromium.new_context()
+    page = context.new_page()
+    sign_in(page, base, OTHER_TOWN)
+    page.goto(base + "/transfers")
+    page.fill("input[name=village]", "港口村")
+    page.click("button[value=accept]")
+    page.wait_for_url(base + f"/cases/{case_no}")
+    assert "堆沟港镇港口村" in page.inner_text("main")
+    page.screenshot(path=shots / "11-transfer-accepted.png", full_page=True)
+    context.close()

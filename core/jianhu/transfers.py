@@ -61,9 +61,11 @@ class TransferView:
     status_label: str
     decided_by: str | None
     decision_note: str | None
+    to_township_id: uuid.UUID
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "requested_at": self.requested_at.isoformat()}
+        return {**self.__dict__, "requested_at": self.requested_at.isoformat(),
+                "to_township_id": str(self.to_township_id)}
 
 
 def _place(session: Session, text: str, case: Case) -> tuple[Township, uuid.UUID | None]:
@@ -245,4 +247,4 @@ def listing(session: Session, scope: Scope, *, status: str | None = None) -> lis
         to_place=towns.get(r.to_township_id, "") + villages.get(r.to_village_id, ""),
         reason=r.reason, requested_by=r.requested_by, requested_at=r.requested_at,
         status=r.status, status_label=STATUS_LABELS[r.status], decided_by=r.decided_by,
-        decision_note=r.decision_note) for r in rows]
+        decision_note=r.decision_note, to_township_id=r.to_township_id) for r in rows]

@@ -52,6 +52,7 @@ MENU: tuple[tuple[str, str, str], ...] = (
     ("/cases", "个案", "view:cases"),
     ("/surveys/new", "登记调查表", "import:screening"),
     ("/import", "导入调查表", "import:screening"),
+    ("/transfers", "个案转移", "transfer:request"),
     ("/reports", "报表", "report:aggregate"),
     ("/dashboard", "统计图", "view:cases"),
 )

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import escape
 from starlette.datastructures import UploadFile
 
+from jianhu import transfers
 from jianhu.dates import parse_date
 from jianhu.documents import KINDS, render_html, write_document
 from jianhu.errors import ImportRejected, JianhuError
@@ -158,6 +159,7 @@ def case_page(case_no: str, ctx: SignedIn) -> Response:
     ctx.session.commit()  # audit of confidential reads
     forms = [(f, load_form(ctx.host, f).title) for f in allowed_forms(ctx.actor, case)]
     return render(ctx.request, "case.html", actor=ctx.actor, view=view, forms=forms,
+                  may_transfer=ctx.actor.can("transfer:request"),
                   documents=KINDS if ctx.actor.can("view:identified") else {},
                   level_label=queries.level_label, today=ctx.today.isoformat())
 
@@ -254,6 +256,54 @@ def document(case_no: str, kind: str, ctx: SignedIn,
                         headers={"Content-Security-Policy": CSP_DOCUMENT})
 
 
+# --------------------------------------------------------------------------- transfers
+@router.post("/cases/{case_no}/transfer")
+def transfer_request(case_no: str, ctx: SignedIn, data: Submitted) -> Response:
+    """Ask to move a case to another township or village (:func:`transfers.request`)."""
+    ctx.require("transfer:request")
+    try:
+        t = transfers.request(ctx.session, ctx.actor, ctx.scope, case_no,
+                              str(data.get("to") or ""), str(data.get("reason") or ""))
+        ctx.session.commit()
+    except JianhuError as exc:
+        ctx.session.rollback()
+        flash(ctx.request, f"未能申请转移：{exc}")
+        return RedirectResponse(f"/cases/{case_no}" if "没有个案" not in str(exc) else "/cases",
+                                status_code=303)
+    if t.status == "accepted":
+        flash(ctx.request, f"已转移个案 {case_no}")
+        return RedirectResponse("/transfers", status_code=303)
+    flash(ctx.request, f"已申请转移个案 {case_no}（编号 {t.id}），待接收方乡镇儿童督导员接收")
+    return RedirectResponse("/transfers", status_code=303)
+
+
+@router.get("/transfers")
+def transfers_page(ctx: SignedIn) -> Response:
+    """Transfers sent and received; a receiving supervisor accepts or refuses the pending ones."""
+    ctx.require("transfer:request")
+    rows = transfers.listing(ctx.session, ctx.scope)
+    decidable = {t.id for t in rows if transfers.may_decide(ctx.actor, ctx.scope, t.to_township_id)}
+    return render(ctx.request, "transfers.html", actor=ctx.actor, rows=rows, decidable=decidable)
+
+
+@router.post("/transfers/{transfer_id}")
+def transfer_decide(transfer_id: int, ctx: SignedIn, data: Submitted) -> Response:
+    """Accept or refuse a pending transfer (:func:`transfers.decide`)."""
+    ctx.require("transfer:decide")
+    accept = data.get("decision") == "accept"
+    try:
+        t = transfers.decide(ctx.session, ctx.actor, ctx.scope, transfer_id, accept=accept,
+                             village=str(data.get("village") or "") or None,
+                             note=str(data.get("note") or ""))
+        ctx.session.commit()
+    except JianhuError as exc:
+        ctx.session.rollback()
+        flash(ctx.request, f"未能处理转移申请：{exc}")
+        return RedirectResponse("/transfers", status_code=303)
+    flash(ctx.request, f"已{'接收' if accept else '退回'}个案 {t.case_no}")
+    return RedirectResponse(f"/cases/{t.case_no}" if accept else "/transfers", status_code=303)
+
+
 # --------------------------------------------------------------------------- survey
 @router.get("/surveys/new")
 def survey_page(ctx: SignedIn) -> Response:
@@ -287,7 +337,8 @@ def survey_submit(ctx: SignedIn, data: Submitted) -> Response:
             what = "新增儿童" if summary.created else ("更新儿童" if summary.updated else "没有变化")
             urgent = ("；紧急：该儿童处于《未成年人保护法》第92条所列情形，已生成应急处置待办"
                       if summary.emergencies else "")
-            flash(ctx.request, f"已登记调查表：{what}；开立个案 {summary.cases_opened} 个{urgent}")
+            similar = "".join(f"；提示：{w.message}" for w in summary.warnings)
+            flash(ctx.request, f"已登记调查表：{what}；开立个案 {summary.cases_opened} 个{urgent}{similar}")
             return RedirectResponse("/cases", status_code=303)
     ctx.session.rollback()
     return render(ctx.request, "form.html", 422, actor=ctx.actor, case=None, page=page,
