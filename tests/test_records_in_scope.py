@@ -209,3 +209,22 @@ def test_a_resurvey_without_the_id_keeps_it(run, county, session, tmp_path):
         county, [survey(child__citizen_id=None, family__economic_hardship=True)], tmp_path / "f.xlsx")))
     assert out.exit_code == 0 and "新增0，更新1" in out.output, out.output
     _unchanged(session)
+
+
+# ----------------------------------------------------------------------------- plugins
+def test_a_township_whose_enabled_plugin_is_gone_refuses_work(run, county, session):
+    from jianhu.db.models import PluginSetting
+
+    session.add(PluginSetting(plugin="jianhu-gone", township_code="320724100000", enabled=True,
+                              settings={}))
+    session.commit()
+    out = run("--as", "S01", "cases", "list")
+    assert out.exit_code == 1
+    assert out.output == ("错误：已启用的插件没有安装：「jianhu-gone」（320724100000）。请安装该插件后再操作，"
+                          "或由管理员用 jianhu plugins disable 停用（停用后按默认规则办理）\n")
+    assert run("--as", "B01", "cases", "list", "--json").exit_code == 0  # another township works
+    listed = json.loads(run("plugins", "list", "--json").output)
+    assert {"name": "jianhu-gone", "version": None, "source": None, "hooks": [],
+            "enabled_for": ["320724100000"], "installed": False} in listed
+    assert run("plugins", "disable", "jianhu-gone", "--township", "320724100000").exit_code == 0
+    assert run("--as", "S01", "cases", "list", "--json").exit_code == 0

@@ -36,10 +36,11 @@ def enable(session: Session, host: Host, plugin: str, township_code: str,
     """Enable (or disable) ``plugin`` for a township (``"*"``: all) with ``settings``.
 
     Raises:
-        JianhuError: the plugin is not loaded, the township is unknown, or the settings fail
-            the plugin's schema (every problem listed in Chinese).
+        JianhuError: the plugin is not loaded (disabling one that is no longer installed is
+            allowed), the township is unknown, or the settings fail the plugin's schema (every
+            problem listed in Chinese).
     """
-    if plugin not in {p.name for p in host.plugins()}:
+    if enabled and plugin not in {p.name for p in host.plugins()}:
         raise JianhuError(f"没有加载名为「{plugin}」的插件（jianhu plugins list 可查）")
     if township_code != ALL and township_code not in host.areas:
         raise JianhuError(f"「{township_code}」不是本县的乡镇代码")
@@ -81,3 +82,32 @@ def enabled_townships(session: Session) -> dict[str, list[str]]:
                                .order_by(PluginSetting.township_code)):
         out.setdefault(row.plugin, []).append(row.township_code)
     return out
+
+
+def missing_plugins(session: Session, host: Host, township_code: str | None) -> dict[str, list[str]]:
+    """Plugins enabled for ``township_code`` (or for every township; ``None``: for any township)
+    that are not installed: plugin name → township codes."""
+    installed = {p.name for p in host.plugins()}
+    out: dict[str, list[str]] = {}
+    for plugin, codes in enabled_townships(session).items():
+        if plugin in installed:
+            continue
+        hit = codes if township_code is None else [c for c in codes if c in (township_code, ALL)]
+        if hit:
+            out[plugin] = hit
+    return out
+
+
+def require_installed(session: Session, host: Host, township_code: str | None) -> None:
+    """Refuse to work for a township whose enabled plugin is not installed: its rules (forms,
+    deadlines, reports) would silently fall back to the defaults (handbook: 插件按乡镇启用).
+
+    Raises:
+        JianhuError: naming the plugins and townships, and what to do.
+    """
+    missing = missing_plugins(session, host, township_code)
+    if missing:
+        names = "；".join(f"「{p}」（{'、'.join('全部乡镇' if c == ALL else c for c in codes)}）"
+                         for p, codes in sorted(missing.items()))
+        raise JianhuError(f"已启用的插件没有安装：{names}。请安装该插件后再操作，或由管理员用 "
+                          "jianhu plugins disable 停用（停用后按默认规则办理）")

@@ -34,10 +34,14 @@ def list_plugins(ws: Workspace, as_json: bool) -> None:
     """列出已加载的插件：名称、版本、来源、实现的钩子和启用的乡镇。"""
     infos = ws.host.plugins()
     enabled = _enabled(ws)
+    missing = sorted(set(enabled) - {p.name for p in infos})  # enabled, no longer installed
     if as_json:
         click.echo(json.dumps([{"name": p.name, "version": p.version, "source": p.source,
-                                "hooks": list(p.hooks), "enabled_for": enabled.get(p.name, [])}
-                               for p in infos], ensure_ascii=False, indent=2))
+                                "hooks": list(p.hooks), "enabled_for": enabled.get(p.name, []),
+                                "installed": True} for p in infos]
+                              + [{"name": name, "version": None, "source": None, "hooks": [],
+                                  "enabled_for": enabled[name], "installed": False}
+                                 for name in missing], ensure_ascii=False, indent=2))
         return
     from rich.table import Table
 
@@ -45,7 +49,12 @@ def list_plugins(ws: Workspace, as_json: bool) -> None:
     for p in infos:
         table.add_row(p.name, p.version, p.source, ", ".join(p.hooks),
                       "、".join(enabled.get(p.name, [])))
+    for name in missing:
+        table.add_row(name, "未安装", "——", "", "、".join(enabled[name]))
     console().print(table)
+    if missing:
+        click.echo(f"错误：已启用但没有安装的插件：{'、'.join(missing)}；这些乡镇的操作会被拒绝，"
+                   "请安装，或用 jianhu plugins disable 停用", err=True)
 
 
 @plugins.command(name="enable")

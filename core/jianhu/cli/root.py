@@ -99,10 +99,12 @@ class Workspace:
             JianhuError: unknown actor, action not allowed, or no township on the roster.
         """
         from jianhu.scope import scope_for
+        from jianhu.settings import require_installed
 
         actor = self.acting(session)
         if action:
             actor.require(action)
+        require_installed(session, self.host, actor.township_code)
         return actor, scope_for(session, actor)
 
 
