@@ -31,7 +31,7 @@ from sqlalchemy import insert
 
 from jianhu.db.models import Child, Township, Village
 from jianhu.db.session import make_engine, open_session, upgrade
-from jianhu.duplicates import THRESHOLD, find_similar
+from jianhu.duplicates import find_similar, name_key
 from jianhu.plugins import Host
 from jianhu.sample import GIVEN, SURNAMES, generate
 
@@ -92,7 +92,8 @@ def main() -> None:
             s.execute(insert(Township.__table__).values(id=town, code="320724100000", name="新安镇",
                                                         county_code="320724"))
             s.execute(insert(Village.__table__).values(id=village, township_id=town, name="测试村"))
-            s.execute(insert(Child.__table__), [{**p, "township_id": town, "village_id": village}
+            s.execute(insert(Child.__table__), [{**p, "township_id": town, "village_id": village,
+                                                 "name_key": name_key(p["name"])}
                                                 for p in registered])
             s.commit()
             sounds = homophones()
@@ -117,7 +118,7 @@ def main() -> None:
     recall = correct / len(copies)
     precision = correct / len(matches) if matches else 0.0
     print(f"registered {len(registered)}, copies with one error {len(copies)}, "
-          f"unregistered controls {len(controls)}; threshold {THRESHOLD}")
+          f"unregistered controls {len(controls)}")
     for kind in kinds:
         print(f"  {kind:9} found {found_by_kind[kind]} / {sum(1 for c in copies if c['kind'] == kind)}")
     print(f"recall    {recall:.3f}   (target >= 0.95)")

@@ -1,31 +1,34 @@
 """Possible double registrations: a new child who resembles a child already registered.
 
 The identity rule (:mod:`jianhu.identity`) matches a child by citizen ID, else by exact name,
-birth date and village. A child surveyed twice under a variant name (陈壹 / 陈一), with a
-mistyped birth date or without an ID escapes it and gets a second case. So every child the survey
-import or form adds is compared with the registered children (handbook: 疑似重复登记):
+birth date and village. A child surveyed twice under a variant name (陈壹 / 陈一), with the
+characters in another order, with a birth date off by a day or without an ID escapes it and gets
+a second case. So every child the survey import or form adds is compared with the registered
+children of the whole county (handbook: 疑似重复登记). Two children are taken for possibly one when:
 
-- same sex, birth dates at most one day apart, not both with (different) citizen IDs;
-- names alike by characters or by pinyin without tones, in any order of the syllables
-  (:func:`score`, 0–100, at least :data:`THRESHOLD`).
+- their names read the same in pinyin without tones, whatever the order of the syllables
+  (:func:`name_key`, stored on every child and indexed, so the comparison stays fast at a county's
+  scale: only children with the same key are read);
+- they have the same sex and birth dates at most one day apart;
+- they do not both have citizen IDs (two different IDs are two children).
 
-A match is not refused: the row gets a warning naming the registered child when that child is in
-the actor's scope, and an alert (:class:`~jianhu.db.models.DuplicateAlert`, ``similar``) is kept
-for the holding township and the county, who decide whether it is one child
-(``jianhu duplicates list`` / ``resolve``). Recall and precision on generated typing errors are
-measured by ``benchmarks/bench_duplicates.py``.
+:func:`score` grades a match: 100 the same characters, 95 homophones in the same order, 90 the
+same syllables in another order. A match is not refused: the row gets a warning naming the
+registered child when that child is in the actor's scope, and an alert
+(:class:`~jianhu.db.models.DuplicateAlert`, ``similar``) is kept for the holding township and the
+county, who decide whether it is one child (``jianhu duplicates list`` / ``resolve``). Recall
+and precision on generated typing errors are measured by ``benchmarks/bench_duplicates.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from pypinyin import lazy_pinyin
-from rapidfuzz import fuzz
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, aliased
 
@@ -36,23 +39,31 @@ from jianhu.errors import JianhuError
 from jianhu.roles import Actor
 from jianhu.scope import Scope, current
 
-#: The least :func:`score` of two names taken for the same child (tuned by the benchmark).
-THRESHOLD = 85
 KIND_LABELS = {"held_elsewhere": "他乡镇（村）儿童被重复登记", "similar": "疑似同一儿童"}
 STATUS_LABELS = {"open": "待核实", "same": "是同一儿童", "different": "不是同一儿童"}
 
 
 @lru_cache(maxsize=65536)
-def pinyin(name: str) -> str:
-    """The name's pinyin without tones, syllables separated by spaces (陈壹 → ``chen yi``)."""
-    return " ".join(lazy_pinyin(name.strip()))
+def pinyin(name: str) -> list[str]:
+    """The name's toneless pinyin syllables (陈壹 → ``["chen", "yi"]``), from each character's
+    most common reading (pypinyin without its phrase dictionary: a name is not a phrase, and the
+    dictionary costs about 45 MB). Imported on first use, so commands that add no child stay quick."""
+    os.environ.setdefault("PYPINYIN_NO_PHRASES", "true")
+    from pypinyin import lazy_pinyin
+
+    return lazy_pinyin(name.strip())
+
+
+def name_key(name: str) -> str:
+    """The blocking key of a name: toneless pinyin syllables, sorted (王小明, 王明小 → ``ming wang xiao``)."""
+    return " ".join(sorted(pinyin(name)))[:200]
 
 
 def score(a: str, b: str) -> int:
-    """How alike two names are, 0–100: the better of the characters' similarity and the
-    pinyin's, the latter in any syllable order (homophones and swapped characters score 100)."""
-    return round(max(fuzz.ratio(a.strip(), b.strip()),
-                     fuzz.token_sort_ratio(pinyin(a), pinyin(b))))
+    """How alike two names with the same :func:`name_key` are (see the module)."""
+    if a.strip() == b.strip():
+        return 100
+    return 95 if pinyin(a) == pinyin(b) else 90
 
 
 @dataclass(frozen=True)
@@ -69,13 +80,13 @@ class Match:
     score: int
 
 
-def _candidates(conn: Any, dates: set[dt.date]) -> list[Any]:
+def _candidates(conn: Any, keys: set[str]) -> list[Any]:
     cols = (Child.id, Child.name, Child.sex, Child.birth_date, Child.citizen_id,
-            Child.township_id, Child.village_id)
+            Child.township_id, Child.village_id, Child.name_key)
     out: list[Any] = []
-    days = sorted(dates)
-    for start in range(0, len(days), 300):
-        out.extend(conn.execute(select(*cols).where(Child.birth_date.in_(days[start:start + 300]))))
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        out.extend(conn.execute(select(*cols).where(Child.name_key.in_(ordered[start:start + 500]))))
     return out
 
 
@@ -84,31 +95,27 @@ def find_similar(session: Session, new: list[dict[str, Any]]) -> list[Match]:
     ``row, id, name, sex, birth_date, citizen_id``), best match first per row."""
     if not new:
         return []
-    dates = {c["birth_date"] + dt.timedelta(days=d) for c in new for d in (-1, 0, 1)}
-    by_date: dict[tuple[dt.date, str], list[Any]] = {}
-    seen: set[uuid.UUID] = set()
+    keys = {name_key(c["name"]) for c in new}
     with across_townships(session) as conn:
-        rows = _candidates(conn, dates)
-    if conn is not session.connection():  # the session also sees its own unwritten rows
-        rows += _candidates(session.connection(), dates)
+        rows = _candidates(conn, keys)
+        if conn is not session.connection():  # the session also sees its own unwritten rows
+            rows += _candidates(session.connection(), keys)
+    by_key: dict[tuple[str, str], dict[uuid.UUID, Any]] = {}
     for r in rows:
-        if r.id not in seen:
-            seen.add(r.id)
-            by_date.setdefault((r.birth_date, r.sex), []).append(r)
+        by_key.setdefault((r.name_key, r.sex), {})[r.id] = r
     new_ids = {c["id"] for c in new}
     out = []
     for c in new:
         best: Match | None = None
-        for d in (-1, 0, 1):
-            for r in by_date.get((c["birth_date"] + dt.timedelta(days=d), c["sex"]), []):
-                if r.id == c["id"] or (r.id in new_ids and str(r.id) > str(c["id"])):
-                    continue  # itself, or the other half of a pair within the file
-                if c["citizen_id"] and r.citizen_id:
-                    continue  # two IDs: two children
-                s = score(c["name"], r.name)
-                if s >= THRESHOLD and (best is None or s > best.score):
-                    best = Match(c["row"], c["id"], r.id, r.township_id, r.village_id, r.name,
-                                 r.birth_date, s)
+        for r in by_key.get((name_key(c["name"]), c["sex"]), {}).values():
+            if r.id == c["id"] or (r.id in new_ids and str(r.id) > str(c["id"])):
+                continue  # itself, or the other half of a pair within the file
+            if abs((r.birth_date - c["birth_date"]).days) > 1 or (c["citizen_id"] and r.citizen_id):
+                continue
+            s = score(c["name"], r.name)
+            if best is None or s > best.score:
+                best = Match(c["row"], c["id"], r.id, r.township_id, r.village_id, r.name,
+                             r.birth_date, s)
         if best is not None:
             out.append(best)
     return out

@@ -79,6 +79,8 @@ class Child(Base):
     sex: Mapped[str] = mapped_column(String(6))
     birth_date: Mapped[dt.date] = mapped_column(Date)
     citizen_id: Mapped[str | None] = mapped_column(String(18), unique=True)
+    #: The name's toneless pinyin, syllables sorted (:func:`jianhu.duplicates.name_key`).
+    name_key: Mapped[str | None] = mapped_column(String(200), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 

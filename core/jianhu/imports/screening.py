@@ -239,7 +239,7 @@ class ScreeningImport:
             columns = {
                 "township_id": township.id, "village_id": vid, "name": c["name"],
                 "sex": c["sex"], "birth_date": dt.date.fromisoformat(c["birth_date"]),
-                "citizen_id": c.get("citizen_id"),
+                "citizen_id": c.get("citizen_id"), "name_key": duplicates.name_key(c["name"]),
             }
             prepared.append((parsed, township, columns, payload_hash(doc)))
         refused = self.refused(prepared)
