@@ -66,7 +66,7 @@ def test_another_township_cannot_overwrite_a_child_by_survey(run, county, sessio
     xinan, dugou = (session.scalar(select(Township.id).where(Township.name == n))
                     for n in ("新安镇", "堆沟港镇"))
     assert [(a.kind, a.child_id, a.township_id, a.from_township_id, a.actor, a.row)
-            for a in alerts] == [("held_elsewhere", child.id, xinan, dugou, "B01", 3)] * 2
+            for a in alerts] == [("held_elsewhere", child.id, xinan, dugou, "B01", 3)]  # one
     refused = session.scalars(select(AuditEvent).where(AuditEvent.action == "refused")).all()
     assert [(e.actor, e.entity_type, e.entity_id, e.context["row"]) for e in refused] == [
         ("B01", "child", str(child.id), 3)] * 2
@@ -110,7 +110,8 @@ def test_assessment_and_records_imports_refuse_a_child_held_elsewhere(run, count
                                  "payload": {}}) + "\n", "utf-8")
     out = run("--as", "B01", "import", "records", str(lines))
     assert out.exit_code == 1 and HELD in out.output
-    assert count(session, DuplicateAlert) == 2
+    assert count(session, DuplicateAlert) == 1  # one open alert per child and township
+    assert len(session.scalars(select(AuditEvent).where(AuditEvent.action == "refused")).all()) == 2
     assert count(session, FormRecord) == 2  # the two surveys only
 
 
@@ -120,6 +121,11 @@ def test_only_a_supervisor_imports_records_on_behalf_of_others(run, county, tmp_
         "citizen_id": "320724201505050017"}, "payload": {}}) + "\n", "utf-8")
     out = run("--as", "D02", "import", "records", str(lines))
     assert out.exit_code == 1 and "只有乡镇督导员可以代他人导入记录（本行 as：S01）" in out.output
+    for who in ("S01", "local-admin"):  # a supervisor acts only for people of their township
+        lines.write_text(json.dumps({"form": "visit", "as": who, "child": {
+            "citizen_id": "320724201501010018"}, "payload": {}}) + "\n", "utf-8")
+        out = run("--as", "B01", "import", "records", str(lines))
+        assert out.exit_code == 1 and f"「{who}」不是本乡镇的人员，不能代其导入记录" in out.output
 
 
 # ----------------------------------------------------------------------------- transfers
@@ -141,17 +147,26 @@ def test_a_transfer_moves_the_case_its_tasks_and_leaves_a_trace(run, county, ses
             pending["status"]) == (1, case_no, "新安镇测试村", "堆沟港镇", "pending")
     assert run("--as", "S01", "transfer", "accept", "1").output == \
         "错误：只有接收方乡镇的儿童督导员可以接收或退回转移申请\n"
+    assert run("--as", "B01", "transfer", "accept", "1", "--village", "港口村").output == (
+        "错误：堆沟港镇没有登记过「港口村」：请核对村名，或不填村名，先登记在「待确定村（社区）」\n")
+    here = survey(child__name="别的孩子", child__citizen_id="320724201501010018",
+                  child__sex="male", child__birth_date="2015-01-01",
+                  residence__township="堆沟港镇", residence__village="港口村")
+    assert run("--as", "B01", "import", "screening", str(write_xlsx(
+        county, [here], tmp_path / "here.xlsx"))).exit_code == 0
     out = run("--as", "B01", "transfer", "accept", "1", "--village", "港口村")
     assert out.exit_code == 0, out.output
-    assert _cases(run, "B01") == [case_no] and _cases(run, "S01") == ["320724100-2026-0002"]
+    assert "待确定村" not in out.output
+    assert _cases(run, "B01") == [case_no, "320724101-2026-0001"]
+    assert _cases(run, "S01") == ["320724100-2026-0002"]
     due = json.loads(run("--as", "B01", "followups", "due", "--on", "2026-04-30", "--json").output)
-    assert [(i["case_no"], i["kind"], i["due_on"]) for i in due] == [
+    assert [(i["case_no"], i["kind"], i["due_on"]) for i in due if i["case_no"] == case_no] == [
         (case_no, "first_assessment", "2026-03-30")]
     assert run("--as", "S01", "case", "show", case_no).output == f"错误：没有个案 {case_no}\n"
     (trace,) = json.loads(run("--as", "S01", "transfer", "list", "--json").output)
     assert (trace["status"], trace["to_place"], trace["decided_by"]) == (
         "accepted", "堆沟港镇港口村", "B01")
-    assert run("--as", "B01", "transfer", "accept", "1").output == "错误：转移申请 1 已已接收\n"
+    assert run("--as", "B01", "transfer", "accept", "1").output == "错误：转移申请 1 已接收\n"
     actions = session.scalars(select(AuditEvent.action).where(
         AuditEvent.action.like("transfer%") | (AuditEvent.action == "move"))).all()
     assert sorted(actions) == ["move", "transfer_accepted", "transfer_request"]
@@ -180,6 +195,23 @@ def test_bad_transfer_requests_are_refused_in_chinese(run, county):
                "--reason", " ").output == "错误：请写明转移原因（如：随父母迁居）\n"
     assert run("--as", "B01", "transfer", "refuse", "9", "--reason", "x").output == \
         "错误：没有转移申请 9\n"
+    assert run("--as", "B01", "transfer", "accept", "99999999999999999999").output == \
+        "错误：没有转移申请 99999999999999999999\n"
+    assert run("--as", "S01", "transfer", "request", case_no, "--to", " ", "--reason", "x"
+               ).output.startswith("错误：请写明接收方")
+    assert run("--as", "S01", "transfer", "request", case_no, "--to", "999999999",
+               "--reason", "x").output == "错误：「999999999」不是本县的乡镇编号\n"
+    assert run("--as", "S01", "transfer", "request", case_no, "--to", "堆沟港镇",
+               "--reason", "长" * 501).output == "错误：转移原因不超过500字（现有501字）\n"
+
+
+def test_a_transfer_to_a_township_only_waits_for_the_village(run, county):
+    out = run("--as", "S01", "transfer", "request", "320724100-2026-0001", "--to", "320724101",
+              "--reason", "随父母迁居")  # the 9-digit prefix of the case numbers works too
+    assert out.exit_code == 0, out.output
+    out = run("--as", "B01", "transfer", "accept", "1")
+    assert out.exit_code == 0, out.output
+    assert "儿童暂登记在「待确定村（社区）」" in out.output
 
 
 # ----------------------------------------------------------------------------- duplicates
@@ -197,9 +229,13 @@ def test_a_child_registered_twice_under_a_homophone_is_flagged(run, county, tmp_
     assert (alert["kind"], alert["score"], alert["child"]["name"], alert["other"]["name"]) == (
         "similar", 95, "陈壹", "陈一")  # homophones
     assert json.loads(run("--as", "B01", "duplicates", "list", "--json").output) == []
-    out = run("--as", "S01", "duplicates", "resolve", alert["id"], "--same", "--note", "同一人")
+    assert run("--as", "S01", "duplicates", "resolve", alert["id"][:7], "--same").output == \
+        f"错误：没有疑似重复记录 {alert['id'][:7]}\n"  # at least 8 characters
+    out = run("--as", "S01", "duplicates", "resolve", alert["id"][:8], "--same", "--note", "同一人")
     assert out.exit_code == 0, out.output
     assert json.loads(run("duplicates", "list", "--json").output) == []
+    assert run("--as", "S01", "duplicates", "resolve", alert["id"], "--different").output == \
+        f"错误：疑似重复记录 {alert['id']} 已核实（是同一儿童）\n"
     assert run("--as", "D02", "duplicates", "resolve", alert["id"], "--different").output == \
         "错误：村（居）儿童主任（D02）无权核实疑似重复登记\n"
 

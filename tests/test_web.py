@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from conftest import TEST_ENV, count
 from jianhu import hookimpl
 from jianhu.dates import LOCAL_TZ
-from jianhu.db.models import AuditEvent, Case, Child, FormRecord, Person
+from jianhu.db.models import AuditEvent, Case, Child, FormRecord, Person, Township, Village
 from jianhu.db.session import open_session
 from jianhu.deploy.apply import verify_password
 from jianhu.extensions import WebDownload, WebPage
@@ -650,6 +650,8 @@ def test_a_case_is_transferred_on_the_web_and_leaves_the_sender(site):
                                         Case.case_no != site["sample"].own_case,
                                         Case.status != "closed")
                                  .order_by(Case.case_no.desc()))
+        village = session.scalar(select(Village.name).join(Township).where(
+            Township.code == "320724101000").order_by(Village.name))
     s = signed_in(site, SUPERVISOR)
     page = get(s, f"/cases/{case_no}")
     assert "申请转移" in page.text
@@ -669,7 +671,17 @@ def test_a_case_is_transferred_on_the_web_and_leaves_the_sender(site):
     assert case_no in page.text and 'value="accept"' in page.text
     transfer_id = page.text.split('action="/transfers/')[1].split('"')[0]
     r = post(other, f"/transfers/{transfer_id}", data={
-        "csrf_token": page_token(page.text), "decision": "accept", "village": "港口村"})
+        "csrf_token": page_token(page.text), "decision": "Accept", "note": "好的"})
+    assert r.status_code == 303
+    page = get(other, "/transfers")
+    assert "未能处理转移申请：请选择「接收」或「退回」" in page.text and "待接收" in page.text
+    r = post(other, "/transfers/99999999999999999999", data={
+        "csrf_token": page_token(page.text), "decision": "accept"})
+    assert r.status_code == 303
+    page = get(other, "/transfers")
+    assert "没有转移申请 99999999999999999999" in page.text
+    r = post(other, f"/transfers/{transfer_id}", data={
+        "csrf_token": page_token(page.text), "decision": "accept", "village": village})
     assert r.status_code == 303 and r.headers["location"] == f"/cases/{case_no}"
     assert get(other, f"/cases/{case_no}").status_code == 200
     assert get(s, f"/cases/{case_no}").status_code == 404

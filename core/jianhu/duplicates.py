@@ -155,6 +155,7 @@ class AlertView:
     source: str
     row: int | None
     created_at: str
+    from_township: str | None
     child: dict[str, Any]
     other: dict[str, Any] | None
 
@@ -177,6 +178,7 @@ def listing(session: Session, scope: Scope, *, status: str | None = "open") -> l
                Township.name.label("township"), Village.name.label("village"))
         .join(Township, Township.id == Child.township_id)
         .join(Village, Village.id == Child.village_id).where(Child.id.in_(ids)))}
+    towns = dict(session.execute(select(Township.id, Township.name)).all())
     cases = dict(session.execute(select(Case.child_id, Case.case_no).where(
         Case.child_id.in_(ids)).order_by(Case.opened_on)).all())
 
@@ -189,7 +191,8 @@ def listing(session: Session, scope: Scope, *, status: str | None = "open") -> l
 
     return [AlertView(str(a.id), a.kind, KIND_LABELS[a.kind], a.status, STATUS_LABELS[a.status],
                       a.score, a.source, a.row, a.created_at.isoformat(),
-                      person(a.child_id) or {}, person(a.other_child_id))
+                      towns.get(a.from_township_id), person(a.child_id) or {},
+                      person(a.other_child_id))
             for a in alerts]
 
 
@@ -197,19 +200,22 @@ def resolve(session: Session, actor: Actor, scope: Scope, alert_id: str, *, same
             note: str) -> None:
     """Record the decision on an alert (one child, or two) and audit it. Does not commit."""
     actor.require("duplicates:resolve")
-    try:
-        key = uuid.UUID(alert_id)
-    except ValueError:
-        raise JianhuError(f"没有疑似重复记录 {alert_id}") from None
-    stmt = select(DuplicateAlert).where(DuplicateAlert.id == key)
+    prefix = alert_id.strip().lower().replace("-", "")
+    stmt = select(DuplicateAlert)
     if scope.township_id is not None:
         stmt = stmt.where(DuplicateAlert.township_id == scope.township_id)
-    alert = session.scalar(stmt)
-    if alert is None:
-        raise JianhuError(f"没有疑似重复记录 {alert_id}")
+    found = [a for a in session.scalars(stmt) if len(prefix) >= 8 and a.id.hex.startswith(prefix)]
+    if len(found) != 1:
+        raise JianhuError(f"没有疑似重复记录 {alert_id}" if not found else
+                          f"编号 {alert_id} 对应多条记录，请写出更多位")
+    alert, key = found[0], found[0].id
+    if alert.status != "open":
+        raise JianhuError(f"疑似重复记录 {alert_id} 已核实（{STATUS_LABELS[alert.status]}）")
+    if len(note.strip()) > 500:
+        raise JianhuError(f"核实情况不超过500字（现有{len(note.strip())}字）")
     status = "same" if same else "different"
     session.execute(update(DuplicateAlert).where(DuplicateAlert.id == key).values(
-        status=status, note=note.strip()[:500] or None, decided_by=actor.code,
+        status=status, note=note.strip() or None, decided_by=actor.code,
         decided_at=dt.datetime.now(dt.UTC)))
     audit.record(session, actor=actor.code, action="resolve", entity_type="duplicate_alert",
                  entity_id=key, before={"status": alert.status}, after={"status": status})

@@ -88,11 +88,19 @@ def alert_row(session: Session, holder: Holder, *, actor: str, source: str,
 
 def report(session: Session, alerts: list[dict[str, Any]]) -> None:
     """Write ``held_elsewhere`` alerts and their audit events in a transaction of their own and
-    commit (the refused write has been rolled back; the attempt must stay on record)."""
+    commit (the refused write has been rolled back; the attempt must stay on record, a dry run's
+    too). A child already alerted from the same township gets no second open alert."""
     if not alerts:
         return
     session.rollback()
-    session.execute(insert(DuplicateAlert.__table__), alerts)
+    with across_townships(session) as conn:  # an attempt repeated (a dry run, then the real
+        open_ = set(conn.execute(select(  # run) is one alert, and one audit event per try
+            DuplicateAlert.child_id, DuplicateAlert.from_township_id).where(
+            DuplicateAlert.kind == "held_elsewhere", DuplicateAlert.status == "open",
+            DuplicateAlert.child_id.in_({a["child_id"] for a in alerts}))).all())
+    new = [a for a in alerts if (a["child_id"], a["from_township_id"]) not in open_]
+    if new:
+        session.execute(insert(DuplicateAlert.__table__), new)
     audit.record_many(session, [audit.event_row(
         actor=a["actor"], action="refused", entity_type="child", entity_id=a["child_id"],
         after={"alert": str(a["id"]), "reason": "held_elsewhere"},

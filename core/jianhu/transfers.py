@@ -29,6 +29,7 @@ from jianhu.db.models import (
     Case,
     CaseAssignment,
     Child,
+    DuplicateAlert,
     FollowUp,
     Person,
     Township,
@@ -42,6 +43,7 @@ from jianhu.roles import Actor
 from jianhu.scope import Scope
 
 STATUS_LABELS = {"pending": "待接收", "accepted": "已接收", "refused": "已退回"}
+DECISIONS = {"accept": True, "refuse": False}
 #: The village a child is registered under when the receiving side does not yet know it.
 UNKNOWN_VILLAGE = "待确定村（社区）"
 
@@ -77,7 +79,12 @@ def _place(session: Session, text: str, case: Case) -> tuple[Township, uuid.UUID
         town_name, village_name = (p.strip() for p in text.split("/", 1))
     else:
         town_name, village_name = text, ""
-    town = next((t for t in towns if t.code == town_name or fold(t.name) == fold(town_name)), None)
+    if not town_name:
+        raise JianhuError("请写明接收方：乡镇编号或名称，或「乡镇/村」，或本乡镇的村名")
+    town = next((t for t in towns if town_name in (t.code, t.code[:9])
+                 or fold(t.name) == fold(town_name)), None)
+    if town is None and not village_name and town_name.isdigit():
+        raise JianhuError(f"「{town_name}」不是本县的乡镇编号")
     if town is None and not village_name:
         town = next(t for t in towns if t.id == case.township_id)
         village_name = text
@@ -110,6 +117,8 @@ def request(session: Session, actor: Actor, scope: Scope, case_no: str, to: str,
     case = scope.find_case(session, case_no)
     if not reason.strip():
         raise JianhuError("请写明转移原因（如：随父母迁居）")
+    if len(reason.strip()) > 500:
+        raise JianhuError(f"转移原因不超过500字（现有{len(reason.strip())}字）")
     town, village = _place(session, to, case)
     if town.id == case.township_id and village in (None, case.village_id):
         raise JianhuError("转入地与个案现在所在地相同")
@@ -118,7 +127,7 @@ def request(session: Session, actor: Actor, scope: Scope, case_no: str, to: str,
         raise JianhuError(f"个案 {case_no} 已有待接收的转移申请")
     transfer = Transfer(case_id=case.id, case_no=case.case_no, from_township_id=case.township_id,
                         from_village_id=case.village_id, to_township_id=town.id,
-                        to_village_id=village, reason=reason.strip()[:500],
+                        to_village_id=village, reason=reason.strip(),
                         requested_by=actor.code, status="pending")
     session.add(transfer)
     session.flush()
@@ -154,12 +163,14 @@ def decide(session: Session, actor: Actor, scope: Scope, transfer_id: int, *, ac
     Raises:
         JianhuError: no such pending transfer in scope, or the actor may not decide it.
     """
-    transfer = session.scalar(select(Transfer).where(Transfer.id == transfer_id,
-                                                     *_visible(scope)))
+    transfer = session.scalar(select(Transfer).where(
+        Transfer.id == transfer_id, *_visible(scope))) if 0 < transfer_id < 2**31 else None
     if transfer is None:
         raise JianhuError(f"没有转移申请 {transfer_id}")
     if transfer.status != "pending":
-        raise JianhuError(f"转移申请 {transfer_id} 已{STATUS_LABELS[transfer.status]}")
+        raise JianhuError(f"转移申请 {transfer_id} {STATUS_LABELS[transfer.status]}")
+    if len(note.strip()) > 500:
+        raise JianhuError(f"备注不超过500字（现有{len(note.strip())}字）")
     if not may_decide(actor, scope, transfer.to_township_id):
         raise JianhuError("只有接收方乡镇的儿童督导员可以接收或退回转移申请")
     if not accept:
@@ -168,12 +179,15 @@ def decide(session: Session, actor: Actor, scope: Scope, transfer_id: int, *, ac
         _close(session, actor, transfer, "refused", note)
         return transfer
     with across_townships(session) as conn:
-        to_village = transfer.to_village_id or _village(conn, actor, transfer.to_township_id,
-                                                        village or UNKNOWN_VILLAGE)
+        if village and village.strip():  # the receiving supervisor knows best
+            to_village = _village(conn, actor, transfer.to_township_id, village, create=False)
+        else:
+            to_village = transfer.to_village_id or _village(conn, actor, transfer.to_township_id,
+                                                            UNKNOWN_VILLAGE, create=True)
         done = conn.execute(update(Transfer).where(Transfer.id == transfer.id,
                                                    Transfer.status == "pending").values(
             status="accepted", decided_by=actor.code, decided_at=dt.datetime.now(dt.UTC),
-            to_village_id=to_village, decision_note=note.strip()[:500] or None))
+            to_village_id=to_village, decision_note=note.strip() or None))
         if done.rowcount != 1:
             raise JianhuError(f"转移申请 {transfer_id} 已由他人处理")
         _move(conn, actor, transfer, to_village)
@@ -181,19 +195,31 @@ def decide(session: Session, actor: Actor, scope: Scope, transfer_id: int, *, ac
     return session.get(Transfer, transfer.id) or transfer
 
 
+def awaits_village(session: Session, transfer: Transfer) -> bool:
+    """Whether an accepted transfer left the child under :data:`UNKNOWN_VILLAGE`."""
+    return transfer.status == "accepted" and session.scalar(select(Village.name).where(
+        Village.id == transfer.to_village_id)) == UNKNOWN_VILLAGE
+
+
 def _close(session: Session, actor: Actor, transfer: Transfer, status: str, note: str) -> None:
     transfer.status, transfer.decided_by = status, actor.code
-    transfer.decided_at, transfer.decision_note = dt.datetime.now(dt.UTC), note.strip()[:500]
+    transfer.decided_at, transfer.decision_note = dt.datetime.now(dt.UTC), note.strip()
     audit.record(session, actor=actor.code, action=f"transfer_{status}", entity_type="case",
                  entity_id=transfer.case_id, after={"transfer": transfer.id, "note": note})
 
 
-def _village(conn: Any, actor: Actor, township_id: uuid.UUID, name: str) -> uuid.UUID:
-    """The id of the receiving township's village ``name``, registered when new."""
+def _village(conn: Any, actor: Actor, township_id: uuid.UUID, name: str, *,
+             create: bool) -> uuid.UUID:
+    """The id of the receiving township's village ``name`` (registered when new and
+    ``create``; else an unknown name is refused)."""
     for vid, vname in conn.execute(select(Village.id, Village.name).where(
             Village.township_id == township_id)):
         if fold(vname) == fold(name):
             return vid
+    if not create:
+        town = conn.scalar(select(Township.name).where(Township.id == township_id))
+        raise JianhuError(f"{town}没有登记过「{name.strip()}」：请核对村名，或不填村名，"
+                          f"先登记在「{UNKNOWN_VILLAGE}」")
     vid = uuid.uuid4()
     conn.execute(insert(Village.__table__).values(id=vid, township_id=township_id,
                                                   name=name.strip()))
@@ -217,6 +243,8 @@ def _move(conn: Any, actor: Actor, transfer: Transfer, village_id: uuid.UUID) ->
     conn.execute(update(FollowUp).where(FollowUp.case_id.in_(case_ids),
                                         FollowUp.status == "pending").values(owner=None))
     conn.execute(update(Approval).where(Approval.case_id.in_(case_ids)).values(township_id=town))
+    conn.execute(update(DuplicateAlert).where(DuplicateAlert.child_id == child_id).values(
+        township_id=town))
     receiving = select(Person.code).where(Person.township_id == town)
     conn.execute(delete(CaseAssignment).where(CaseAssignment.case_id.in_(case_ids),
                                               CaseAssignment.person_code.not_in(receiving)))

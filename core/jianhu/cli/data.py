@@ -48,8 +48,8 @@ def import_screening_cmd(ws: Workspace, file: Path, dry_run: bool) -> None:
         click.echo(f"紧急：{s.emergencies}名儿童处于《未成年人保护法》第92条所列情形，已定为红色并生成"
                    "「应急处置」待办，请立即查看 jianhu followups due。")
     if s.warnings:
-        click.echo(f"提示：{len(s.warnings)}名新登记儿童疑似与已登记儿童重复（已导入，"
-                   "请用 jianhu duplicates list 核实）：")
+        done = "试导入，未写入" if s.dry_run else "已导入，请用 jianhu duplicates list 核实"
+        click.echo(f"提示：{len(s.warnings)}名新登记儿童疑似与已登记儿童重复（{done}）：")
         for w in s.warnings[:20]:
             click.echo(f"  {w}")
         if len(s.warnings) > 20:

@@ -72,11 +72,11 @@ def _decide(ws: Workspace, transfer_id: int, accept: bool, village: str | None,
         t = transfers.decide(session, actor, scope, transfer_id, accept=accept, village=village,
                              note=note)
         session.commit()
-        case_no = t.case_no
+        case_no, placeholder = t.case_no, transfers.awaits_village(session, t)
     if accept:
         click.echo(f"已接收：个案 {case_no} 及其待办、随访和回访计划已转入本乡镇")
-        if village is None:
-            click.echo("  如申请未写明村（社区），儿童登记在「待确定村（社区）」，"
+        if placeholder:
+            click.echo(f"  申请未写明村（社区），儿童暂登记在「{transfers.UNKNOWN_VILLAGE}」，"
                        "确定后请在本乡镇内再办理一次转移")
     else:
         click.echo(f"已退回：个案 {case_no} 仍由转出方办理")
@@ -125,7 +125,7 @@ def duplicates_list(ws: Workspace, show_all: bool, as_json: bool) -> None:
     if not rows:
         click.echo("没有待核实的疑似重复登记")
         return
-    table = Table("编号", "类别", "已登记儿童", "新登记儿童", "相似度", "来源", "状态")
+    table = Table("编号", "类别", "已登记儿童", "新登记儿童", "相似度", "来源乡镇", "来源", "状态")
 
     def who(p: dict | None) -> str:
         if not p:
@@ -134,7 +134,8 @@ def duplicates_list(ws: Workspace, show_all: bool, as_json: bool) -> None:
 
     for r in rows:
         table.add_row(r.id[:8], r.kind_label, who(r.child), who(r.other) if r.kind == "similar"
-                      else "", str(r.score or ""), f"{r.source} 第{r.row}行" if r.row else r.source,
+                      else "", str(r.score or ""), r.from_township or "",
+                      f"{r.source} 第{r.row}行" if r.row else r.source,
                       r.status_label)
     console().print(table)
 
@@ -145,12 +146,12 @@ def duplicates_list(ws: Workspace, show_all: bool, as_json: bool) -> None:
 @click.option("--note", default="", help="核实情况")
 @pass_workspace
 def duplicates_resolve(ws: Workspace, alert_id: str, same: bool, note: str) -> None:
-    """记录对疑似重复登记 ALERT_ID（完整编号）的核实结果。"""
+    """记录对疑似重复登记 ALERT_ID（列表中的编号，至少8位）的核实结果。"""
     from jianhu import duplicates as dup
 
     with ws.session() as session:
         actor, scope = ws.scoped(session)
         dup.resolve(session, actor, scope, alert_id, same=same, note=note)
         session.commit()
-    click.echo("已记录核实结果" + ("：是同一名儿童，请合并两份登记的个案资料" if same
-                                  else "：不是同一名儿童"))
+    click.echo("已记录核实结果" + ("：是同一名儿童。系统不会自动合并，请核对两份登记，"
+                                  "把需要保留的信息补入一份" if same else "：不是同一名儿童"))

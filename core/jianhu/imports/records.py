@@ -112,7 +112,11 @@ def import_records(session: Session, host: Host, path: str | Path, *, actor: Act
                     if who not in actors:
                         if not actor.can("records:on_behalf"):
                             raise JianhuError(f"只有乡镇督导员可以代他人导入记录（本行 as：{who}）")
-                        actors[who] = resolve_actor(session, who)
+                        other = resolve_actor(session, who)
+                        if actor.township_code is not None and \
+                                other.township_code != actor.township_code:
+                            raise JianhuError(f"「{who}」不是本乡镇的人员，不能代其导入记录")
+                        actors[who] = other
                     # A savepoint per line: a refused line is undone and checking goes on.
                     with session.begin_nested():
                         case = _case_for(session, item["child"], towns, villages, alerts=alerts,

@@ -290,7 +290,10 @@ def transfers_page(ctx: SignedIn) -> Response:
 def transfer_decide(transfer_id: int, ctx: SignedIn, data: Submitted) -> Response:
     """Accept or refuse a pending transfer (:func:`transfers.decide`)."""
     ctx.require("transfer:decide")
-    accept = data.get("decision") == "accept"
+    accept = transfers.DECISIONS.get(str(data.get("decision") or ""))
+    if accept is None:
+        flash(ctx.request, "未能处理转移申请：请选择「接收」或「退回」")
+        return RedirectResponse("/transfers", status_code=303)
     try:
         t = transfers.decide(ctx.session, ctx.actor, ctx.scope, transfer_id, accept=accept,
                              village=str(data.get("village") or "") or None,
@@ -300,7 +303,9 @@ def transfer_decide(transfer_id: int, ctx: SignedIn, data: Submitted) -> Respons
         ctx.session.rollback()
         flash(ctx.request, f"未能处理转移申请：{exc}")
         return RedirectResponse("/transfers", status_code=303)
-    flash(ctx.request, f"已{'接收' if accept else '退回'}个案 {t.case_no}")
+    hint = (f"；儿童暂登记在「{transfers.UNKNOWN_VILLAGE}」，确定后请在本乡镇内再转移一次"
+            if transfers.awaits_village(ctx.session, t) else "")
+    flash(ctx.request, f"已{'接收' if accept else '退回'}个案 {t.case_no}{hint}")
     return RedirectResponse(f"/cases/{t.case_no}" if accept else "/transfers", status_code=303)
 
 
