@@ -92,6 +92,31 @@ class FormExtension:
 
 
 @dataclass(frozen=True)
+class FormMigration:
+    """A declared change of a form's fields, applied to the stored records by
+    ``jianhu db upgrade`` (see :mod:`jianhu.forms.migrations`).
+
+    Paths are dotted (``"group.field"``). A rename moves the old value to the new path when the
+    record has the old one and not the new; a removal drops the path. Applying a migration twice
+    changes nothing, so it may stay declared for good.
+
+    Attributes:
+        form_id: the form whose records change, e.g. ``"screening"``.
+        name: a unique name, e.g. ``"xinan-local-school-2"``.
+        renames: ``{old path: new path}``.
+        removes: paths no longer in the form (their values are dropped, and kept in the audit).
+        version: the form version the changed records are stamped with (``None``: the form's
+            current version).
+    """
+
+    form_id: str
+    name: str
+    renames: Mapping[str, str] = field(default_factory=dict)
+    removes: Sequence[str] = ()
+    version: int | None = None
+
+
+@dataclass(frozen=True)
 class ScaleItem:
     """One item of an assessment instrument.
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         CaseEvent,
         FollowupPolicy,
         FormExtension,
+        FormMigration,
         FormSpec,
         HandbookPage,
         Report,
@@ -69,6 +70,26 @@ def jianhu_form_fields(form_id: str) -> list[FormExtension]:
             return [FormExtension(form_id="screening", group="local", group_title="本地",
                                   name="xinan-local",
                                   properties={"org": {"type": "string", "title": "公益社"}})]
+    """
+
+
+@hookspec
+def jianhu_form_migrations() -> list[FormMigration]:
+    """Declare how stored records follow a form whose fields were renamed or removed.
+
+    ``jianhu db upgrade`` applies every declared migration to the records it concerns, with an
+    audit event per changed record, so old records keep displaying, printing and counting after
+    a field is renamed (see :mod:`jianhu.forms.migrations`).
+
+    Returns:
+        a list of :class:`~jianhu.extensions.FormMigration`; names must be unique.
+
+    Example::
+
+        @hookimpl
+        def jianhu_form_migrations():
+            return [FormMigration(form_id="screening", name="xinan-school-2",
+                                  renames={"local.old_school": "local.school"})]
     """
 
 

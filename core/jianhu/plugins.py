@@ -41,6 +41,7 @@ from jianhu.extensions import (
     CaseEvent,
     FollowupPolicy,
     FormExtension,
+    FormMigration,
     FormSpec,
     HandbookPage,
     Report,
@@ -248,6 +249,11 @@ class Host:
             r for _, r in self._collect("jianhu_form_fields", form_id=form_id)
             if r.form_id == form_id
         ]
+
+    @cached_property
+    def form_migrations(self) -> dict[str, FormMigration]:
+        """Declared form migrations by name (:mod:`jianhu.forms.migrations`)."""
+        return self._unique("jianhu_form_migrations")
 
     @cached_property
     def scales(self) -> dict[str, Scale]:

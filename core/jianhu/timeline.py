@@ -152,8 +152,16 @@ def case_view(session: Session, host: Host, case: Case, actor: Actor) -> CaseVie
 
 
 def _summary(form_id: str, p: dict[str, Any], form: Any) -> str:
-    """One Chinese line about a record (no personal data beyond staff codes)."""
+    """One Chinese line about a record (no personal data beyond staff codes). A field an old
+    record lacks (a form changed without a declared migration, :mod:`jianhu.forms.migrations`)
+    reads 未填 instead of failing the whole case."""
+    try:
+        return _summary_of(form_id, p, form)
+    except (KeyError, TypeError, AttributeError):
+        return "（本记录按旧版表单填写，部分栏目无法显示）"
 
+
+def _summary_of(form_id: str, p: dict[str, Any], form: Any) -> str:
     def label(group: str, key: str) -> str:
         return form.by_path[group, key].label(p[group].get(key))
 

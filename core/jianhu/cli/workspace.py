@@ -18,14 +18,21 @@ def db() -> None:
 @db.command(name="upgrade")
 @pass_workspace
 def db_upgrade(ws: Workspace) -> None:
-    """把数据库升级到本版本的结构（新数据库即建表）。"""
-    from jianhu.db.session import upgrade
+    """把数据库升级到本版本的结构（新数据库即建表），并按插件声明迁移表单改名的字段。"""
+    from jianhu.db.session import open_session, upgrade
+    from jianhu.forms.migrations import apply_migrations
 
     before, after = upgrade(ws.engine)
     if before == after:
         click.echo(f"数据库已是最新结构（{after}）。")
     else:
         click.echo(f"数据库已升级：{before or '空库'} → {after}")
+    if ws.host.form_migrations:
+        with open_session(ws.engine) as session:
+            done = apply_migrations(session, ws.host, actor=ws.actor)
+            session.commit()
+        for name, n in done.items():
+            click.echo(f"表单数据迁移「{name}」：已更新{n}份记录（审计日志记有原值）")
 
 
 @cli.command()
