@@ -138,7 +138,8 @@ def test_plugins_list_json(run):
     data = json.loads(result.output)
     assert [p["name"] for p in data] == list(DEFAULT_PLUGINS)
     assert data[0] == {"name": "jianhu.default_plugins.areas", "version": data[0]["version"],
-                       "source": "default", "hooks": ["jianhu_areas"], "enabled_for": []}
+                       "source": "default", "hooks": ["jianhu_areas"], "enabled_for": [],
+                       "installed": True}
 
 
 SETTINGS_PLUGIN = '''
