@@ -57,6 +57,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "transfer:decide": SUPERVISORS | {"county_admin"},
     "duplicates:list": CASEWORKERS | ASSESSORS | {"county_admin"},
     "duplicates:resolve": SUPERVISORS | {"county_admin"},
+    "audit:list": SUPERVISORS | {"county_admin"},
     "view:reporter": SUPERVISORS | {"assessor_police"},
     "view:identified": CASEWORKERS | ASSESSORS | SUPPORT | {"county_admin"},
     "view:cases": CASEWORKERS | ASSESSORS | SUPPORT | {"county_admin"},
@@ -82,7 +83,7 @@ ACTION_LABELS = {
     "people:list": "查看人员名册", "plugins:configure": "设置插件",
     "records:on_behalf": "代他人导入个案记录", "transfer:request": "申请个案转移",
     "transfer:decide": "接收或退回个案转移", "duplicates:list": "查看疑似重复登记",
-    "duplicates:resolve": "核实疑似重复登记",
+    "duplicates:resolve": "核实疑似重复登记", "audit:list": "查看审计日志",
 }
 
 

@@ -68,8 +68,10 @@ class CaseView:
     tasks: list[dict[str, Any]]
 
 
-def case_view(session: Session, host: Host, case: Case, actor: Actor) -> CaseView:
-    """Build the view of ``case`` for ``actor``.
+def case_view(session: Session, host: Host, case: Case, actor: Actor, *,
+              purpose: str = "view") -> CaseView:
+    """Build the view of ``case`` for ``actor``, and audit the read (one ``read`` event naming
+    the case and what was shown; the caller commits it).
 
     Child identity (name, sex, birth date) is included only when the role may see identified
     data; an incident's reporter only when it may see reporters (each such read is audited).
@@ -141,6 +143,10 @@ def case_view(session: Session, host: Host, case: Case, actor: Actor) -> CaseVie
                              EVENTS.get(after.get("event", ""), "状态变更"), text,
                              {"actor": ev.actor, **after}))
     entries.sort(key=lambda e: (e.on, e.at))
+    shown = (["child"] if child else []) + ["records"] + (["reporter"] if secrets else [])
+    audit.record(session, actor=actor.code, action="read", entity_type="case",
+                 entity_id=case.id, context={"case_no": case.case_no, "shown": shown,
+                                             "purpose": purpose})
     tasks = [
         {"kind": t.kind, "label": KIND_LABELS.get(t.kind, t.kind), "due_on": t.due_on.isoformat(),
          "due_at": t.due_at.isoformat() if t.due_at else None, "status": t.status,

@@ -1,6 +1,7 @@
 """The ``jianhu`` command line: thin commands that parse, call a service and print."""
 
 from jianhu.cli import (  # noqa: F401  (commands)
+    audit,
     casework,
     data,
     deploy,

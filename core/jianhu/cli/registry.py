@@ -155,3 +155,4 @@ def duplicates_resolve(ws: Workspace, alert_id: str, same: bool, note: str) -> N
         session.commit()
     click.echo("已记录核实结果" + ("：是同一名儿童。系统不会自动合并，请核对两份登记，"
                                   "把需要保留的信息补入一份" if same else "：不是同一名儿童"))
+

@@ -350,7 +350,9 @@ class AuditEvent(Base):
     """One change: who, when, what, and the values before and after."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),)
+    # No RETURNING on insert: a township role may append events it then cannot read (jianhu.db.rls).
+    __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),
+                      {"implicit_returning": False})
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )

@@ -38,7 +38,21 @@ POLICIES: dict[str, str | tuple[str, str]] = {
     "duplicate_alerts": ("jianhu_visible(township_id)",
                          "jianhu_visible(township_id) OR jianhu_visible(from_township_id)"),
     "transfers": "jianhu_visible(from_township_id) OR jianhu_visible(to_township_id)",
+    # The audit trail: a township reads the events about its own cases, children, tasks and
+    # records (the subqueries are themselves under row-level security); any role may append.
+    # Township and county roles get no UPDATE or DELETE on it (APPEND_ONLY).
+    "audit_events": ("current_user = 'jianhu_county'"
+                     " OR (entity_type = 'case' AND EXISTS (SELECT 1 FROM cases c"
+                     " WHERE c.id = jianhu_uuid(entity_id)))"
+                     " OR (entity_type = 'child' AND EXISTS (SELECT 1 FROM children c"
+                     " WHERE c.id = jianhu_uuid(entity_id)))"
+                     " OR (entity_type = 'followup' AND EXISTS (SELECT 1 FROM followups f"
+                     " WHERE f.id = jianhu_uuid(entity_id)))"
+                     " OR (entity_type = 'form_record' AND EXISTS (SELECT 1 FROM form_records r"
+                     " WHERE r.id = jianhu_uuid(entity_id)))", "true"),
 }
+#: Tables application roles may only read and append to.
+APPEND_ONLY = ("audit_events",)
 
 
 def township_role(code: str) -> str:
@@ -57,6 +71,12 @@ def enable_row_level_security(conn: Any) -> None:
           SELECT current_user = 'jianhu_county'
               OR EXISTS (SELECT 1 FROM townships t
                          WHERE t.id = tid AND current_user = 'jianhu_t_' || t.code)
+        $$"""))
+    conn.execute(text("""
+        CREATE OR REPLACE FUNCTION jianhu_uuid(t text) RETURNS uuid
+        LANGUAGE sql IMMUTABLE AS $$
+          SELECT CASE WHEN t ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+                      THEN t::uuid END
         $$"""))
     ensure_role(conn, COUNTY_ROLE)
     for table, condition in POLICIES.items():
@@ -77,6 +97,7 @@ def disable_row_level_security(conn: Any) -> None:
         conn.execute(text(f"DROP POLICY IF EXISTS jianhu_scope ON {table}"))
         conn.execute(text(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"))
     conn.execute(text("DROP FUNCTION IF EXISTS jianhu_visible(uuid)"))
+    conn.execute(text("DROP FUNCTION IF EXISTS jianhu_uuid(text)"))
 
 
 def ensure_role(conn: Any, role: str) -> None:
@@ -92,6 +113,11 @@ def ensure_role(conn: Any, role: str) -> None:
     conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"))
     conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
     conn.execute(text(f"GRANT EXECUTE ON FUNCTION jianhu_visible(uuid) TO {role}"))
+    if conn.execute(text("SELECT to_regprocedure('jianhu_uuid(text)')")).scalar() is not None:
+        conn.execute(text(f"GRANT EXECUTE ON FUNCTION jianhu_uuid(text) TO {role}"))
+    for table in APPEND_ONLY:
+        if conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is not None:
+            conn.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))
 
 
 def ensure_township_roles(conn: Any, codes: list[str]) -> None:

@@ -112,10 +112,16 @@ def import_records(session: Session, host: Host, path: str | Path, *, actor: Act
                     if who not in actors:
                         if not actor.can("records:on_behalf"):
                             raise JianhuError(f"只有乡镇督导员可以代他人导入记录（本行 as：{who}）")
-                        other = resolve_actor(session, who)
+                        outside = JianhuError(f"「{who}」不是本乡镇的人员，不能代其导入记录")
+                        try:
+                            other = resolve_actor(session, who)
+                        except JianhuError:  # on PostgreSQL another township's people are
+                            if actor.township_code is None:  # not even visible
+                                raise
+                            raise outside from None
                         if actor.township_code is not None and \
                                 other.township_code != actor.township_code:
-                            raise JianhuError(f"「{who}」不是本乡镇的人员，不能代其导入记录")
+                            raise outside
                         actors[who] = other
                     # A savepoint per line: a refused line is undone and checking goes on.
                     with session.begin_nested():

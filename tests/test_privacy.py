@@ -1,0 +1,99 @@
+"""Children's data protected: identified reads are audited, and the audit trail is itself
+scoped and append-only (issue: children's data protected).
+
+Two townships share one database (the roster of :mod:`test_records_in_scope`): 新安镇 holds two
+children, 堆沟港镇 one.
+"""
+
+import json
+import subprocess
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+
+from files import write_xlsx
+from jianhu.db.models import AuditEvent, Case
+from jianhu.db.session import open_session
+from jianhu.forms import load_form
+from surveys import survey
+
+ROSTER = """编号,姓名,角色,乡镇,村（社区）
+S01,督导甲,乡镇儿童督导员,新安镇,
+D01,主任乙,村（居）儿童主任,新安镇,测试村
+B01,督导丙,乡镇儿童督导员,堆沟港镇,
+"""
+XINAN_CASE, DUGOU_CASE = "320724100-2026-0001", "320724101-2026-0001"
+
+
+@pytest.fixture
+def county(run, engine, host, tmp_path):
+    form = load_form(host, "screening")
+    other = survey(child__name="测试己", child__citizen_id="320724201505050017",
+                   child__sex="male", child__birth_date="2015-05-05",
+                   residence__township="堆沟港镇", residence__village="港口村")
+    out = run("import", "screening", str(write_xlsx(form, [survey(), other], tmp_path / "a.xlsx")))
+    assert out.exit_code == 0, out.output
+    (tmp_path / "people.csv").write_text(ROSTER, "utf-8")
+    assert run("people", "import", str(tmp_path / "people.csv")).exit_code == 0
+
+
+def _audit(run, who, *args):
+    out = run("--as", who, "audit", "list", "--json", *args)
+    assert out.exit_code == 0, out.output
+    return json.loads(out.output)
+
+
+def test_reading_a_case_is_audited_and_listed(run, county):
+    assert run("--as", "D01", "case", "show", XINAN_CASE).exit_code == 0
+    events = _audit(run, "S01", "--case", XINAN_CASE)
+    reads = [(e["actor"], e["action"], e["context"]["case_no"], e["context"]["shown"])
+             for e in events if e["action"] == "read"]
+    assert reads == [("D01", "read", XINAN_CASE, ["child", "records"])]
+    assert {e["action"] for e in events} >= {"create", "open", "read"}
+    assert [e["actor"] for e in _audit(run, "S01", "--person", "D01")] == ["D01"]
+    assert _audit(run, "S01", "--since", "2199-01-01") == []
+
+
+def test_the_audit_list_is_scoped_and_restricted(run, county):
+    assert run("--as", "S01", "case", "show", XINAN_CASE).exit_code == 0
+    assert run("--as", "B01", "audit", "list", "--case", XINAN_CASE).output == \
+        f"错误：没有个案 {XINAN_CASE}\n"
+    theirs = _audit(run, "B01")
+    assert theirs and all(XINAN_CASE not in json.dumps(e, ensure_ascii=False) for e in theirs)
+    assert all(e["entity_type"] in ("case", "child", "followup", "form_record") for e in theirs)
+    assert run("--as", "D01", "audit", "list").output == \
+        "错误：村（居）儿童主任（D01）无权查看审计日志\n"
+    assert run("--as", "S01", "audit", "list", "--since", "2026-13-01").exit_code == 2
+
+
+def test_the_township_role_sees_its_own_audit_rows_and_cannot_change_them(county, db_url,
+                                                                           engine):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("row-level security exists on PostgreSQL only")
+    with open_session(engine) as s:
+        xinan_case = s.scalar(select(Case.id).where(Case.case_no == XINAN_CASE))
+        dugou_case = s.scalar(select(Case.id).where(Case.case_no == DUGOU_CASE))
+        total = s.scalar(select(func.count()).select_from(AuditEvent))
+    url = make_url(db_url)
+    query = ("SET ROLE jianhu_t_320724100000; "
+             f"SELECT (SELECT count(*) FROM audit_events WHERE entity_id = '{xinan_case}'), "
+             f"(SELECT count(*) FROM audit_events WHERE entity_id = '{dugou_case}'), "
+             "(SELECT count(*) FROM audit_events);")
+    done = subprocess.run(["psql", "-h", url.host, "-U", url.username, "-d", url.database,
+                           "-At", "-c", query], capture_output=True, text=True,
+                          env={"PGPASSWORD": url.password, "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    own, other, seen = map(int, done.stdout.strip().splitlines()[-1].split("|"))
+    assert own >= 1 and other == 0 and seen < total
+    for statement in ("UPDATE audit_events SET actor = 'x'", "DELETE FROM audit_events"):
+        done = subprocess.run(["psql", "-h", url.host, "-U", url.username, "-d", url.database,
+                               "-At", "-c", f"SET ROLE jianhu_t_320724100000; {statement};"],
+                              capture_output=True, text=True,
+                              env={"PGPASSWORD": url.password, "PATH": "/usr/bin:/bin"})
+        assert "permission denied for table audit_events" in done.stderr, done.stderr
+    with open_session(engine) as s:
+        s.execute(text("SET LOCAL ROLE jianhu_t_320724100000"))
+        s.execute(text("INSERT INTO audit_events (at, actor, action, entity_type, entity_id) "
+                       "VALUES (now(), 'S01', 'read', 'case', :c)"), {"c": str(xinan_case)})
+        s.commit()  # appending is allowed
