@@ -5,15 +5,19 @@ Two townships share one database (the roster of :mod:`test_records_in_scope`): �
 children, 堆沟港镇 one.
 """
 
+import datetime as dt
 import json
+import logging
 import subprocess
+import uuid
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from files import write_xlsx
-from jianhu.db.models import AuditEvent, Case
+from jianhu.db.models import AuditEvent, Case, Child
 from jianhu.db.session import open_session
 from jianhu.forms import load_form
 from surveys import survey
@@ -97,3 +101,17 @@ def test_the_township_role_sees_its_own_audit_rows_and_cannot_change_them(county
         s.execute(text("INSERT INTO audit_events (at, actor, action, entity_type, entity_id) "
                        "VALUES (now(), 'S01', 'read', 'case', :c)"), {"c": str(xinan_case)})
         s.commit()  # appending is allowed
+
+
+
+def test_a_failed_write_logs_no_personal_data(engine, caplog):
+    caplog.set_level(logging.DEBUG)
+    with open_session(engine) as s:  # a child of a township and village that do not exist
+        s.add(Child(name="隐私测试名", sex="female", birth_date=dt.date(2015, 1, 1),
+                    township_id=uuid.uuid4(), village_id=uuid.uuid4(),
+                    citizen_id="320724201501010018"))
+        with pytest.raises(IntegrityError) as failed:
+            s.flush()
+    logged = caplog.text + str(failed.value)
+    assert "隐私测试名" not in logged and "320724201501010018" not in logged
+    assert "[SQL parameters hidden due to hide_parameters=True]" in str(failed.value)

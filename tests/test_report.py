@@ -64,9 +64,37 @@ def test_small_cells_cannot_be_worked_out_by_subtraction():
             {"township": "乙镇", "open_cases": 30, "level_red": 10, "level_green": 20},
             {"township": "丙镇", "open_cases": 12, "level_red": 6, "level_green": 6},
             {"township": "合计", "open_cases": 62, "level_red": 19, "level_green": 43}]
-    out = suppress_small_cells(Table("t", cols, rows)).rows
-    # 甲镇 red 3 is hidden; its row's other level (17) and the column's next smallest (6) too
-    assert out[0] == {"township": "甲镇", "open_cases": 20, "level_red": "<5", "level_green": "<5"}
-    assert out[2]["level_red"] == "<5" and out[3] == rows[3]
-    for k in ("level_red", "level_green"):
-        assert sum(r[k] == "<5" for r in out[:3]) != 1
+    table = suppress_small_cells(Table("t", cols, rows))
+    out = table.rows
+    # 甲镇 red 3 is hidden as <5; its row's other level (17) and the columns' next smallest (丙镇
+    # 6 and 6) are hidden too, marked * (they are not small: printing <5 would be false)
+    assert out == [
+        {"township": "甲镇", "open_cases": 20, "level_red": "<5", "level_green": "*"},
+        {"township": "乙镇", "open_cases": 30, "level_red": 10, "level_green": 20},
+        {"township": "丙镇", "open_cases": 12, "level_red": "*", "level_green": "*"},
+        {"township": "合计", "open_cases": 62, "level_red": 19, "level_green": 43}]
+    assert table.notes == ("「<5」：人数为1至4人，不予显示；「*」：人数可能为5人或以上，"
+                           "为防止由合计反推出上述小数字而不予显示。合计按实际人数计算。",)
+
+
+def test_exported_cells_cannot_start_a_formula(tmp_path):
+    import csv
+
+    from openpyxl import load_workbook
+
+    from jianhu.default_plugins.report_formats import write_csv, write_xlsx
+    from jianhu.extensions import Column, Table
+
+    evil = ["-2+3+cmd|' /C calc'!A0", "=1+1", "+86 138", "@SUM(A1)", "\tx", "新安镇"]
+    table = Table("t", (Column("village", "村"), Column("n", "人数")),
+                  [{"village": v, "n": -3} for v in evil])
+    write_csv(table, tmp_path / "t.csv")
+    cells = list(csv.reader((tmp_path / "t.csv").read_text("utf-8-sig").splitlines()))[1:]
+    assert [c[0] for c in cells] == ["'-2+3+cmd|' /C calc'!A0", "'=1+1", "'+86 138", "'@SUM(A1)",
+                                     "'\tx", "新安镇"]
+    assert {c[1] for c in cells} == {"-3"}  # numbers stay numbers
+    write_xlsx(table, tmp_path / "t.xlsx")
+    ws = load_workbook(tmp_path / "t.xlsx").active
+    assert [(ws.cell(r, 1).value, ws.cell(r, 1).data_type) for r in (3, 4)] == [
+        ("'-2+3+cmd|' /C calc'!A0", "s"), ("'=1+1", "s")]
+    assert ws.cell(3, 2).value == -3

@@ -117,8 +117,13 @@ def county_table(session: Session, host: Host, on: dt.date) -> Table:
                      "本表只含人数，不含姓名、身份证号等个人信息。"))
 
 
+#: The mark of a cell hidden by complementary suppression (its true value may be large).
+COMPLEMENTARY = "*"
+
+
 def suppress_small_cells(table: Table) -> Table:
-    """Hide counts of 1 … SMALL_CELL-1 children as ``"<5"``, so they cannot be recovered.
+    """Hide counts of 1 … SMALL_CELL-1 children as ``"<5"``, and the cells hidden only so that
+    those cannot be worked out as ``"*"`` (explained in a note), so they cannot be recovered.
 
     The rule (small-cell suppression, the usual disclosure control for counts of people): in
     outputs for readers who may not see individual cases, a number of children below 5 could
@@ -135,6 +140,7 @@ def suppress_small_cells(table: Table) -> Table:
     counted = [c.key for c in table.columns if any(isinstance(r.get(c.key), int) for r in body)]
     hidden = {(i, k) for i, r in enumerate(body) for k in counted
               if isinstance(r[k], int) and 0 < r[k] < SMALL_CELL}
+    primary = set(hidden)
 
     def hide_one_more(cells: list[tuple[int, str]]) -> bool:
         open_cells = [(body[i][k], i, k) for i, k in cells
@@ -157,6 +163,10 @@ def suppress_small_cells(table: Table) -> Table:
             if sum((c in hidden) for c in cells) == 1:
                 changed |= hide_one_more(cells)
     for i, k in hidden:
-        body[i][k] = label
+        body[i][k] = label if (i, k) in primary else COMPLEMENTARY
     total = [r for r in rows if r.get("township") == "合计"]
-    return Table(title=table.title, columns=table.columns, rows=body + total, notes=table.notes)
+    notes = list(table.notes)
+    if hidden:
+        notes.append(f"「{label}」：人数为1至{SMALL_CELL - 1}人，不予显示；「{COMPLEMENTARY}」：人数可能为"
+                     f"{SMALL_CELL}人或以上，为防止由合计反推出上述小数字而不予显示。合计按实际人数计算。")
+    return Table(title=table.title, columns=table.columns, rows=body + total, notes=tuple(notes))

@@ -49,6 +49,9 @@ def _sqlite_begin(conn: Any) -> None:
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url`` (SQLite gets its pragmas on every connection).
 
+    SQL parameters are never shown in errors or logs (``hide_parameters``): they hold children's
+    names, citizen IDs and incident narratives (个人信息保护法 Art 51).
+
     Raises:
         JianhuError: the URL cannot be parsed.
     """
@@ -56,7 +59,7 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except Exception as exc:
         raise JianhuError(f"数据库地址无法识别：{exc}") from None
-    engine = create_engine(parsed)
+    engine = create_engine(parsed, hide_parameters=True)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

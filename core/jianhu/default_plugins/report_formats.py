@@ -13,14 +13,25 @@ from openpyxl.utils import get_column_letter
 from jianhu import hookimpl
 from jianhu.extensions import ReportFormat, Table
 
+#: What a spreadsheet may read as the start of a formula (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> object:
+    """A cell value that a spreadsheet will not run: text that could start a formula (a village
+    named ``-2+3+cmd|' /C calc'!A0``) gets a leading apostrophe; numbers are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
 
 def write_csv(table: Table, path: Path) -> None:
     """Write the header (Chinese titles) and rows as CSV in UTF-8 with a byte-order mark."""
     with Path(path).open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow([c.title for c in table.columns])
+        writer.writerow([safe_cell(c.title) for c in table.columns])
         for row in table.rows:
-            writer.writerow([row.get(c.key, "") for c in table.columns])
+            writer.writerow([safe_cell(row.get(c.key, "")) for c in table.columns])
 
 
 def write_xlsx(table: Table, path: Path) -> None:
@@ -38,7 +49,7 @@ def write_xlsx(table: Table, path: Path) -> None:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
     for row in table.rows:
-        ws.append([row.get(c.key, "") for c in table.columns])
+        ws.append([safe_cell(row.get(c.key, "")) for c in table.columns])
     ws.append([])
     for note in table.notes:
         ws.append([note])
