@@ -20,13 +20,32 @@ def snapshot(engine) -> dict[str, list[tuple]]:
     return out
 
 
-def test_backup_change_restore(engine, host, sample_dir, tmp_path, run):
+@pytest.fixture
+def key(run, tmp_path):
+    """A backup key made with ``jianhu backup keygen``; returns the secret key's path."""
+    path = tmp_path / "backup.key"
+    out = run("backup", "keygen", "--out", str(path))
+    assert out.exit_code == 0, out.output
+    assert (path.stat().st_mode & 0o777) == 0o600
+    return path
+
+
+def test_backup_change_restore(engine, host, sample_dir, tmp_path, run, key):
     with open_session(engine) as s:
         import_screening(s, host, sample_dir / "screening.xlsx", actor="t")
+        name, number = s.execute(select(Child.name, Child.citizen_id).where(
+            Child.citizen_id.is_not(None))).first()
     before = snapshot(engine)
     out = tmp_path / "jianhu.backup"
-    result = run("backup", "--out", str(out))
+    assert run("backup", "--out", str(out)).output.startswith("错误：备份须加密")
+    assert not out.exists()
+    # the server holds only the public key
+    result = run("backup", "--out", str(out), "--key-file", str(key) + ".pub")
     assert result.exit_code == 0, result.output
+    assert (out.stat().st_mode & 0o777) == 0o600
+    content = out.read_bytes()
+    assert content.startswith(b"age-encryption.org/v1")
+    assert name.encode() not in content and number.encode() not in content
     with open_session(engine) as s:
         s.execute(update(Case).values(level="red"))
         first = s.scalars(select(Child.id)).first()
@@ -39,9 +58,19 @@ def test_backup_change_restore(engine, host, sample_dir, tmp_path, run):
         s.execute(delete(Case).where(Case.child_id == first))
         s.execute(delete(Child).where(Child.id == first))
         s.commit()
-    assert snapshot(engine) != before
-    assert run("restore", str(out)).output.startswith("错误：恢复会覆盖当前数据库")
-    result = run("restore", str(out), "--yes")
+    changed = snapshot(engine)
+    assert changed != before
+    assert run("restore", str(out), "--key-file", str(key)).output.startswith(
+        "错误：恢复会覆盖当前数据库")
+    assert run("restore", str(out), "--yes").output.startswith("错误：备份须加密：请用 --key-file")
+    assert run("restore", str(out), "--yes", "--key-file", str(key) + ".pub").output == \
+        "错误：恢复须用私钥文件（AGE-SECRET-KEY 开头），公钥文件只能用于备份\n"
+    other = tmp_path / "other.key"
+    assert run("backup", "keygen", "--out", str(other)).exit_code == 0
+    assert run("restore", str(out), "--yes", "--key-file", str(other)).output == (
+        "错误：无法解密 jianhu.backup：密钥不对，或文件不是 Jianhu 加密备份、已损坏；当前数据库未改动\n")
+    assert snapshot(engine) == changed  # refused restores touched nothing
+    result = run("restore", str(out), "--yes", "--key-file", str(key))
     assert result.exit_code == 0, result.output
     assert snapshot(engine) == before
     with open_session(engine) as s:
@@ -50,8 +79,8 @@ def test_backup_change_restore(engine, host, sample_dir, tmp_path, run):
     assert actions == ["backup", "restore"]
 
 
-def test_restore_missing_file(run, engine, tmp_path):
-    result = run("restore", str(tmp_path / "none.backup"), "--yes")
+def test_restore_missing_file(run, engine, tmp_path, key):
+    result = run("restore", str(tmp_path / "none.backup"), "--yes", "--key-file", str(key))
     assert result.exit_code == 1 and "找不到备份文件" in result.output
 
 
@@ -67,24 +96,39 @@ def test_backup_needs_an_administrator(run, engine, who, host, sample_dir):
     assert result.exit_code == 1 and "无权备份与恢复" in result.output
 
 
-def test_restore_refuses_a_file_that_is_not_a_backup(run, engine, host, sample_dir, tmp_path):
+def test_keygen_never_overwrites_a_key(run, key):
+    assert run("backup", "keygen", "--out", str(key)).output == \
+        f"错误：{key} 已存在：密钥文件不会被覆盖，请换一个文件名\n"
+
+
+def test_restore_refuses_a_file_that_is_not_a_backup(run, engine, host, sample_dir, tmp_path, key):
     import sqlite3
+
+    from pyrage import encrypt_file, x25519
 
     with open_session(engine) as s:
         import_screening(s, host, sample_dir / "screening.xlsx", actor="t")
     before = snapshot(engine)
+    recipient = x25519.Identity.from_str(key.read_text().splitlines()[-1]).to_public()
     empty = tmp_path / "empty.backup"
     empty.write_bytes(b"")
-    other = tmp_path / "other.db"
-    sqlite3.connect(other).execute("create table t(x)").connection.commit()
+    other_db = tmp_path / "other.db"
+    sqlite3.connect(other_db).execute("create table t(x)").connection.commit()
+    other = tmp_path / "other.backup"  # well encrypted, but not a Jianhu database
+    encrypt_file(str(other_db), str(other), [recipient])
     truncated = tmp_path / "cut.backup"
-    run("backup", "--out", str(tmp_path / "good.backup"))
+    run("backup", "--out", str(tmp_path / "good.backup"), "--key-file", str(key))
     truncated.write_bytes((tmp_path / "good.backup").read_bytes()[:50_000])
-    if engine.url.get_backend_name() != "sqlite":
-        pytest.skip("the SQLite checks; PostgreSQL archives are checked with pg_restore --list")
-    for bad in (empty, other, truncated):
-        result = run("restore", str(bad), "--yes")
+    for bad in (empty, truncated):
+        result = run("restore", str(bad), "--yes", "--key-file", str(key))
         assert result.exit_code == 1
-        assert result.output == f"错误：{bad.name} 不是完好的 Jianhu 备份文件，当前数据库未改动\n"
+        assert result.output == (f"错误：无法解密 {bad.name}：密钥不对，或文件不是 Jianhu 加密备份、"
+                                 "已损坏；当前数据库未改动\n")
+    result = run("restore", str(other), "--yes", "--key-file", str(key))
+    assert result.exit_code == 1
+    if engine.url.get_backend_name() == "sqlite":
+        assert result.output == "错误：other.backup 不是完好的 Jianhu 备份文件，当前数据库未改动\n"
+    else:
+        assert result.output == "错误：other.backup 不是 Jianhu 的 PostgreSQL 备份，当前数据库未改动\n"
     after = snapshot(engine)
     assert {k: v for k, v in after.items()} == before

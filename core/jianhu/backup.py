@@ -6,14 +6,22 @@ PostgreSQL: ``pg_dump --format=custom`` and ``pg_restore --clean --if-exists`` (
 of the server's major version must be installed), which carry the schema, the data, the grants
 and the row-level security policies.
 
-A backup holds children's personal data: it is recorded in the audit trail as an export.
+A backup holds children's personal data, so it is always encrypted (age, X25519, through pyrage)
+to the key made by :func:`keygen`, written with file mode 0600, and recorded in the audit trail.
+The server that makes the nightly backup needs only the public key (``KEY.pub``); the secret key,
+needed to restore, stays with county IT off the server (handbook: 儿童信息保护, backups). A
+restore decrypts into a private temporary directory and checks the file before it touches the
+database: a wrong key or a damaged file changes nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -36,39 +44,110 @@ def _tool(name: str) -> str:
     return path
 
 
-def backup(engine: Engine, out: str | Path, *, actor: str) -> Path:
-    """Write a backup of the database behind ``engine`` to ``out`` and audit it.
+def keygen(out: str | Path) -> tuple[Path, Path]:
+    """Make a backup key: the secret key in ``out`` (mode 0600, never overwritten) and the public
+    key in ``out.pub``. Returns both paths.
 
     Raises:
-        JianhuError: unsupported backend, missing tool, or the dump failed.
+        JianhuError: ``out`` exists already.
     """
+    from pyrage import x25519
+
+    out = Path(out)
+    identity = x25519.Identity.generate()
+    public = str(identity.to_public())
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise JianhuError(f"{out} 已存在：密钥文件不会被覆盖，请换一个文件名") from None
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(f"# created: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}\n"
+                 f"# public key: {public}\n{identity}\n")
+    pub = out.with_name(out.name + ".pub")
+    pub.write_text(public + "\n", "ascii")
+    return out, pub
+
+
+def _read_key(path: str | Path | None) -> tuple[object, object | None]:
+    """``(recipient, identity or None)`` from a key file: a secret key (``AGE-SECRET-KEY-…``) or
+    a public key only (``age1…``, enough to make backups).
+
+    Raises:
+        JianhuError: no key file given, unreadable, or holding no key.
+    """
+    from pyrage import x25519
+
+    if path is None:
+        raise JianhuError("备份须加密：请用 --key-file 指定密钥文件（或设置 JIANHU_BACKUP_KEY_FILE；"
+                          "用 jianhu backup keygen 生成）")
+    try:
+        lines = [ln.strip() for ln in Path(path).read_text("ascii").splitlines()]
+    except (OSError, UnicodeDecodeError):
+        raise JianhuError(f"无法读取密钥文件：{path}") from None
+    try:
+        for line in lines:
+            if line.startswith("AGE-SECRET-KEY-"):
+                identity = x25519.Identity.from_str(line)
+                return identity.to_public(), identity
+        for line in lines:
+            if line.startswith("age1"):
+                return x25519.Recipient.from_str(line), None
+    except Exception:  # pyrage raises its own error types for a malformed key
+        pass
+    raise JianhuError(f"{Path(path).name} 不是 Jianhu 备份密钥文件")
+
+
+def _private_file(path: Path) -> None:
+    os.chmod(path, 0o600)
+
+
+def backup(engine: Engine, out: str | Path, *, actor: str, key_file: str | Path | None) -> Path:
+    """Write an encrypted backup of the database behind ``engine`` to ``out`` (mode 0600) and
+    audit it.
+
+    Raises:
+        JianhuError: no usable key, unsupported backend, missing tool, or the dump failed.
+    """
+    from pyrage import encrypt_file
+
+    recipient, _ = _read_key(key_file)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     backend = engine.url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise JianhuError(f"不支持备份 {backend} 数据库")
     # Audited first, so the backup holds its own record and a restore keeps it.
     with open_session(engine) as session:
         audit.record(session, actor=actor, action="backup", entity_type="database",
                      entity_id=engine.url.database or "", after={"file": out.name})
         session.commit()
-    if backend == "sqlite":
-        source = sqlite3.connect(engine.url.database)
-        target = sqlite3.connect(out)
+    with tempfile.TemporaryDirectory(prefix="jianhu-backup-") as tmp:  # mode 0700
+        plain = Path(tmp) / "plain"
+        if backend == "sqlite":
+            source = sqlite3.connect(engine.url.database)
+            target = sqlite3.connect(plain)
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+                source.close()
+        else:
+            done = subprocess.run([_tool("pg_dump"), "--format=custom", "--file", str(plain),
+                                   "--dbname", _libpq_url(engine)], capture_output=True, text=True)
+            if done.returncode != 0:
+                raise JianhuError(f"备份失败：{done.stderr.strip()}")
+        partial = out.with_name(f".{out.name}.partial")
+        old_mask = os.umask(0o077)
         try:
-            source.backup(target)
+            encrypt_file(str(plain), str(partial), [recipient])
         finally:
-            target.close()
-            source.close()
-    elif backend == "postgresql":
-        done = subprocess.run([_tool("pg_dump"), "--format=custom", "--file", str(out),
-                               "--dbname", _libpq_url(engine)], capture_output=True, text=True)
-        if done.returncode != 0:
-            raise JianhuError(f"备份失败：{done.stderr.strip()}")
-    else:
-        raise JianhuError(f"不支持备份 {backend} 数据库")
+            os.umask(old_mask)
+        _private_file(partial)
+        os.replace(partial, out)
     return out
 
 
-def _check_sqlite_backup(source: Path) -> None:
+def _check_sqlite_backup(source: Path, name: str) -> None:
     """Refuse a file that is not an intact Jianhu SQLite backup, before anything is overwritten.
 
     Raises:
@@ -86,44 +165,64 @@ def _check_sqlite_backup(source: Path) -> None:
     except sqlite3.DatabaseError:
         ok, tables, version = False, set(), None
     if not ok or version is None or not {"children", "cases", "audit_events"} <= tables:
-        raise JianhuError(f"{source.name} 不是完好的 Jianhu 备份文件，当前数据库未改动")
+        raise JianhuError(f"{name} 不是完好的 Jianhu 备份文件，当前数据库未改动")
 
 
-def restore(engine: Engine, source: str | Path, *, actor: str) -> None:
-    """Replace the database behind ``engine`` with the backup ``source``, after checking that
-    the file is an intact Jianhu backup (the live database is untouched otherwise).
+def restore(engine: Engine, source: str | Path, *, actor: str,
+            key_file: str | Path | None) -> None:
+    """Replace the database behind ``engine`` with the encrypted backup ``source``, after
+    decrypting it with the secret key and checking that it is an intact Jianhu backup (the live
+    database is untouched otherwise).
 
     Raises:
-        JianhuError: missing or unsuitable file, unsupported backend, missing tool, or the restore
-            failed (PostgreSQL restores in one transaction, so a failure changes nothing).
+        JianhuError: missing file or key, a public key only, wrong key or damaged file, an
+            unsuitable file, unsupported backend, missing tool, or the restore failed
+            (PostgreSQL restores in one transaction, so a failure changes nothing).
     """
+    from pyrage import decrypt_file
+
     source = Path(source)
     if not source.is_file():
         raise JianhuError(f"找不到备份文件：{source}")
+    _, identity = _read_key(key_file)
+    if identity is None:
+        raise JianhuError("恢复须用私钥文件（AGE-SECRET-KEY 开头），公钥文件只能用于备份")
     backend = engine.url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise JianhuError(f"不支持恢复 {backend} 数据库")
+    with tempfile.TemporaryDirectory(prefix="jianhu-restore-") as tmp:
+        plain = Path(tmp) / "plain"
+        try:
+            decrypt_file(str(source), str(plain), [identity])
+        except Exception as exc:  # DecryptError; a file that is not age raises another pyrage error
+            raise JianhuError(f"无法解密 {source.name}：密钥不对，或文件不是 Jianhu 加密备份、"
+                              "已损坏；当前数据库未改动") from exc
+        _restore_plain(engine, plain, source.name)
+    with open_session(engine) as session:
+        audit.record(session, actor=actor, action="restore", entity_type="database",
+                     entity_id=engine.url.database or "", after={"file": source.name})
+        session.commit()
+
+
+def _restore_plain(engine: Engine, plain: Path, name: str) -> None:
+    """Check the decrypted backup ``plain`` and copy it over the live database."""
     engine.dispose()
-    if backend == "sqlite":
-        _check_sqlite_backup(source)
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    if engine.url.get_backend_name() == "sqlite":
+        _check_sqlite_backup(plain, name)
+        src = sqlite3.connect(f"file:{plain}?mode=ro", uri=True)
         dst = sqlite3.connect(engine.url.database)
         try:
             src.backup(dst)
         finally:
             dst.close()
             src.close()
-    elif backend == "postgresql":
-        listed = subprocess.run([_tool("pg_restore"), "--list", str(source)], capture_output=True,
-                                text=True)
-        if listed.returncode != 0 or "TABLE DATA public alembic_version" not in listed.stdout:
-            raise JianhuError(f"{source.name} 不是 Jianhu 的 PostgreSQL 备份，当前数据库未改动")
-        done = subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",
-                               "--single-transaction", "--dbname", _libpq_url(engine),
-                               str(source)], capture_output=True, text=True)
-        if done.returncode != 0:
-            raise JianhuError(f"恢复失败：{done.stderr.strip()}")
-    else:
-        raise JianhuError(f"不支持恢复 {backend} 数据库")
-    with open_session(engine) as session:
-        audit.record(session, actor=actor, action="restore", entity_type="database",
-                     entity_id=engine.url.database or "", after={"file": source.name})
-        session.commit()
+        return
+    listed = subprocess.run([_tool("pg_restore"), "--list", str(plain)], capture_output=True,
+                            text=True)
+    if listed.returncode != 0 or "TABLE DATA public alembic_version" not in listed.stdout:
+        raise JianhuError(f"{name} 不是 Jianhu 的 PostgreSQL 备份，当前数据库未改动")
+    done = subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",
+                           "--single-transaction", "--dbname", _libpq_url(engine),
+                           str(plain)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise JianhuError(f"恢复失败：{done.stderr.strip()}")

@@ -66,25 +66,51 @@ def deploy_render(ws: Workspace, manifest: Path, out: Path) -> None:
         click.echo(f"  {path}")
 
 
-@cli.command()
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@pass_workspace
-def backup(ws: Workspace, out: Path) -> None:
-    """备份数据库到 OUT（SQLite 在线备份；PostgreSQL 用 pg_dump）。备份含个人信息，记入审计。"""
-    from jianhu.backup import backup as do_backup
+KEY_FILE = click.option(
+    "--key-file", type=click.Path(dir_okay=False, path_type=Path), envvar="JIANHU_BACKUP_KEY_FILE",
+    help="密钥文件（也可用 JIANHU_BACKUP_KEY_FILE）：备份可用公钥文件 KEY.pub，恢复须用私钥文件")
 
+
+@cli.group(invoke_without_command=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="备份文件")
+@KEY_FILE
+@click.pass_context
+def backup(ctx: click.Context, out: Path | None, key_file: Path | None) -> None:
+    """加密备份数据库到 OUT（SQLite 在线备份；PostgreSQL 用 pg_dump），文件权限 0600，记入审计。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    from jianhu.backup import backup as do_backup
+    from jianhu.errors import JianhuError
+
+    if out is None:
+        raise JianhuError("请用 --out 指定备份文件")
+    ws = ctx.find_object(Workspace)
     with ws.session() as session:
         ws.acting(session).require("backup")
-    do_backup(ws.engine, out, actor=ws.actor)
-    click.echo(f"已备份：{out}")
+    do_backup(ws.engine, out, actor=ws.actor, key_file=key_file)
+    click.echo(f"已加密备份：{out}")
+
+
+@backup.command(name="keygen")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="私钥文件（同时生成公钥文件 OUT.pub）")
+def backup_keygen(out: Path) -> None:
+    """生成备份密钥：私钥 OUT（权限 0600，县级 IT 离线保管，恢复时用）和公钥 OUT.pub（服务器备份用）。"""
+    from jianhu.backup import keygen
+
+    secret, public = keygen(out)
+    click.echo(f"已生成私钥：{secret}（请离线保管，丢失后备份无法恢复）")
+    click.echo(f"已生成公钥：{public}（服务器上设置 JIANHU_BACKUP_KEY_FILE={public}）")
 
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@KEY_FILE
 @click.option("--yes", is_flag=True, help="确认用备份覆盖当前数据库")
 @pass_workspace
-def restore(ws: Workspace, file: Path, yes: bool) -> None:
-    """用备份 FILE 覆盖当前数据库（须加 --yes 确认）。"""
+def restore(ws: Workspace, file: Path, key_file: Path | None, yes: bool) -> None:
+    """解密并检查备份 FILE，再用它覆盖当前数据库（须加 --yes 确认）。"""
     from jianhu.backup import restore as do_restore
     from jianhu.errors import JianhuError
 
@@ -92,5 +118,5 @@ def restore(ws: Workspace, file: Path, yes: bool) -> None:
         raise JianhuError("恢复会覆盖当前数据库的全部内容：确认无误请加 --yes")
     with ws.session() as session:
         ws.acting(session).require("backup")
-    do_restore(ws.engine, file, actor=ws.actor)
+    do_restore(ws.engine, file, actor=ws.actor, key_file=key_file)
     click.echo(f"已从 {file} 恢复数据库。")
