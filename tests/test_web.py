@@ -686,3 +686,21 @@ def test_a_case_is_transferred_on_the_web_and_leaves_the_sender(site):
     assert get(other, f"/cases/{case_no}").status_code == 200
     assert get(s, f"/cases/{case_no}").status_code == 404
     assert "已接收" in get(s, "/transfers").text  # the sender's trace
+
+
+def test_a_dozen_people_signing_in_and_reading_at_once_get_no_error(site):
+    """SQLite on a township laptop: simultaneous sign-ins and audited case views (each writes)
+    all succeed instead of "database is locked"."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(_: int) -> tuple[int, int]:
+        s = browser(site)
+        token = page_token(get(s, "/login").text)
+        r = post(s, "/login", data={"csrf_token": token, "code": SUPERVISOR, "password": PASSWORD,
+                                    "next": "/"})
+        page = get(s, f"/cases/{site['sample'].own_case}")
+        return r.status_code, page.status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        results = list(pool.map(one, range(12)))
+    assert results == [(303, 200)] * 12

@@ -74,7 +74,7 @@ class Workspace:
             if not Path(engine.url.database).exists():
                 raise JianhuError(f"数据库文件不存在：{engine.url.database}"
                                   "（新建请先运行 jianhu db upgrade）")
-        return open_session(engine)
+        return open_session(engine, writing=True)
 
     @property
     def actor(self) -> str:

@@ -1,7 +1,9 @@
 """Where the database is, how to connect, and schema upgrades.
 
 The URL comes from ``--db URL``, else ``JIANHU_DATABASE_URL``, else ``sqlite:///jianhu.db`` in the
-current directory. SQLite runs with foreign keys on and WAL journaling.
+current directory. SQLite runs with foreign keys on, WAL journaling, and application transactions
+that take the write lock when they begin and wait up to :data:`BUSY_TIMEOUT_MS` for it (so a dozen
+people on one township laptop never see "database is locked").
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from jianhu.errors import JianhuError
 
 DEFAULT_URL = "sqlite:///jianhu.db"
+#: How long a SQLite transaction waits for another one's write lock before giving up.
+BUSY_TIMEOUT_MS = 30_000
 
 
 def resolve_url(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
@@ -39,11 +43,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # The application's sessions (web requests, commands) begin IMMEDIATE: they take the write
+    # lock at the start. Almost all of them write (a sign-in, an audited read); a deferred
+    # transaction that has read and then writes fails at once with "database is locked" when
+    # another writer got in between (no busy wait can help it), while an immediate one waits its
+    # turn (busy_timeout). Other sessions (reports of a test, a migration) begin deferred.
+    immediate = conn.get_execution_options().get("jianhu_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def for_writing(engine: Engine) -> Engine:
+    """``engine`` for the application's sessions: on SQLite their transactions take the write
+    lock when they begin (see :func:`_sqlite_begin`); elsewhere the same engine."""
+    return engine.execution_options(jianhu_immediate=True)
 
 
 def make_engine(url: str) -> Engine:
@@ -92,8 +109,9 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
     return before, current_revision(engine)
 
 
-def open_session(engine: Engine) -> Session:
-    """Return a new session after checking that the schema is current.
+def open_session(engine: Engine, *, writing: bool = False) -> Session:
+    """Return a new session after checking that the schema is current; ``writing``: a session
+    of the application (:func:`for_writing`).
 
     Raises:
         JianhuError: the database is empty or on an older schema (run ``jianhu db upgrade``).
@@ -103,4 +121,4 @@ def open_session(engine: Engine) -> Session:
         if current is None:
             raise JianhuError(f"数据库尚未初始化：请先运行 jianhu db upgrade（{engine.url!r}）")
         raise JianhuError(f"数据库结构版本为 {current}，需要 {head}：请先运行 jianhu db upgrade")
-    return sessionmaker(engine, expire_on_commit=False)()
+    return sessionmaker(for_writing(engine) if writing else engine, expire_on_commit=False)()

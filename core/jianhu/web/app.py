@@ -28,7 +28,7 @@ from sqlalchemy.orm import sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jianhu import __version__
-from jianhu.db.session import open_session
+from jianhu.db.session import for_writing, open_session
 from jianhu.errors import JianhuError
 from jianhu.extensions import WebDownload, WebPage, WebRequest
 from jianhu.lifecycle import TransitionRefused
@@ -178,7 +178,7 @@ def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> Fa
                               "修改类请求另带请求头 X-CSRF-Token（登录时返回）。")
     app.state.host = host
     app.state.config = config
-    app.state.sessions = sessionmaker(engine, expire_on_commit=False)
+    app.state.sessions = sessionmaker(for_writing(engine), expire_on_commit=False)
     app.state.revoked = set()
     app.add_middleware(SessionCookies, secret_key=config.secret_key or secrets.token_urlsafe(48),
                        secure=config.cookie_secure, max_age=config.session_hours * 3600)
