@@ -206,3 +206,26 @@ def test_progress_learns_the_row_count_once_and_counts_every_row(session, host, 
 
     import_screening(session, host, sample_dir / "screening.xlsx", actor="t", progress=start)
     assert totals == [300] and sum(ticks) == 300
+
+
+def test_a_zip_bomb_posing_as_a_workbook_is_refused_unread(session, host, tmp_path):
+    import zipfile
+
+    from jianhu.db.models import Child
+    from jianhu.errors import JianhuError
+
+    bomb = tmp_path / "调查表.xlsx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", b"0" * (60 * 1024 * 1024))
+    assert bomb.stat().st_size < 200_000
+    with pytest.raises(JianhuError) as refused:
+        import_screening(session, host, bomb, actor="t")
+    assert str(refused.value) == ("调查表.xlsx 解压后过大或结构异常（1个部件，解压后约60 MB），"
+                                  "不像是正常的调查表，未读取")
+    broken = tmp_path / "坏表.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not really a workbook")
+    with pytest.raises(JianhuError) as refused:
+        import_screening(session, host, broken, actor="t")
+    assert str(refused.value) == ("无法读取工作簿 坏表.xlsx：文件已损坏或不是 Excel/WPS 工作簿，"
+                                  "请用 Excel 或 WPS 打开后另存为 .xlsx 再导入")
+    assert count(session, Child) == 0

@@ -450,6 +450,13 @@ def test_survey_import_lists_row_errors_and_imports_a_good_file(site, tmp_path):
     assert r.status_code == 200 and "共1行" in r.text, r.text
     assert get(s, "/import/template").headers["content-type"].startswith(
         "application/vnd.openxmlformats")
+    r = post(s, "/import", data={"csrf_token": token},
+             files={"file": ("大文件.csv", b"0" * (50 * 1024 * 1024 + 1))})
+    assert r.status_code == 413 and "文件超过50 MB，请分成几个文件导入" in r.text
+    r = post(s, "/import", data={"csrf_token": token},
+             files={"file": ("坏表.xlsx", b"PK\x03\x04 not a workbook")})
+    assert r.status_code == 422 and "无法读取工作簿 坏表.xlsx：文件已损坏" in r.text
+    assert "upload-" not in r.text  # no temporary file name reaches the user
 
 
 def test_a_survey_entered_on_the_form_is_checked_like_an_import(site):

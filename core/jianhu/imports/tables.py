@@ -9,6 +9,7 @@ Excel uses for Chinese CSV).
 from __future__ import annotations
 
 import csv
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,12 +65,42 @@ def open_table(path: str | Path) -> TableFile:
     raise JianhuError(f"不支持的文件类型「{suffix}」：请用 .xlsx 或 .csv")
 
 
+#: Limits checked before a zipped workbook (XLSX, XLSM, ODS) is parsed, so a "zip bomb" posing as
+#: a spreadsheet is refused instead of filling the server's memory: entries, total uncompressed
+#: size, and ratio of uncompressed to compressed size (real sheets compress about 10–30 times).
+MAX_ENTRIES = 1000
+MAX_UNCOMPRESSED = 1024 * 1024 * 1024
+MAX_RATIO = 200
+
+
+def check_archive(path: Path) -> None:
+    """Refuse a zipped workbook beyond :data:`MAX_ENTRIES`, :data:`MAX_UNCOMPRESSED` or
+    :data:`MAX_RATIO` (Chinese message); a file that is not a zip is left to the reader.
+
+    Raises:
+        JianhuError: the archive is over a limit.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return
+    packed = max(sum(i.compress_size for i in infos), 1)
+    unpacked = sum(i.file_size for i in infos)
+    if len(infos) > MAX_ENTRIES or unpacked > MAX_UNCOMPRESSED or unpacked / packed > MAX_RATIO:
+        raise JianhuError(f"{path.name} 解压后过大或结构异常（{len(infos)}个部件，解压后约"
+                          f"{unpacked // (1024 * 1024)} MB），不像是正常的调查表，未读取")
+
+
 def _open_workbook(path: Path) -> TableFile:
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".ods"):
+        check_archive(path)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
         sheet = workbook.get_sheet_by_index(0)
     except Exception as exc:  # calamine raises its own error types for broken files
-        raise JianhuError(f"无法读取工作簿 {path.name}：{exc}") from None
+        raise JianhuError(f"无法读取工作簿 {path.name}：文件已损坏或不是 Excel/WPS 工作簿，"
+                          "请用 Excel 或 WPS 打开后另存为 .xlsx 再导入") from exc
     first_row = (sheet.start or (0, 0))[0] + 1
     rows = iter(sheet.iter_rows())
     header_cells = next(rows, None)

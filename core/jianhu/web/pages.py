@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import tempfile
-import uuid
 from pathlib import Path
 
 from fastapi import APIRouter, Query, Request
@@ -41,6 +40,8 @@ from jianhu.web.forms import build_page, read_submission
 from jianhu.web.security import CSP_DOCUMENT
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+#: The largest survey file the import page accepts (a 100,000-row XLSX is about 21 MB).
+MAX_UPLOAD = 50 * 1024 * 1024
 #: Row errors listed on the import page (as the command line does).
 MAX_ROW_ERRORS = 200
 PAGE_SIZE = 100
@@ -381,10 +382,17 @@ def import_submit(ctx: SignedIn, data: Submitted) -> Response:
     if not isinstance(upload, UploadFile) or not upload.filename:
         return render(ctx.request, "import.html", 422, actor=ctx.actor, summary=None,
                       rejected=None, error="请选择要导入的文件（.xlsx 或 .csv）")
-    suffix = Path(upload.filename).suffix.lower()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload-{uuid.uuid4().hex}{suffix}"
-        path.write_bytes(upload.file.read())
+    with tempfile.TemporaryDirectory() as tmp:  # the user's file name, in a private directory
+        path = Path(tmp) / (Path(upload.filename).name[-120:] or "upload")
+        size = 0
+        with path.open("wb") as fh:
+            while chunk := upload.file.read(1024 * 1024):
+                size += len(chunk)
+                if size > MAX_UPLOAD:
+                    return render(ctx.request, "import.html", 413, actor=ctx.actor, summary=None,
+                                  rejected=None, error=f"文件超过{MAX_UPLOAD // (1024 * 1024)} MB，"
+                                  "请分成几个文件导入")
+                fh.write(chunk)
         try:
             summary = import_screening(ctx.session, ctx.host, path, actor=ctx.actor.code,
                                        dry_run=dry_run)
