@@ -115,3 +115,46 @@ def test_a_failed_write_logs_no_personal_data(engine, caplog):
     logged = caplog.text + str(failed.value)
     assert "隐私测试名" not in logged and "320724201501010018" not in logged
     assert "[SQL parameters hidden due to hide_parameters=True]" in str(failed.value)
+
+
+def test_a_service_provider_sees_only_what_the_service_needs(run, session, host, tmp_path):
+    from casework import one_case_workspace
+    from tests_helpers import answer_sheet
+
+    case_no = one_case_workspace(session, host, tmp_path)
+    session.commit()
+
+    def record(who, form, doc):
+        path = tmp_path / f"{form}.json"
+        path.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+        out = run("--as", who, "record", form, "--case", case_no, str(path))
+        assert out.exit_code == 0, out.output
+
+    record("S01", "assessment", answer_sheet("2026-03-16", score=1))
+    record("S01", "plan", {"plan": {"date": "2026-03-17", "goals": ["学业跟上"], "approved_by": "C01"},
+                           "measures": [{"service_type": "tutoring", "description": "每周辅导两次",
+                                         "responsible": "T01", "start": "2026-03-18",
+                                         "due": "2026-04-17"}]})
+    record("D01", "incident", {"incident": {"discovered_at": "2026-03-18T09:00:00+08:00",
+                                            "harm_types": ["neglect"], "recorded_by": "D01",
+                                            "description": "邻居反映孩子常独自在家挨饿"},
+                               "reporter": {"name": "邻居丁"}})
+    full = run("--as", "S01", "case", "show", case_no, "--json").output
+    tutor = run("--as", "T01", "case", "show", case_no, "--json")
+    assert tutor.exit_code == 0, tutor.output
+    for secret in ("320724201406010028", "邻居反映孩子常独自在家挨饿", "邻居丁", "working_away"):
+        assert secret in full  # the supervisor sees it all
+        assert secret not in tutor.output
+    shown = json.loads(tutor.output)
+    assert shown["child"]["name"] == "测试甲"
+    (survey,) = [e["detail"] for e in shown["timeline"] if e["kind"] == "screening"]
+    assert survey == {"child": {"name": "测试甲", "sex": "female", "birth_date": "2014-06-01",
+                                "schooling": "primary", "health": "healthy"},
+                      "residence": {"township": "新安镇", "village": "测试村"},
+                      "entrusted_guardian": {"name": "测试乙", "relation": "祖母"},
+                      "survey": {"date": "2026-03-15"}}
+    (plan,) = [e["detail"] for e in shown["timeline"] if e["kind"] == "plan"]
+    assert plan["measures"][0]["description"] == "每周辅导两次"
+    out = run("--as", "T01", "case", "report", case_no, "--kind", "assessment", "--out",
+              str(tmp_path / "r.pdf"))
+    assert out.output == "错误：家教老师（T01）无权生成个案文书\n"

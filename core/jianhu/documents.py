@@ -148,7 +148,7 @@ def render_html(session: Session, host: Host, case: Case, kind: str, actor: Acto
     """
     if kind not in KINDS:
         raise JianhuError(f"没有文书类型「{kind}」；可选：{'、'.join(KINDS)}")
-    actor.require("view:identified")
+    actor.require("documents:export")
     view = case_view(session, host, case, actor, purpose="document")
     extra = (_assessment_context if kind == "assessment" else _closure_context)(session, host, case)
     child = dict(view.child or {})

@@ -60,6 +60,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit:list": SUPERVISORS | {"county_admin"},
     "view:reporter": SUPERVISORS | {"assessor_police"},
     "view:identified": CASEWORKERS | ASSESSORS | SUPPORT | {"county_admin"},
+    # Documents print every record whole (IDs, the account of a harm): not for service providers.
+    "documents:export": CASEWORKERS | ASSESSORS | {"county_admin"},
     "view:cases": CASEWORKERS | ASSESSORS | SUPPORT | {"county_admin"},
     "report:aggregate": CASEWORKERS | ASSESSORS | COUNTY | {"trainer"},
     "deploy": frozenset({"local_admin", "county_admin"}),
@@ -84,6 +86,7 @@ ACTION_LABELS = {
     "records:on_behalf": "代他人导入个案记录", "transfer:request": "申请个案转移",
     "transfer:decide": "接收或退回个案转移", "duplicates:list": "查看疑似重复登记",
     "duplicates:resolve": "核实疑似重复登记", "audit:list": "查看审计日志",
+    "documents:export": "生成个案文书",
 }
 
 

@@ -26,6 +26,7 @@ from jianhu.db.models import (
     Township,
     Village,
 )
+from jianhu.disclosure import disclose, limited
 from jianhu.extensions import LEVEL_LABELS
 from jianhu.forms import load_form
 from jianhu.lifecycle import EVENTS, state_label
@@ -110,7 +111,7 @@ def case_view(session: Session, host: Host, case: Case, actor: Actor, *,
                          context={"case_no": case.case_no, "field": "reporter"})
     for r in records:
         form = load_form(host, r.form_id)
-        detail = dict(r.payload)
+        detail = disclose(actor, r.form_id, dict(r.payload))
         if r.id in secrets:
             detail["reporter"] = secrets[r.id]
         entries.append(Entry(r.recorded_on, r.created_at, r.form_id, form.title,
@@ -143,7 +144,8 @@ def case_view(session: Session, host: Host, case: Case, actor: Actor, *,
                              EVENTS.get(after.get("event", ""), "状态变更"), text,
                              {"actor": ev.actor, **after}))
     entries.sort(key=lambda e: (e.on, e.at))
-    shown = (["child"] if child else []) + ["records"] + (["reporter"] if secrets else [])
+    shown = (["child"] if child else []) + (["records (service view)"] if limited(actor) else
+                                            ["records"]) + (["reporter"] if secrets else [])
     audit.record(session, actor=actor.code, action="read", entity_type="case",
                  entity_id=case.id, context={"case_no": case.case_no, "shown": shown,
                                              "purpose": purpose})

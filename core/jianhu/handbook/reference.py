@@ -483,7 +483,42 @@ def roles_markdown(hb: Handbook) -> str:
         rows.append([action_text(hb, action), code(action),
                      "、".join(labels.get(r, r) for r in labels if r in allowed)])
     out.append(table(["操作", "代码", "可以操作的角色"], rows))
+    out.append(service_view_markdown(hb))
     return "".join(out)
+
+
+def service_view_markdown(hb: Handbook) -> str:
+    """What service providers see of each record (:data:`jianhu.disclosure.SERVICE_VIEW`)."""
+    from jianhu.disclosure import SERVICE_VIEW
+    from jianhu.forms import load_form
+    from jianhu.roles import ASSIGNED_ONLY, role_labels
+
+    labels = role_labels()
+    who = "、".join(labels[r] for r in labels if r in ASSIGNED_ONLY)
+    rows = []
+    for form_id in RECORD_ORDER:
+        if form_id not in hb.host.forms:
+            continue
+        form = load_form(hb.host, form_id)
+        allowed = SERVICE_VIEW.get(form_id, frozenset())
+        names = []
+        for path in sorted(allowed):
+            group, _, field_name = path.partition(".")
+            if field_name == "*":
+                group_schema = form.schema.get("properties", {}).get(group, {})
+                names.append(f"{group_schema.get('title', group)}（全部）")
+            elif (group, field_name) in form.by_path:
+                names.append(form.by_path[group, field_name].column)
+        rows.append([form.title, "、".join(names) or "不显示"])
+    return ("\n## 救助队伍看到的内容\n\n" + who + "只看到分配给自己的个案，而且只看到服务需要的内容"
+            "（《个人信息保护法》第6、51条）：下表以外的栏目（身份证号、父母情况、侵害经过、报告人、"
+            "报警和司法程序等）都不显示，也不能生成个案文书。\n\n"
+            + table(["表单", "可以看到的栏目"], rows))
+
+
+#: The order record forms are listed in on the roles page.
+RECORD_ORDER = ("screening", "plan", "service", "visit", "incident", "police_report", "escalation",
+                "closure", "return_visit")
 
 
 def categories_table(hb: Handbook) -> str:

@@ -161,7 +161,7 @@ def case_page(case_no: str, ctx: SignedIn) -> Response:
     forms = [(f, load_form(ctx.host, f).title) for f in allowed_forms(ctx.actor, case)]
     return render(ctx.request, "case.html", actor=ctx.actor, view=view, forms=forms,
                   may_transfer=ctx.actor.can("transfer:request"),
-                  documents=KINDS if ctx.actor.can("view:identified") else {},
+                  documents=KINDS if ctx.actor.can("documents:export") else {},
                   level_label=queries.level_label, today=ctx.today.isoformat())
 
 
@@ -237,7 +237,7 @@ def document(case_no: str, kind: str, ctx: SignedIn,
     try:
         html = render_html(ctx.session, ctx.host, case, kind, ctx.actor)
     except JianhuError as exc:
-        if not ctx.actor.can("view:identified"):
+        if not ctx.actor.can("documents:export"):
             raise Forbidden(str(exc)) from None
         raise
     if format == "pdf":
