@@ -158,3 +158,59 @@ def test_a_service_provider_sees_only_what_the_service_needs(run, session, host,
     out = run("--as", "T01", "case", "report", case_no, "--kind", "assessment", "--out",
               str(tmp_path / "r.pdf"))
     assert out.output == "错误：家教老师（T01）无权生成个案文书\n"
+
+
+#: What a township's database role tries on another township's data and the reference tables,
+#: and what must come back: (SQL run after SET ROLE, expected last output line or error text).
+#: Every table is either under a policy, read-only or closed to townships (checked below).
+HOSTILE = [
+    ("CREATE TEMP TABLE townships AS SELECT * FROM public.townships; "
+     "UPDATE pg_temp.townships SET code = '320724100000'; "
+     "SELECT count(*) = (SELECT count(*) FROM children c JOIN public.townships t "
+     "ON t.id = c.township_id WHERE t.code = '320724100000') FROM children;", "t"),
+    ("SET search_path = pg_temp, public; SELECT count(*) FROM children "
+     "WHERE township_id <> (SELECT id FROM public.townships WHERE code = '320724100000');", "0"),
+    ("UPDATE people SET password_hash = 'x' WHERE code = 'county-admin';", "UPDATE 0"),
+    ("DELETE FROM people WHERE township_id IS NULL;", "DELETE 0"),
+    ("UPDATE people SET township_id = NULL WHERE code = 'S01';",
+     "new row violates row-level security policy"),
+    ("UPDATE townships SET name = 'x';", "permission denied for table townships"),
+    ("INSERT INTO plugin_settings (plugin, township_code, enabled, settings, updated_at) "
+     "VALUES ('x', '*', true, '{}', now());", "permission denied for table plugin_settings"),
+    ("SELECT * FROM alembic_version;", "permission denied for table alembic_version"),
+    ("UPDATE case_counters SET last = 0 WHERE township_id <> "
+     "(SELECT id FROM public.townships WHERE code = '320724100000');", "UPDATE 0"),
+    ("UPDATE audit_events SET actor = 'x';", "permission denied for table audit_events"),
+]
+
+
+def test_a_hostile_township_connection_gets_nothing_more(county, db_url, engine):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("row-level security exists on PostgreSQL only")
+    with open_session(engine) as s:
+        s.execute(text("INSERT INTO people (id, code, name, role, active, failed_logins, "
+                       "created_at, updated_at) VALUES (:i, 'county-admin', '县管理员', "
+                       "'county_admin', true, 0, now(), now())"), {"i": uuid.uuid4()})
+        s.commit()
+    url = make_url(db_url)
+    for statement, expected in HOSTILE:
+        done = subprocess.run(["psql", "-h", url.host, "-U", url.username, "-d", url.database,
+                               "-At", "-c", f"SET ROLE jianhu_t_320724100000; {statement}"],
+                              capture_output=True, text=True,
+                              env={"PGPASSWORD": url.password, "PATH": "/usr/bin:/bin"})
+        got = (done.stdout.strip().splitlines() or [""])[-1] + done.stderr
+        assert expected in got, (statement, got)
+    with open_session(engine) as s:
+        assert s.scalar(text("SELECT password_hash FROM people WHERE code = 'county-admin'")) \
+            is None
+
+
+def test_every_table_is_under_a_policy_or_closed_to_townships():
+    from jianhu.db.models import Base
+    from jianhu.db.rls import NO_ACCESS_FOR_TOWNSHIPS, POLICIES, READ_ONLY_FOR_TOWNSHIPS
+
+    # Reviewed and not yet scoped: the delivery queue holds case numbers and categories of every
+    # township (issue: the county database holds, item 4).
+    not_yet = {"outbox"}
+    covered = set(POLICIES) | set(READ_ONLY_FOR_TOWNSHIPS) | set(NO_ACCESS_FOR_TOWNSHIPS) | not_yet
+    assert sorted(set(Base.metadata.tables) - covered) == []

@@ -20,28 +20,38 @@ from sqlalchemy.orm import Session
 
 COUNTY_ROLE = "jianhu_county"
 
-#: table → the condition of its policy: one for reading and writing, or (USING, WITH CHECK) when
-#: a township may write rows it then cannot read (an alert it raises for another township).
-POLICIES: dict[str, str | tuple[str, str]] = {
+#: table → the condition of its policy: one string for reading and writing alike, or a dict of
+#: conditions per command (``select``, ``insert``, ``update``, ``delete``; a command left out is
+#: refused) where a township may read more than it may change, or append what it then cannot read.
+#: Policies bind their tables when created, so a temporary table cannot stand in for one; the
+#: functions they call are schema-qualified with a fixed search_path (:data:`FUNCTIONS`).
+POLICIES: dict[str, str | dict[str, str]] = {
     "villages": "jianhu_visible(township_id)",
     "children": "jianhu_visible(township_id)",
     "cases": "jianhu_visible(township_id)",
+    "case_counters": "jianhu_visible(township_id)",
     "followups": "jianhu_visible(township_id)",
     "approvals": "jianhu_visible(township_id)",
-    "people": "township_id IS NULL OR jianhu_visible(township_id)",
+    # County staff (no township) are listed to every township, but only a township's own people
+    # may be added, changed or removed by it (no password reset of a county administrator).
+    "people": {"select": "township_id IS NULL OR jianhu_visible(township_id)",
+               "insert": "jianhu_visible(township_id)", "update": "jianhu_visible(township_id)",
+               "delete": "jianhu_visible(township_id)"},
     "guardians": "EXISTS (SELECT 1 FROM children c WHERE c.id = child_id)",
     "assessments": "EXISTS (SELECT 1 FROM cases c WHERE c.id = case_id)",
     "case_assignments": "EXISTS (SELECT 1 FROM cases c WHERE c.id = case_id)",
     "form_records": "EXISTS (SELECT 1 FROM cases c WHERE c.id = subject_id)"
                     " OR EXISTS (SELECT 1 FROM children ch WHERE ch.id = subject_id)",
     "confidential_records": "EXISTS (SELECT 1 FROM form_records f WHERE f.id = record_id)",
-    "duplicate_alerts": ("jianhu_visible(township_id)",
-                         "jianhu_visible(township_id) OR jianhu_visible(from_township_id)"),
+    # A township raises an alert for the township holding the child, which alone reads it.
+    "duplicate_alerts": {"select": "jianhu_visible(township_id)",
+                         "insert": "jianhu_visible(township_id) OR jianhu_visible(from_township_id)",
+                         "update": "jianhu_visible(township_id)"},
     "transfers": "jianhu_visible(from_township_id) OR jianhu_visible(to_township_id)",
     # The audit trail: a township reads the events about its own cases, children, tasks and
-    # records (the subqueries are themselves under row-level security); any role may append.
-    # Township and county roles get no UPDATE or DELETE on it (APPEND_ONLY).
-    "audit_events": ("current_user = 'jianhu_county'"
+    # records (the subqueries are themselves under row-level security); any role may append,
+    # none may change or delete (APPEND_ONLY).
+    "audit_events": {"select": "current_user = 'jianhu_county'"
                      " OR (entity_type = 'case' AND EXISTS (SELECT 1 FROM cases c"
                      " WHERE c.id = jianhu_uuid(entity_id)))"
                      " OR (entity_type = 'child' AND EXISTS (SELECT 1 FROM children c"
@@ -49,10 +59,27 @@ POLICIES: dict[str, str | tuple[str, str]] = {
                      " OR (entity_type = 'followup' AND EXISTS (SELECT 1 FROM followups f"
                      " WHERE f.id = jianhu_uuid(entity_id)))"
                      " OR (entity_type = 'form_record' AND EXISTS (SELECT 1 FROM form_records r"
-                     " WHERE r.id = jianhu_uuid(entity_id)))", "true"),
+                     " WHERE r.id = jianhu_uuid(entity_id)))", "insert": "true"},
 }
 #: Tables application roles may only read and append to.
 APPEND_ONLY = ("audit_events",)
+#: Tables township roles may only read (the county role and the owner keep writing them).
+READ_ONLY_FOR_TOWNSHIPS = ("townships", "plugin_settings")
+#: Tables township roles may not touch at all.
+NO_ACCESS_FOR_TOWNSHIPS = ("alembic_version",)
+
+FUNCTIONS = ("""
+    CREATE OR REPLACE FUNCTION public.jianhu_visible(tid uuid) RETURNS boolean
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+      SELECT current_user = 'jianhu_county'
+          OR EXISTS (SELECT 1 FROM public.townships t
+                     WHERE t.id = tid AND current_user = 'jianhu_t_' || t.code)
+    $$""", """
+    CREATE OR REPLACE FUNCTION public.jianhu_uuid(t text) RETURNS uuid
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+      SELECT CASE WHEN t ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+                  THEN t::uuid END
+    $$""")
 
 
 def township_role(code: str) -> str:
@@ -63,30 +90,32 @@ def township_role(code: str) -> str:
 
 
 def enable_row_level_security(conn: Any) -> None:
-    """Create the visibility function, the county role and the policies of the tables that exist
-    (a migration step; a migration that adds a table of :data:`POLICIES` calls it again)."""
-    conn.execute(text("""
-        CREATE OR REPLACE FUNCTION jianhu_visible(tid uuid) RETURNS boolean
-        LANGUAGE sql STABLE AS $$
-          SELECT current_user = 'jianhu_county'
-              OR EXISTS (SELECT 1 FROM townships t
-                         WHERE t.id = tid AND current_user = 'jianhu_t_' || t.code)
-        $$"""))
-    conn.execute(text("""
-        CREATE OR REPLACE FUNCTION jianhu_uuid(t text) RETURNS uuid
-        LANGUAGE sql IMMUTABLE AS $$
-          SELECT CASE WHEN t ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
-                      THEN t::uuid END
-        $$"""))
+    """Create the functions, the county role and the policies of the tables that exist (a
+    migration step; a migration that adds a table of :data:`POLICIES` calls it again)."""
+    for function in FUNCTIONS:
+        conn.execute(text(function))
     ensure_role(conn, COUNTY_ROLE)
     for table, condition in POLICIES.items():
         if conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is None:
             continue  # a table a later migration creates (and covers by calling this again)
-        using, check = condition if isinstance(condition, tuple) else (condition, condition)
         conn.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
-        conn.execute(text(f"DROP POLICY IF EXISTS jianhu_scope ON {table}"))
-        conn.execute(text(f"CREATE POLICY jianhu_scope ON {table} USING ({using}) "
-                          f"WITH CHECK ({check})"))
+        _drop_policies(conn, table)
+        if isinstance(condition, str):
+            conn.execute(text(f"CREATE POLICY jianhu_scope ON {table} USING ({condition}) "
+                              f"WITH CHECK ({condition})"))
+            continue
+        for command, cond in condition.items():
+            clause = {"select": f"USING ({cond})", "insert": f"WITH CHECK ({cond})",
+                      "update": f"USING ({cond}) WITH CHECK ({cond})",
+                      "delete": f"USING ({cond})"}[command]
+            conn.execute(text(f"CREATE POLICY jianhu_scope_{command} ON {table} "
+                              f"FOR {command.upper()} {clause}"))
+
+
+def _drop_policies(conn: Any, table: str) -> None:
+    for (name,) in conn.execute(text("SELECT policyname FROM pg_policies WHERE tablename = :t "
+                                     "AND policyname LIKE 'jianhu\\_scope%'"), {"t": table}):
+        conn.execute(text(f'DROP POLICY IF EXISTS "{name}" ON {table}'))
 
 
 def disable_row_level_security(conn: Any) -> None:
@@ -94,10 +123,10 @@ def disable_row_level_security(conn: Any) -> None:
     for table in POLICIES:
         if conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is None:
             continue
-        conn.execute(text(f"DROP POLICY IF EXISTS jianhu_scope ON {table}"))
+        _drop_policies(conn, table)
         conn.execute(text(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"))
-    conn.execute(text("DROP FUNCTION IF EXISTS jianhu_visible(uuid)"))
-    conn.execute(text("DROP FUNCTION IF EXISTS jianhu_uuid(text)"))
+    conn.execute(text("DROP FUNCTION IF EXISTS public.jianhu_visible(uuid)"))
+    conn.execute(text("DROP FUNCTION IF EXISTS public.jianhu_uuid(text)"))
 
 
 def ensure_role(conn: Any, role: str) -> None:
@@ -112,12 +141,29 @@ def ensure_role(conn: Any, role: str) -> None:
     conn.execute(text(f"GRANT {role} TO CURRENT_USER"))
     conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"))
     conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
-    conn.execute(text(f"GRANT EXECUTE ON FUNCTION jianhu_visible(uuid) TO {role}"))
-    if conn.execute(text("SELECT to_regprocedure('jianhu_uuid(text)')")).scalar() is not None:
-        conn.execute(text(f"GRANT EXECUTE ON FUNCTION jianhu_uuid(text) TO {role}"))
-    for table in APPEND_ONLY:
-        if conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is not None:
-            conn.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))
+    restrict_role(conn, role)
+
+
+def restrict_role(conn: Any, role: str) -> None:
+    """Grant ``role`` the functions and take back what its work does not need (see
+    :data:`APPEND_ONLY`, :data:`READ_ONLY_FOR_TOWNSHIPS`, :data:`NO_ACCESS_FOR_TOWNSHIPS`)."""
+    for function in ("jianhu_visible(uuid)", "jianhu_uuid(text)"):
+        if conn.execute(text("SELECT to_regprocedure(:f)"), {"f": f"public.{function}"}
+                        ).scalar() is not None:
+            conn.execute(text(f"GRANT EXECUTE ON FUNCTION public.{function} TO {role}"))
+
+    def existing(tables: tuple[str, ...]) -> list[str]:
+        return [t for t in tables
+                if conn.execute(text("SELECT to_regclass(:t)"), {"t": t}).scalar() is not None]
+
+    for table in existing(APPEND_ONLY):
+        conn.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))
+    if role == COUNTY_ROLE:
+        return
+    for table in existing(READ_ONLY_FOR_TOWNSHIPS):
+        conn.execute(text(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))
+    for table in existing(NO_ACCESS_FOR_TOWNSHIPS):
+        conn.execute(text(f"REVOKE ALL ON {table} FROM {role}"))
 
 
 def ensure_township_roles(conn: Any, codes: list[str]) -> None:
