@@ -207,10 +207,11 @@ def test_a_hostile_township_connection_gets_nothing_more(county, db_url, engine)
 
 def test_every_table_is_under_a_policy_or_closed_to_townships():
     from jianhu.db.models import Base
-    from jianhu.db.rls import NO_ACCESS_FOR_TOWNSHIPS, POLICIES, READ_ONLY_FOR_TOWNSHIPS
+    from jianhu.db.rls import NO_ACCESS_FOR_TOWNSHIPS, POLICIES, READ_ONLY_FOR_TOWNSHIPS, UNSCOPED
 
     # Reviewed and not yet scoped: the delivery queue holds case numbers and categories of every
     # township (issue: the county database holds, item 4).
     not_yet = {"outbox"}
-    covered = set(POLICIES) | set(READ_ONLY_FOR_TOWNSHIPS) | set(NO_ACCESS_FOR_TOWNSHIPS) | not_yet
+    covered = (set(POLICIES) | set(READ_ONLY_FOR_TOWNSHIPS) | set(NO_ACCESS_FOR_TOWNSHIPS)
+               | set(UNSCOPED) | not_yet)
     assert sorted(set(Base.metadata.tables) - covered) == []

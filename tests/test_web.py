@@ -17,7 +17,7 @@ from collections import Counter
 import pytest
 import requests
 from markupsafe import escape
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from conftest import TEST_ENV, count
 from jianhu import hookimpl
@@ -155,18 +155,20 @@ def test_session_cookie_is_httponly_samesite_and_secure_over_https(site):
     assert r.headers["x-frame-options"] == "DENY" and r.headers["cache-control"] == "no-store"
 
 
+WRONG = "编号或密码不正确（连续输错多次的账户会暂时锁定，请稍后再试或请督导员重设密码）"
+
+
 def test_wrong_password_and_lock_out(site):
     s = browser(site)
     token = page_token(get(s, "/login").text)
-    for i in range(1, 5):
+    for _ in range(5):
         r = post(s, "/login", data={"csrf_token": token, "code": WORKER, "password": "nope"})
-        assert r.status_code == 401 and f"再错{5 - i}次" in r.text
-    r = post(s, "/login", data={"csrf_token": token, "code": WORKER, "password": "nope"})
-    assert r.status_code == 429 and "账户已锁定" in r.text
-    # locked: even the right password is refused, by the page and by the API
+        assert r.status_code == 401 and WRONG in r.text
+    # locked: even the right password is refused, with the same answer, by the page and the API
     r = post(s, "/login", data={"csrf_token": token, "code": WORKER, "password": PASSWORD})
-    assert r.status_code == 429
-    assert post(s, "/api/session", json={"code": WORKER, "password": PASSWORD}).status_code == 429
+    assert r.status_code == 401 and WRONG in r.text
+    r = post(s, "/api/session", json={"code": WORKER, "password": PASSWORD})
+    assert (r.status_code, r.json()["detail"]) == (401, WRONG)
     with open_session(site["sample"].engine) as session:
         person = session.scalar(select(Person).where(Person.code == WORKER))
         assert person.locked_until is not None
@@ -176,9 +178,34 @@ def test_wrong_password_and_lock_out(site):
         person.locked_until = None  # the lock has run out
         session.commit()
     assert post(s, "/api/session", json={"code": WORKER, "password": PASSWORD}).status_code == 200
-    # an unknown code gets the same answer as a wrong password
+    # an unknown code gets the same answer as a wrong password or a locked account
     r = post(browser(site), "/api/session", json={"code": "nobody", "password": "x"})
-    assert r.status_code == 401 and r.json()["detail"] == "编号或密码不正确"
+    assert (r.status_code, r.json()["detail"]) == (401, WRONG)
+
+
+def test_parallel_wrong_passwords_cannot_test_more_than_the_limit(site):
+    """16 simultaneous wrong passwords: exactly 5 are checked against the real hash (4 failures,
+    then the lock); the other 11 meet the lock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    code = MOTHER
+    with open_session(site["sample"].engine) as session:
+        person = session.scalar(select(Person).where(Person.code == code))
+        person_id, start = str(person.id), session.scalar(select(func.max(AuditEvent.id)))
+
+    def attempt(_: int) -> int:
+        return post(browser(site), "/api/session", json={"code": code, "password": "nope"}
+                    ).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        assert list(pool.map(attempt, range(16))) == [401] * 16
+    with open_session(site["sample"].engine) as session:
+        actions = list(session.scalars(select(AuditEvent.action).where(
+            AuditEvent.entity_id == person_id, AuditEvent.id > start).order_by(AuditEvent.id)))
+        assert actions == ["login_failed"] * 4 + ["lock"]
+        session.execute(update(Person).where(Person.code == code).values(locked_until=None,
+                                                                          failed_logins=0))
+        session.commit()
 
 
 def test_forms_and_api_calls_without_the_token_are_refused(site):
@@ -212,6 +239,18 @@ def test_logout_ends_the_session(site):
     replay = browser(site)
     replay.cookies.update(stolen)
     assert get(replay, "/api/session").status_code == 401
+    # a second server process (or the same one restarted) refuses the signed-out cookie too
+    again = create_app(site["sample"].engine, site["host"], WebConfig(secret_key="test-secret"))
+    with serve(again) as base:
+        other = requests.Session()
+        other.base = base  # type: ignore[attr-defined]
+        other.cookies.update(stolen)
+        assert get(other, "/api/session").status_code == 401
+        fresh = requests.Session()
+        fresh.base = base  # type: ignore[attr-defined]
+        token = page_token(get(fresh, "/login").text)
+        assert post(fresh, "/login", data={"csrf_token": token, "code": DIRECTOR,
+                                           "password": PASSWORD}).status_code == 303
 
 
 # ----------------------------------------------------------------------------- scoping

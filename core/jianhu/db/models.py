@@ -346,6 +346,15 @@ class PluginSetting(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 
 
+class RevokedSession(Base):
+    """A web session ended by signing out, kept until its cookie would have expired anyway, so
+    the cookie stays dead across restarts and across server processes (jianhu.web.auth)."""
+
+    __tablename__ = "revoked_sessions"
+    sid: Mapped[str] = mapped_column(String(40), primary_key=True)
+    revoked_at: Mapped[dt.datetime] = mapped_column(default=now_utc, index=True)
+
+
 class AuditEvent(Base):
     """One change: who, when, what, and the values before and after."""
 

@@ -65,6 +65,9 @@ POLICIES: dict[str, str | dict[str, str]] = {
 APPEND_ONLY = ("audit_events",)
 #: Tables township roles may only read (the county role and the owner keep writing them).
 READ_ONLY_FOR_TOWNSHIPS = ("townships", "plugin_settings")
+#: Tables with no personal data and no access control of their own, open to every role: the
+#: signed-out web sessions (random ids only).
+UNSCOPED = ("revoked_sessions",)
 #: Tables township roles may not touch at all.
 NO_ACCESS_FOR_TOWNSHIPS = ("alembic_version",)
 

@@ -30,7 +30,7 @@ from jianhu.roles import role_labels
 from jianhu.tasks import KIND_LABELS
 from jianhu.timeline import case_view
 from jianhu.web import queries
-from jianhu.web.auth import SignInRefused, sign_in
+from jianhu.web.auth import SignInRefused, revoke, sign_in
 from jianhu.web.context import DB, Ctx, Forbidden, SignedIn
 from jianhu.web.forms import problems_json
 from jianhu.web.security import COOKIE, CSRF_HEADER, csrf_token
@@ -168,15 +168,15 @@ def _day(on: dt.date | None, ctx: Ctx) -> dt.date:
 
 
 @router.post("/session", response_model=SessionInfo, dependencies=[],
-             responses={429: {"description": "登录失败次数过多，账户已锁定"}})
+             responses={401: {"description": "编号或密码不正确（账户锁定时也是这样回答）"}})
 def api_sign_in(request: Request, credentials: Credentials,
                 session: DB) -> Any:
     """登录：人员编号和密码。成功后设置会话 Cookie，并返回防伪令牌。"""
     try:
         actor, pw = sign_in(session, credentials.code, credentials.password,
                             policy=request.app.state.config.lockout)
-    except SignInRefused as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=429 if exc.locked_until else 401)
+    except SignInRefused as exc:  # the same answer whatever the reason (jianhu.web.auth)
+        return JSONResponse({"detail": str(exc)}, status_code=401)
     request.session.clear()
     request.session["user"] = {"code": actor.code, "pw": pw, "sid": secrets.token_urlsafe(16)}
     token = request.session["csrf"] = secrets.token_urlsafe(32)
@@ -195,7 +195,7 @@ def api_whoami(ctx: SignedIn) -> Any:
 def api_sign_out(ctx: SignedIn) -> Response:
     """退出登录。"""
     user = ctx.request.session.get("user") or {}
-    ctx.request.app.state.revoked.add(user.get("sid"))
+    revoke(ctx.session, user.get("sid"), keep_hours=ctx.request.app.state.config.session_hours)
     ctx.request.session.clear()
     return Response(status_code=204)
 

@@ -179,7 +179,6 @@ def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> Fa
     app.state.host = host
     app.state.config = config
     app.state.sessions = sessionmaker(for_writing(engine), expire_on_commit=False)
-    app.state.revoked = set()
     app.add_middleware(SessionCookies, secret_key=config.secret_key or secrets.token_urlsafe(48),
                        secure=config.cookie_secure, max_age=config.session_hours * 3600)
     app.add_middleware(SecurityHeaders)

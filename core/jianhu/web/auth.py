@@ -3,7 +3,10 @@
 Users are the people of the roster (:class:`~jianhu.db.models.Person`): they sign in with their
 roster code and a password stored as an Argon2id hash (:func:`jianhu.deploy.apply.hash_password`).
 After :attr:`LockoutPolicy.max_failures` wrong passwords in a row the account is locked for
-:attr:`LockoutPolicy.lock_minutes` minutes. GB/T 22239-2019 (网络安全等级保护基本要求) 8.1.4.1 asks
+:attr:`LockoutPolicy.lock_minutes` minutes. Every refusal gives the same message (:data:`WRONG`)
+after the same work, for unknown codes, wrong passwords and locked accounts alike. Signing out is
+stored in the database (:func:`revoke`), so a signed-out cookie stays dead after a restart.
+GB/T 22239-2019 (网络安全等级保护基本要求) 8.1.4.1 asks
 for "登录失败处理功能 … 限制非法登录次数" without figures; 5 failures / 15 minutes is the project's
 default, set in :class:`LockoutPolicy`.
 
@@ -16,12 +19,12 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from jianhu import audit
-from jianhu.dates import LOCAL_TZ, now_utc
-from jianhu.db.models import Person
+from jianhu.dates import now_utc
+from jianhu.db.models import Person, RevokedSession
 from jianhu.deploy.apply import hash_password, verify_password
 from jianhu.errors import JianhuError
 from jianhu.people import resolve_actor
@@ -33,7 +36,9 @@ MIN_PASSWORD_LENGTH = 8
 #: Compared against when the code is unknown, so that a wrong code takes as long as a wrong
 #: password (no hint about which codes exist).
 _DUMMY_HASH = hash_password("jianhu-no-such-user")
-WRONG = "编号或密码不正确"
+#: The one answer to a failed sign-in, whether the code exists, the password is wrong or the account
+#: is locked: nobody learns which codes exist, or that an account is locked, from outside.
+WRONG = "编号或密码不正确（连续输错多次的账户会暂时锁定，请稍后再试或请督导员重设密码）"
 
 
 @dataclass(frozen=True)
@@ -91,15 +96,20 @@ def sign_in(session: Session, code: str, password: str, *, policy: LockoutPolicy
     policy = policy or LockoutPolicy()
     now = now or now_utc()
     code = code.strip()
-    person = session.scalar(select(Person).where(Person.code == code)) if code else None
+    # The row is locked until this attempt is counted, so parallel attempts are checked one by
+    # one and cannot test more passwords than the policy allows (SQLite: the transaction holds
+    # the write lock from its start, jianhu.db.session).
+    person = session.scalar(select(Person).where(Person.code == code).with_for_update()) \
+        if code else None
     if person is None or not person.active or not person.password_hash:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_DUMMY_HASH, password)  # as long as a wrong password takes
         session.rollback()
         raise SignInRefused(WRONG)
     if person.locked_until is not None and person.locked_until > now:
         until = person.locked_until
+        verify_password(_DUMMY_HASH, password)
         session.rollback()
-        raise SignInRefused(_locked_message(until), until)
+        raise SignInRefused(WRONG, until)
     if not verify_password(person.password_hash, password):
         session.execute(update(Person).where(Person.id == person.id)
                         .values(failed_logins=Person.failed_logins + 1))
@@ -111,12 +121,11 @@ def sign_in(session: Session, code: str, password: str, *, policy: LockoutPolicy
                          entity_id=person.id, after={"locked_until": until},
                          context={"failures": policy.max_failures})
             session.commit()
-            raise SignInRefused(_locked_message(until), until)
+            raise SignInRefused(WRONG, until)
         audit.record(session, actor=code, action="login_failed", entity_type="person",
                      entity_id=person.id, context={"failures": person.failed_logins})
         session.commit()
-        left = policy.max_failures - person.failed_logins
-        raise SignInRefused(f"{WRONG}（再错{left}次将锁定{policy.lock_minutes}分钟）")
+        raise SignInRefused(WRONG)
     actor = resolve_actor(session, code)
     person.failed_logins, person.locked_until = 0, None
     audit.record(session, actor=code, action="login", entity_type="person", entity_id=person.id)
@@ -124,8 +133,20 @@ def sign_in(session: Session, code: str, password: str, *, policy: LockoutPolicy
     return actor, fingerprint(person.password_hash)
 
 
-def _locked_message(until: dt.datetime) -> str:
-    return f"登录失败次数过多，账户已锁定，请于 {until.astimezone(LOCAL_TZ):%H:%M}（北京时间）后再试"
+def revoke(session: Session, sid: str | None, *, keep_hours: int) -> None:
+    """End the web session ``sid`` for good (signing out) and forget revocations older than a
+    session can live. Commits."""
+    if sid:
+        cutoff = now_utc() - dt.timedelta(hours=keep_hours)
+        session.execute(delete(RevokedSession).where(RevokedSession.revoked_at < cutoff))
+        if session.get(RevokedSession, sid) is None:
+            session.add(RevokedSession(sid=sid))
+    session.commit()
+
+
+def is_revoked(session: Session, sid: str | None) -> bool:
+    """Whether the web session ``sid`` was signed out (any server process, any time)."""
+    return not sid or session.get(RevokedSession, sid) is not None
 
 
 def set_password(session: Session, code: str, password: str, *, actor: Actor) -> Person:

@@ -26,7 +26,7 @@ from jianhu.people import resolve_actor
 from jianhu.roles import Actor
 from jianhu.scope import Scope, scope_for
 from jianhu.settings import require_installed
-from jianhu.web.auth import fingerprint
+from jianhu.web.auth import fingerprint, is_revoked
 
 
 class NotSignedIn(JianhuError):
@@ -102,7 +102,7 @@ def signed_in(request: Request, session: Annotated[Session, Depends(db)]) -> Ctx
         Forbidden: the person's roster entry gives no township where the role needs one.
     """
     user = request.session.get("user")
-    if not isinstance(user, dict) or user.get("sid") in request.app.state.revoked:
+    if not isinstance(user, dict) or is_revoked(session, user.get("sid")):
         raise NotSignedIn("请先登录")
     row = session.execute(select(Person.password_hash, Person.active)
                           .where(Person.code == user.get("code"))).first()

@@ -34,7 +34,7 @@ from jianhu.tasks import label as task_label
 from jianhu.timeline import case_view
 from jianhu.web import charts, queries
 from jianhu.web.app import download, flash, render
-from jianhu.web.auth import SignInRefused, sign_in
+from jianhu.web.auth import SignInRefused, revoke, sign_in
 from jianhu.web.context import DB, Ctx, Forbidden, NotFound, SignedIn, Submitted, signed_in
 from jianhu.web.forms import build_page, read_submission
 from jianhu.web.security import CSP_DOCUMENT
@@ -90,9 +90,8 @@ def login(request: Request, session: DB,
     try:
         actor, pw = sign_in(session, code, str(data.get("password") or ""),
                             policy=request.app.state.config.lockout)
-    except SignInRefused as exc:
-        status = 429 if exc.locked_until else 401
-        return render(request, "login.html", status, next=target, error=str(exc), code=code)
+    except SignInRefused as exc:  # the same answer whatever the reason (jianhu.web.auth)
+        return render(request, "login.html", 401, next=target, error=str(exc), code=code)
     request.session.clear()
     request.session["user"] = {"code": actor.code, "pw": pw, "sid": secrets.token_urlsafe(16)}
     request.session["csrf"] = secrets.token_urlsafe(32)
@@ -100,11 +99,12 @@ def login(request: Request, session: DB,
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    """Sign out: the session is forgotten here and its cookie cleared."""
+def logout(request: Request, session: DB) -> Response:
+    """Sign out: the session is revoked in the database (every server process, after a
+    restart too) and its cookie cleared."""
     user = request.session.get("user")
     if isinstance(user, dict) and user.get("sid"):
-        request.app.state.revoked.add(user["sid"])
+        revoke(session, user["sid"], keep_hours=request.app.state.config.session_hours)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
