@@ -112,8 +112,8 @@ def county_table(session: Session, host: Host, on: dt.date) -> Table:
     columns = (Column("township", "乡镇"), Column("code", "区划代码"), *summary.columns[2:])
     return Table(title="儿童家庭监护干预县级汇总表", columns=columns, rows=rows + [total],
                  notes=summary.notes[:1] + (
-                     f"小于{SMALL_CELL}的非零人数显示为“<{SMALL_CELL}”；为防止用合计倒推，"
-                     "同列或同一行各等级中只有一格被隐藏时，再隐藏一格次小的数。合计按实际人数计算。",
+                     f"小于{SMALL_CELL}的非零人数（小计、合计也是）显示为“<{SMALL_CELL}”；为防止用小计"
+                     "或合计倒推，再隐藏的格子显示为“*”。",
                      "本表只含人数，不含姓名、身份证号等个人信息。"))
 
 
@@ -128,45 +128,51 @@ def suppress_small_cells(table: Table) -> Table:
     The rule (small-cell suppression, the usual disclosure control for counts of people): in
     outputs for readers who may not see individual cases, a number of children below 5 could
     point to identifiable children (个人信息保护法 Art 28, 51). Primary suppression hides every such
-    cell of every row except the total row; complementary suppression then hides the next
-    smallest non-zero cell wherever a hidden cell could be worked out by subtraction: in a column
-    with exactly one hidden cell (the total row is the column's sum), and among a row's level
-    columns with exactly one hidden cell (they add up to the row's open cases). Zeros and the
-    total row are shown; totals are computed from the true counts.
+    cell, subtotal and total rows included. The table's sums are its constraints: in a column,
+    the villages of a township add up to its subtotal (小计) and the subtotals (or the townships of
+    the county table) to the total (合计); in a row, the level columns add up to the open cases.
+    Complementary suppression hides the smallest other non-zero cell of any such sum that has
+    exactly one hidden cell, until none has: then no hidden cell can be worked out by
+    subtraction. Zeros are shown; the figures are computed from the true counts.
     """
     label = f"<{SMALL_CELL}"
     rows = [dict(r) for r in table.rows]
-    body = [r for r in rows if r.get("township") != "合计"]
-    counted = [c.key for c in table.columns if any(isinstance(r.get(c.key), int) for r in body)]
-    hidden = {(i, k) for i, r in enumerate(body) for k in counted
-              if isinstance(r[k], int) and 0 < r[k] < SMALL_CELL}
+    counted = [c.key for c in table.columns if any(isinstance(r.get(c.key), int) for r in rows)]
+    hidden = {(i, k) for i, r in enumerate(rows) for k in counted
+              if isinstance(r.get(k), int) and 0 < r[k] < SMALL_CELL}
     primary = set(hidden)
-
-    def hide_one_more(cells: list[tuple[int, str]]) -> bool:
-        open_cells = [(body[i][k], i, k) for i, k in cells
-                      if (i, k) not in hidden and isinstance(body[i][k], int) and body[i][k] > 0]
-        if not open_cells:
-            return False
-        hidden.add(min(open_cells)[1:])
-        return True
-
+    sums: list[list[int]] = []  # groups of row indexes: the parts, then the whole, of a column sum
+    total = next((i for i, r in enumerate(rows) if r.get("township") == "合计"), None)
+    if any(r.get("village") == "小计" for r in rows):
+        subtotals = []
+        for i, r in enumerate(rows):
+            if r.get("village") == "小计":
+                sums.append([j for j, o in enumerate(rows) if o.get("township") == r["township"]
+                             and o.get("village") not in ("小计", None, "")] + [i])
+                subtotals.append(i)
+        if total is not None:
+            sums.append(subtotals + [total])
+    elif total is not None:
+        sums.append([i for i in range(len(rows)) if i != total] + [total])
+    constraints = [[(i, k) for i in group] for group in sums for k in counted]
     levels = [k for k in counted if k.startswith("level_")]
+    if levels and "open_cases" in counted:
+        constraints += [[(i, k) for k in [*levels, "open_cases"]] for i in range(len(rows))]
     changed = True
     while changed:
         changed = False
-        for k in counted:
-            cells = [(i, k) for i in range(len(body))]
-            if sum((c in hidden) for c in cells) == 1:
-                changed |= hide_one_more(cells)
-        for i in range(len(body)):
-            cells = [(i, k) for k in levels]
-            if sum((c in hidden) for c in cells) == 1:
-                changed |= hide_one_more(cells)
+        for cells in constraints:
+            if sum(c in hidden for c in cells) != 1:
+                continue
+            open_cells = [(rows[i][k], i, k) for i, k in cells if (i, k) not in hidden
+                          and isinstance(rows[i][k], int) and rows[i][k] > 0]
+            if open_cells:
+                hidden.add(min(open_cells)[1:])
+                changed = True
     for i, k in hidden:
-        body[i][k] = label if (i, k) in primary else COMPLEMENTARY
-    total = [r for r in rows if r.get("township") == "合计"]
+        rows[i][k] = label if (i, k) in primary else COMPLEMENTARY
     notes = list(table.notes)
     if hidden:
         notes.append(f"「{label}」：人数为1至{SMALL_CELL - 1}人，不予显示；「{COMPLEMENTARY}」：人数可能为"
-                     f"{SMALL_CELL}人或以上，为防止由合计反推出上述小数字而不予显示。合计按实际人数计算。")
-    return Table(title=table.title, columns=table.columns, rows=body + total, notes=tuple(notes))
+                     f"{SMALL_CELL}人或以上，为防止由合计反推出上述小数字而不予显示。")
+    return Table(title=table.title, columns=table.columns, rows=rows, notes=tuple(notes))
