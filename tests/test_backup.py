@@ -96,9 +96,24 @@ def test_backup_needs_an_administrator(run, engine, who, host, sample_dir):
     assert result.exit_code == 1 and "无权备份与恢复" in result.output
 
 
-def test_keygen_never_overwrites_a_key(run, key):
+def test_keygen_never_overwrites_a_key(run, key, tmp_path):
     assert run("backup", "keygen", "--out", str(key)).output == \
         f"错误：{key} 已存在：密钥文件不会被覆盖，请换一个文件名\n"
+    key.rename(tmp_path / "offline.key")  # the secret key taken off the server, .pub left
+    assert run("backup", "keygen", "--out", str(key)).output == \
+        f"错误：{key}.pub 已存在：密钥文件不会被覆盖，请换一个文件名\n"
+    assert run("backup", "keygen", "--out", str(tmp_path / "no" / "k")).output == \
+        f"错误：目录不存在：{tmp_path / 'no'}\n"
+
+
+def test_a_backup_never_overwrites_the_database_or_the_key(run, engine, key, db_url):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("an SQLite database is a file")
+    database = engine.url.database
+    for target in (database, str(key)):
+        out = run("backup", "--out", target, "--key-file", str(key))
+        assert out.output == f"错误：{target} 是数据库或密钥文件本身，不能作为备份文件：请换一个文件名\n"
+    assert run("cases", "list").exit_code == 0  # the database is intact
 
 
 def test_restore_refuses_a_file_that_is_not_a_backup(run, engine, host, sample_dir, tmp_path, key):
@@ -132,3 +147,22 @@ def test_restore_refuses_a_file_that_is_not_a_backup(run, engine, host, sample_d
         assert result.output == "错误：other.backup 不是 Jianhu 的 PostgreSQL 备份，当前数据库未改动\n"
     after = snapshot(engine)
     assert {k: v for k, v in after.items()} == before
+
+
+def test_a_stopped_backup_leaves_no_plain_copy(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, tempfile, pathlib\n"
+        "from jianhu.backup import _private_work\n"
+        f"tempfile.tempdir = {str(tmp_path)!r}\n"
+        "with _private_work(), tempfile.TemporaryDirectory(prefix='jianhu-backup-') as tmp:\n"
+        "    plain = pathlib.Path(tmp) / 'plain'\n"
+        "    plain.write_text('儿童姓名')\n"
+        "    print(oct(plain.stat().st_mode & 0o777), flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    import time; time.sleep(5)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.strip() == "0o600" and done.returncode == 128 + 15, done.stderr
+    assert list(tmp_path.iterdir()) == []  # the temporary directory and its plain file are gone

@@ -19,9 +19,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -54,6 +58,13 @@ def keygen(out: str | Path) -> tuple[Path, Path]:
     from pyrage import x25519
 
     out = Path(out)
+    pub = out.with_name(out.name + ".pub")
+    if out.exists():
+        raise JianhuError(f"{out} 已存在：密钥文件不会被覆盖，请换一个文件名")
+    if pub.exists():  # the server's public key: replacing it would switch backups to a new key
+        raise JianhuError(f"{pub} 已存在：密钥文件不会被覆盖，请换一个文件名")
+    if not out.parent.is_dir():
+        raise JianhuError(f"目录不存在：{out.parent}")
     identity = x25519.Identity.generate()
     public = str(identity.to_public())
     try:
@@ -63,7 +74,6 @@ def keygen(out: str | Path) -> tuple[Path, Path]:
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(f"# created: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}\n"
                  f"# public key: {public}\n{identity}\n")
-    pub = out.with_name(out.name + ".pub")
     pub.write_text(public + "\n", "ascii")
     return out, pub
 
@@ -112,6 +122,11 @@ def backup(engine: Engine, out: str | Path, *, actor: str, key_file: str | Path 
 
     recipient, _ = _read_key(key_file)
     out = Path(out)
+    live = Path(engine.url.database) if engine.url.get_backend_name() == "sqlite" else None
+    for precious in (live, Path(key_file) if key_file else None):
+        if precious is not None and out.exists() and precious.exists() and \
+                os.path.samefile(out, precious):
+            raise JianhuError(f"{out} 是数据库或密钥文件本身，不能作为备份文件：请换一个文件名")
     out.parent.mkdir(parents=True, exist_ok=True)
     backend = engine.url.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
@@ -121,7 +136,7 @@ def backup(engine: Engine, out: str | Path, *, actor: str, key_file: str | Path 
         audit.record(session, actor=actor, action="backup", entity_type="database",
                      entity_id=engine.url.database or "", after={"file": out.name})
         session.commit()
-    with tempfile.TemporaryDirectory(prefix="jianhu-backup-") as tmp:  # mode 0700
+    with _private_work(), tempfile.TemporaryDirectory(prefix="jianhu-backup-") as tmp:
         plain = Path(tmp) / "plain"
         if backend == "sqlite":
             source = sqlite3.connect(engine.url.database)
@@ -137,14 +152,32 @@ def backup(engine: Engine, out: str | Path, *, actor: str, key_file: str | Path 
             if done.returncode != 0:
                 raise JianhuError(f"备份失败：{done.stderr.strip()}")
         partial = out.with_name(f".{out.name}.partial")
-        old_mask = os.umask(0o077)
         try:
             encrypt_file(str(plain), str(partial), [recipient])
+            _private_file(partial)
+            os.replace(partial, out)
         finally:
-            os.umask(old_mask)
-        _private_file(partial)
-        os.replace(partial, out)
+            partial.unlink(missing_ok=True)
     return out
+
+
+@contextmanager
+def _private_work() -> Iterator[None]:
+    """Files made inside are readable by their owner only (umask 077), and a termination signal
+    (a stopped service, Ctrl-C) unwinds the block, so the temporary plain copy of the database
+    is always deleted."""
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    old_mask = os.umask(0o077)
+    old_handler = signal.signal(signal.SIGTERM, stop) \
+        if threading.current_thread() is threading.main_thread() else None
+    try:
+        yield
+    finally:
+        os.umask(old_mask)
+        if old_handler is not None:
+            signal.signal(signal.SIGTERM, old_handler)
 
 
 def _check_sqlite_backup(source: Path, name: str) -> None:
@@ -190,7 +223,7 @@ def restore(engine: Engine, source: str | Path, *, actor: str,
     backend = engine.url.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise JianhuError(f"不支持恢复 {backend} 数据库")
-    with tempfile.TemporaryDirectory(prefix="jianhu-restore-") as tmp:
+    with _private_work(), tempfile.TemporaryDirectory(prefix="jianhu-restore-") as tmp:
         plain = Path(tmp) / "plain"
         try:
             decrypt_file(str(source), str(plain), [identity])
