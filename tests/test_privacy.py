@@ -155,6 +155,11 @@ def test_a_service_provider_sees_only_what_the_service_needs(run, session, host,
                       "survey": {"date": "2026-03-15"}}
     (plan,) = [e["detail"] for e in shown["timeline"] if e["kind"] == "plan"]
     assert plan["measures"][0]["description"] == "每周辅导两次"
+    (incident,) = [e for e in shown["timeline"] if e["kind"] == "incident"]
+    assert (incident["summary"], incident["detail"]) == (
+        "（详情仅限个案工作人员查看）", {"incident": {"discovered_at": "2026-03-18T09:00:00+08:00"}})
+    (assessment,) = [e for e in shown["timeline"] if e["kind"] == "assessment"]
+    assert (assessment["summary"], assessment["detail"]) == ("等级 黄", {"level": "yellow"})
     out = run("--as", "T01", "case", "report", case_no, "--kind", "assessment", "--out",
               str(tmp_path / "r.pdf"))
     assert out.output == "错误：家教老师（T01）无权生成个案文书\n"
@@ -215,3 +220,27 @@ def test_every_table_is_under_a_policy_or_closed_to_townships():
     covered = (set(POLICIES) | set(READ_ONLY_FOR_TOWNSHIPS) | set(NO_ACCESS_FOR_TOWNSHIPS)
                | set(UNSCOPED) | not_yet)
     assert sorted(set(Base.metadata.tables) - covered) == []
+
+
+def test_since_is_a_beijing_date_and_times_are_shown_in_beijing_time(run, county, engine):
+    with open_session(engine) as s:
+        case_id = s.scalar(select(Case.id).where(Case.case_no == XINAN_CASE))
+        s.add(AuditEvent(at=dt.datetime(2026, 12, 1, 17, 30, tzinfo=dt.UTC), actor="S01",
+                         action="read", entity_type="case", entity_id=str(case_id),
+                         context={"case_no": XINAN_CASE}))
+        s.commit()
+    events = _audit(run, "S01", "--person", "S01", "--since", "2026-12-02")
+    assert [e["at"] for e in events] == ["2026-12-02T01:30:00+08:00"]
+    assert _audit(run, "S01", "--person", "S01", "--since", "2026-12-03") == []
+
+
+def test_a_townships_own_staff_events_stay_visible_after_a_transfer(run, county):
+    assert run("--as", "S01", "case", "show", XINAN_CASE).exit_code == 0
+    out = run("--as", "S01", "transfer", "request", XINAN_CASE, "--to", "堆沟港镇",
+              "--reason", "随父母迁居")
+    assert out.exit_code == 0, out.output
+    assert run("--as", "B01", "transfer", "accept", "1", "--village", "港口村").exit_code == 0
+    mine = {e["action"] for e in _audit(run, "S01", "--person", "S01")}
+    assert {"read", "transfer_request"} <= mine
+    theirs = {(e["actor"], e["action"]) for e in _audit(run, "B01", "--case", XINAN_CASE)}
+    assert ("S01", "read") in theirs  # the receiving township reads the child's whole trail

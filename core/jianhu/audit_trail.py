@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from jianhu.db.models import AuditEvent, Case, Child, FollowUp, FormRecord
+from jianhu.dates import LOCAL_TZ
+from jianhu.db.models import AuditEvent, Case, Child, FollowUp, FormRecord, Person
 from jianhu.scope import Scope
 
 #: Entity types whose events a township sees (those tied to one of its cases or children).
@@ -33,6 +34,14 @@ def _uuid(text: str) -> uuid.UUID | None:
         return uuid.UUID(text)
     except ValueError:
         return None
+
+
+def _own_staff(session: Session, scope: Scope) -> set[str]:
+    """Roster codes of the scope's township: their events stay visible to it wherever the child
+    went afterwards (a transfer)."""
+    if scope.township_id is None:
+        return set()
+    return set(session.scalars(select(Person.code).where(Person.township_id == scope.township_id)))
 
 
 def _visible_ids(session: Session, scope: Scope, events: list[AuditEvent]) -> set[str]:
@@ -67,7 +76,7 @@ def events(session: Session, scope: Scope, *, case: Case | None = None,
     Args:
         case: only events about this case, its child, its tasks and its records.
         person: only events by this roster code.
-        since: only events on or after this date (UTC midnight).
+        since: only events on or after this local date (from 00:00 Beijing time).
         limit: at most this many events.
     """
     stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
@@ -80,11 +89,12 @@ def events(session: Session, scope: Scope, *, case: Case | None = None,
         stmt = stmt.where(AuditEvent.entity_type.in_(CASE_BOUND), AuditEvent.entity_id.in_(ids))
     if person:
         stmt = stmt.where(AuditEvent.actor == person)
-    if since is not None:
-        stmt = stmt.where(AuditEvent.at >= dt.datetime.combine(since, dt.time(), dt.UTC))
+    if since is not None:  # from the start of that day, Beijing time
+        stmt = stmt.where(AuditEvent.at >= dt.datetime.combine(since, dt.time(), LOCAL_TZ))
     out: list[AuditEvent] = []
     county_wide = scope.township_id is None and scope.village_id is None \
         and not scope.assigned_only
+    staff = set() if county_wide or scope.village_id is not None else _own_staff(session, scope)
     offset = 0
     while len(out) < limit:  # read in pages, keeping the events in scope
         page = session.scalars(stmt.offset(offset).limit(limit)).all()
@@ -92,8 +102,9 @@ def events(session: Session, scope: Scope, *, case: Case | None = None,
             break
         offset += len(page)
         keep = None if county_wide else _visible_ids(session, scope, page)
-        out += [e for e in page if keep is None or e.entity_id in keep]
-    return [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+        out += [e for e in page if keep is None or e.entity_id in keep or e.actor in staff]
+    return [{"id": e.id, "at": e.at.astimezone(LOCAL_TZ).isoformat(), "actor": e.actor,
+             "action": e.action,
              "action_label": ACTION_LABELS.get(e.action, e.action),
              "entity_type": e.entity_type, "entity_id": e.entity_id, "context": e.context}
             for e in out[:limit]]

@@ -35,6 +35,9 @@ from jianhu.roles import Actor
 from jianhu.tasks import KIND_LABELS
 
 RATING_LABELS = {"poor": "差", "fair": "一般", "good": "较好"}
+#: Records whose one-line summary a service provider does not see either (a harm, the police, an
+#: escalation's decision: jianhu.disclosure).
+WITHHELD_SUMMARIES = frozenset({"incident", "police_report", "escalation"})
 ESCALATION_LABELS = {None: "无", "administrative": "行政干预", "judicial": "司法干预"}
 
 
@@ -114,8 +117,10 @@ def case_view(session: Session, host: Host, case: Case, actor: Actor, *,
         detail = disclose(actor, r.form_id, dict(r.payload))
         if r.id in secrets:
             detail["reporter"] = secrets[r.id]
-        entries.append(Entry(r.recorded_on, r.created_at, r.form_id, form.title,
-                             _summary(r.form_id, r.payload, form), detail))
+        summary = _summary(r.form_id, r.payload, form)
+        if limited(actor) and r.form_id in WITHHELD_SUMMARIES:
+            summary = "（详情仅限个案工作人员查看）"
+        entries.append(Entry(r.recorded_on, r.created_at, r.form_id, form.title, summary, detail))
     for a in session.scalars(select(Assessment).where(Assessment.case_id == case.id)):
         scale = host.scales.get(a.scale)
         if a.level is None:  # a scale that does not grade (or one no longer installed)
@@ -127,11 +132,12 @@ def case_view(session: Session, host: Host, case: Case, actor: Actor, *,
             text = f"总分 {a.total:g}，等级 {LEVEL_LABELS.get(a.level or '', '—')}"
         if a.emergency:
             text += "；紧急筛查有「是」"
-        entries.append(Entry(a.assessed_on, a.created_at, "assessment", "评估", text,
-                             {"scale": a.scale, "scores": a.scores, "total": a.total,
-                              "bands": a.bands,
-                              "level": a.level, "emergency": a.emergency,
-                              "assessor": a.assessor}))
+        detail = {"scale": a.scale, "scores": a.scores, "total": a.total, "bands": a.bands,
+                  "level": a.level, "emergency": a.emergency, "assessor": a.assessor}
+        if limited(actor):  # the level guides the service; the item scores are the family's
+            text = f"等级 {LEVEL_LABELS.get(a.level or '', '—')}"
+            detail = {"level": a.level}
+        entries.append(Entry(a.assessed_on, a.created_at, "assessment", "评估", text, detail))
     for ev in session.scalars(select(AuditEvent).where(
             AuditEvent.entity_type == "case", AuditEvent.entity_id == str(case.id),
             AuditEvent.action == "transition")):

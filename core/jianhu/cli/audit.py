@@ -38,7 +38,7 @@ def audit_list(ws: Workspace, case_no: str | None, person: str | None, since: dt
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
-    table = Table("时间", "人员", "操作", "对象", "说明")
+    table = Table("时间（北京时间）", "人员", "操作", "对象", "说明")
     for r in rows:
         ctx = r["context"] or {}
         table.add_row(r["at"][:19].replace("T", " "), r["actor"], r["action_label"],

@@ -52,6 +52,8 @@ POLICIES: dict[str, str | dict[str, str]] = {
     # records (the subqueries are themselves under row-level security); any role may append,
     # none may change or delete (APPEND_ONLY).
     "audit_events": {"select": "current_user = 'jianhu_county'"
+                     # what the township's own staff did, wherever the child went afterwards
+                     " OR actor IN (SELECT p.code FROM people p WHERE p.township_id IS NOT NULL)"
                      " OR (entity_type = 'case' AND EXISTS (SELECT 1 FROM cases c"
                      " WHERE c.id = jianhu_uuid(entity_id)))"
                      " OR (entity_type = 'child' AND EXISTS (SELECT 1 FROM children c"

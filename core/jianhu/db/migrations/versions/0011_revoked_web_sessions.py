@@ -28,6 +28,9 @@ def upgrade() -> None:
 
     # ### end Alembic commands ###
     if op.get_bind().dialect.name == "postgresql":  # roles made before this table existed
+        from jianhu.db.rls import enable_row_level_security
+
+        enable_row_level_security(op.get_bind())  # the audit trail: own staff's events too
         op.execute(sa.text(
             "DO $$ DECLARE r text; BEGIN FOR r IN SELECT rolname FROM pg_roles "
             "WHERE rolname LIKE 'jianhu\\_t\\_%' OR rolname = 'jianhu_county' LOOP "
