@@ -121,8 +121,8 @@ def main() -> None:
           f"unregistered controls {len(controls)}")
     for kind in kinds:
         print(f"  {kind:9} found {found_by_kind[kind]} / {sum(1 for c in copies if c['kind'] == kind)}")
-    print(f"recall    {recall:.3f}   (target >= 0.95)")
-    print(f"precision {precision:.3f}   (target >= 0.90)")
+    print(f"recall    {recall:.4f}  ({correct} of {len(copies)}; target >= 0.95)")
+    print(f"precision {precision:.4f}  ({correct} of {len(matches)} matches; target >= 0.90)")
     print(f"matching  {seconds:.2f} s for {len(copies) + len(controls)} new children")
 
 
