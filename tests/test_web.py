@@ -750,3 +750,20 @@ def test_a_dozen_people_signing_in_and_reading_at_once_get_no_error(site):
     with ThreadPoolExecutor(12) as pool:
         results = list(pool.map(one, range(12)))
     assert results == [(303, 200)] * 12
+
+
+def test_the_due_list_pages_with_the_most_urgent_first(site, monkeypatch):
+    from jianhu.web import pages
+
+    s = signed_in(site, SUPERVISOR)
+    everything = get(s, "/today").text.split("<tbody>")[1].split("</tbody>")[0].count("<tr")
+    assert everything > 5
+    monkeypatch.setattr(pages, "PAGE_SIZE", 5)
+    first = get(s, "/today").text
+    assert first.split("<tbody>")[1].split("</tbody>")[0].count("<tr") == 5
+    last_page = -(-everything // 5)
+    assert f"共{everything}项，第1/{last_page}页" in first and 'href="?page=2"' in first
+    second = get(s, "/today?page=2").text
+    assert second.split("<tbody>")[1] != first.split("<tbody>")[1]
+    assert f"第{last_page}/{last_page}页" in get(s, "/today?page=99999").text  # clamped
+    assert get(s, "/today?page=0").status_code == 422

@@ -110,25 +110,28 @@ def logout(request: Request, session: DB) -> Response:
 
 
 # --------------------------------------------------------------------------- work
-def _due_page(ctx: Ctx, mine: bool) -> Response:
+def _due_page(ctx: Ctx, mine: bool, page: int) -> Response:
     ctx.require("view:cases")
     items = due_list(ctx.session, ctx.today, mine=ctx.actor if mine else None)
-    return render(ctx.request, "today.html", actor=ctx.actor, items=items, kinds=KIND_LABELS,
-                  level_label=queries.level_label, today=ctx.today, task_forms=queries.TASK_FORMS,
-                  mine=mine)
+    pages = max(1, -(-len(items) // PAGE_SIZE))  # the most urgent come first, on page 1
+    page = min(page, pages)
+    return render(ctx.request, "today.html", actor=ctx.actor,
+                  items=items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], total=len(items),
+                  page=page, pages=pages, kinds=KIND_LABELS, level_label=queries.level_label,
+                  today=ctx.today, task_forms=queries.TASK_FORMS, mine=mine)
 
 
 @router.get("/today")
-def today(ctx: SignedIn) -> Response:
+def today(ctx: SignedIn, page: int = Query(1, ge=1, le=100000)) -> Response:
     """Overdue and soon-due tasks in scope, mandatory reports and emergencies first
-    (:func:`due_list`)."""
-    return _due_page(ctx, mine=False)
+    (:func:`due_list`), a page of :data:`PAGE_SIZE` at a time."""
+    return _due_page(ctx, mine=False, page=page)
 
 
 @router.get("/mine")
-def mine(ctx: SignedIn) -> Response:
+def mine(ctx: SignedIn, page: int = Query(1, ge=1, le=100000)) -> Response:
     """我的待办: the tasks owned by the signed-in person, then those of their role in scope."""
-    return _due_page(ctx, mine=True)
+    return _due_page(ctx, mine=True, page=page)
 
 
 @router.get("/cases")
