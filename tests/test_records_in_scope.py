@@ -15,6 +15,7 @@ from conftest import count
 from files import write_xlsx
 from jianhu.db.models import AuditEvent, Child, DuplicateAlert, FormRecord, Guardian, Township, Village
 from jianhu.forms import load_form
+from jianhu.plugins import Host
 from surveys import survey
 from tests_helpers import answer_sheet
 
@@ -265,3 +266,54 @@ def test_a_township_whose_enabled_plugin_is_gone_refuses_work(run, county, sessi
             "enabled_for": ["320724100000"], "installed": False} in listed
     assert run("plugins", "disable", "jianhu-gone", "--township", "320724100000").exit_code == 0
     assert run("--as", "S01", "cases", "list", "--json").exit_code == 0
+
+
+LOCAL_PLUGIN = """
+from jianhu import hookimpl
+from jianhu.extensions import FormExtension
+
+@hookimpl
+def jianhu_form_fields(form_id):
+    if form_id != "screening":
+        return []
+    return [FormExtension(form_id="screening", group="local", group_title="本地", name="local",
+                          properties={"org": {"type": "string", "title": "结对公益社"}})]
+"""
+
+
+def test_a_plugin_enabled_for_one_township_reaches_that_township_only(run, county, host,
+                                                                     tmp_path):
+    from openpyxl import load_workbook
+
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "localfields.py").write_text(LOCAL_PLUGIN, "utf-8")
+    p = ("--plugins-dir", str(plugins))
+    names = [x["name"] for x in json.loads(run(*p, "plugins", "list", "--json").output)]
+    plugin = next(n for n in names if "localfields" in n)
+    assert run(*p, "plugins", "enable", plugin, "--township", "320724100000").exit_code == 0
+
+    def header(code):
+        out = tmp_path / f"{code}.xlsx"
+        assert run(*p, "template", "screening", "--township", code, "--out", str(out)
+                   ).exit_code == 0
+        return [c.value for c in load_workbook(out).active[1]]
+
+    ours_header, theirs_header = header("320724100000"), header("320724101000")
+    assert [h for h in ours_header if "公益社" in h] == ["本地结对公益社"]
+    assert [h for h in theirs_header if "公益社" in h] == []
+    form = load_form(Host.load(plugins_dir=plugins, env={"JIANHU_LOAD_PLUGINS": ""}), "screening")
+    theirs = survey(child__name="测试庚", child__citizen_id="320724201501010018",
+                    child__sex="male", child__birth_date="2015-01-01",
+                    residence__township="堆沟港镇", residence__village="港口村")
+    theirs["local"] = {"org": "新安公益社"}
+    out = run(*p, "--as", "B01", "import", "screening",
+              str(write_xlsx(form, [theirs], tmp_path / "b.xlsx")))
+    assert out.exit_code == 1
+    assert "第2行「本地结对公益社」：「本地」各栏只适用于新安镇，本行的乡镇不填" in out.output
+    ours = survey(child__name="测试辛", child__citizen_id="320724201506060014",
+                  child__sex="male", child__birth_date="2015-06-06")
+    ours["local"] = {"org": "新安公益社"}
+    out = run(*p, "--as", "S01", "import", "screening",
+              str(write_xlsx(form, [ours], tmp_path / "a.xlsx")))
+    assert out.exit_code == 0, out.output

@@ -102,6 +102,10 @@ class Host:
 
     def __init__(self, pm: pluggy.PluginManager, infos: list[PluginInfo]):
         self.pm = pm
+        #: Plugin name → township codes it is enabled for (``"*"``: all), from the workspace's
+        #: settings (:func:`jianhu.settings.load_enablement`). A plugin with no entry applies
+        #: everywhere, as in a single-township workspace that never enables anything.
+        self.enablement: dict[str, frozenset[str]] = {}
         self._infos = infos
 
     # ----------------------------------------------------------------- loading
@@ -243,12 +247,23 @@ class Host:
         """Base forms by id (without plugin fields; see :mod:`jianhu.forms.registry`)."""
         return self._unique("jianhu_forms")
 
-    def form_extensions(self, form_id: str) -> list[FormExtension]:
-        """Every :class:`FormExtension` plugins give for ``form_id``, in load order."""
-        return [
-            r for _, r in self._collect("jianhu_form_fields", form_id=form_id)
-            if r.form_id == form_id
-        ]
+    def applies(self, plugin: str, township_code: str | None) -> bool:
+        """Whether ``plugin`` works for the township (``None``: for the whole county, so yes):
+        enabled for it or for all, or never enabled anywhere (see :attr:`enablement`)."""
+        codes = self.enablement.get(plugin)
+        return township_code is None or not codes or "*" in codes or township_code in codes
+
+    def form_extensions(self, form_id: str, township_code: str | None = None
+                        ) -> list[FormExtension]:
+        """The :class:`FormExtension` plugins give for ``form_id``, in load order: of every
+        plugin, or of those that apply to ``township_code``."""
+        return [ext for plugin, ext in self.form_extension_owners(form_id)
+                if self.applies(plugin, township_code)]
+
+    def form_extension_owners(self, form_id: str) -> list[tuple[str, FormExtension]]:
+        """``(plugin name, extension)`` for every :class:`FormExtension` of ``form_id``."""
+        return [(name, r) for name, r in self._collect("jianhu_form_fields", form_id=form_id)
+                if r.form_id == form_id]
 
     @cached_property
     def form_migrations(self) -> dict[str, FormMigration]:

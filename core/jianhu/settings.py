@@ -84,6 +84,12 @@ def enabled_townships(session: Session) -> dict[str, list[str]]:
     return out
 
 
+def load_enablement(session: Session, host: Host) -> None:
+    """Tell ``host`` which townships each plugin is enabled for, so that a plugin's form fields,
+    and everything built from them, reach only its townships (:meth:`Host.applies`)."""
+    host.enablement = {p: frozenset(codes) for p, codes in enabled_townships(session).items()}
+
+
 def missing_plugins(session: Session, host: Host, township_code: str | None) -> dict[str, list[str]]:
     """Plugins enabled for ``township_code`` (or for every township; ``None``: for any township)
     that are not installed: plugin name → township codes."""

@@ -99,12 +99,13 @@ class Workspace:
             JianhuError: unknown actor, action not allowed, or no township on the roster.
         """
         from jianhu.scope import scope_for
-        from jianhu.settings import require_installed
+        from jianhu.settings import load_enablement, require_installed
 
         actor = self.acting(session)
         if action:
             actor.require(action)
         require_installed(session, self.host, actor.township_code)
+        load_enablement(session, self.host)
         return actor, scope_for(session, actor)
 
 

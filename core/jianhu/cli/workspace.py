@@ -39,13 +39,23 @@ def db_upgrade(ws: Workspace) -> None:
 @click.argument("form_id", metavar="FORM")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="要写入的 .xlsx 文件")
+@click.option("--township", default=None, metavar="CODE",
+              help="12位乡镇代码：只含为该乡镇启用的插件栏目（默认含全部插件栏目）")
 @pass_workspace
-def template(ws: Workspace, form_id: str, out: Path) -> None:
+def template(ws: Workspace, form_id: str, out: Path, township: str | None) -> None:
     """生成表单 FORM（如 screening、assessment）的空白导入模板。"""
+    from jianhu.errors import JianhuError
     from jianhu.forms import load_form
     from jianhu.workbooks import write_template
 
-    form = load_form(ws.host, form_id)
+    if township is not None:
+        from jianhu.settings import load_enablement
+
+        if township not in ws.host.areas:
+            raise JianhuError(f"「{township}」不是本县的乡镇代码")
+        with ws.session() as session:
+            load_enablement(session, ws.host)
+    form = load_form(ws.host, form_id, township)
     write_template(form, out)
     click.echo(f"已生成「{form.title}」导入模板：{out}（{len(form.fields)}列，说明见第二个工作表）")
 

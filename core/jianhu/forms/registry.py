@@ -139,25 +139,28 @@ class Form:
             raise JianhuError(f"{self.title}填写有误：\n" + "\n".join(lines))
 
 
-_cache: weakref.WeakKeyDictionary[Host, dict[str, Form]] = weakref.WeakKeyDictionary()
+_cache: weakref.WeakKeyDictionary[Host, dict[tuple, Form]] = weakref.WeakKeyDictionary()
 
 
-def load_form(host: Host, form_id: str) -> Form:
-    """Return the effective form ``form_id`` for the plugins loaded in ``host`` (cached).
+def load_form(host: Host, form_id: str, township_code: str | None = None) -> Form:
+    """Return the effective form ``form_id`` for the plugins loaded in ``host`` (cached): with
+    the fields of every plugin, or, for ``township_code``, of the plugins that apply to that
+    township (:meth:`jianhu.plugins.Host.applies`).
 
     Raises:
         JianhuError: no plugin provides the form.
         PluginError: an extension names a group that is not an object, or reuses a field name.
     """
     forms = _cache.setdefault(host, {})
-    if form_id in forms:
-        return forms[form_id]
+    key = (form_id, township_code, tuple(sorted(host.enablement.items())))
+    if key in forms:
+        return forms[key]
     spec = host.forms.get(form_id)
     if spec is None:
         raise JianhuError(f"没有名为「{form_id}」的表单；已安装：{'、'.join(sorted(host.forms))}")
     schema = copy.deepcopy(dict(spec.schema))
     names = []
-    for ext in host.form_extensions(form_id):
+    for ext in host.form_extensions(form_id, township_code):
         props = schema.setdefault("properties", {})
         group = props.setdefault(
             ext.group,
@@ -174,5 +177,5 @@ def load_form(host: Host, form_id: str) -> Form:
             group.setdefault("required", []).extend(ext.required)
         names.append(ext.name or ext.group)
     form = Form(form_id, spec.version, schema, tuple(names))
-    forms[form_id] = form
+    forms[key] = form
     return form

@@ -132,6 +132,7 @@ class ScreeningImport:
         self.actor = actor
         self.source = source
         self.form = load_form(host, "screening")
+        self.local_fields = host.form_extension_owners("screening")
         self.categories = host.target_categories
         self.policies: dict[str, Any] = {}
         self.townships = ensure_townships(session, host, actor)
@@ -172,6 +173,8 @@ class ScreeningImport:
                 errors.append(RowError(row, col["residence", "village"].column,
                                        f"「{village}」不是你负责的村（社区），不能导入"
                                        "（新的村名须由乡镇督导员导入）"))
+        if township is not None and fold(township) in self.townships:
+            errors += self.foreign_fields(parsed, self.townships[fold(township)].code)
         number, born = child.get("citizen_id"), child.get("birth_date")
         survey_date = doc.get("survey", {}).get("date")
         id_column = col["child", "citizen_id"].column
@@ -202,6 +205,22 @@ class ScreeningImport:
             else:
                 self.seen[key] = row
         return errors
+
+    def foreign_fields(self, parsed: ParsedRow, township_code: str) -> list[RowError]:
+        """Local fields filled in for a township whose plugin does not apply there (handbook:
+        插件按乡镇启用): refused, so another township's rules never reach this child."""
+        out = []
+        for plugin, ext in self.local_fields:
+            if self.host.applies(plugin, township_code):
+                continue
+            group = parsed.doc.get(ext.group) or {}
+            filled = [k for k in ext.properties if group.get(k) not in (None, "", [])]
+            if filled:
+                towns = "、".join(sorted(self.host.areas[c].name if c in self.host.areas else c
+                                        for c in self.host.enablement.get(plugin, ())))
+                out.append(RowError(parsed.row, self.form.by_path[ext.group, filled[0]].column,
+                                    f"「{ext.group_title}」各栏只适用于{towns}，本行的乡镇不填"))
+        return out
 
     @staticmethod
     def identity(doc: dict[str, Any]) -> tuple | None:

@@ -25,7 +25,7 @@ from jianhu.errors import JianhuError
 from jianhu.people import resolve_actor
 from jianhu.roles import Actor
 from jianhu.scope import Scope, scope_for
-from jianhu.settings import require_installed
+from jianhu.settings import load_enablement, require_installed
 from jianhu.web.auth import fingerprint, is_revoked
 
 
@@ -112,6 +112,7 @@ def signed_in(request: Request, session: Annotated[Session, Depends(db)]) -> Ctx
     try:
         actor = resolve_actor(session, user["code"])
         require_installed(session, request.app.state.host, actor.township_code)
+        load_enablement(session, request.app.state.host)
         scope = scope_for(session, actor)
     except JianhuError as exc:
         raise Forbidden(str(exc)) from None

@@ -318,7 +318,7 @@ def transfer_decide(transfer_id: int, ctx: SignedIn, data: Submitted) -> Respons
 def survey_page(ctx: SignedIn) -> Response:
     """An empty basic situation survey (one child), with the survey date set to today."""
     ctx.require("import:screening")
-    form = load_form(ctx.host, "screening")
+    form = load_form(ctx.host, "screening", ctx.actor.township_code)
     page = build_page(form, {"survey": {"date": ctx.today.isoformat()}})
     return render(ctx.request, "form.html", actor=ctx.actor, case=None, page=page, state="")
 
@@ -328,7 +328,7 @@ def survey_submit(ctx: SignedIn, data: Submitted) -> Response:
     """Record one survey (:func:`jianhu.imports.screening.record_survey`); on any problem show
     the form again with the messages beside the fields (422) and write nothing."""
     ctx.require("import:screening")
-    form = load_form(ctx.host, "screening")
+    form = load_form(ctx.host, "screening", ctx.actor.township_code)
     values = {k: [v for v in data.getlist(k) if isinstance(v, str)] for k in data}
     doc, page = read_submission(form, values)
     if not (page.errors or page.field_errors):
@@ -370,7 +370,7 @@ def import_template(ctx: SignedIn) -> Response:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "t.xlsx"
-        write_template(load_form(ctx.host, "screening"), path)
+        write_template(load_form(ctx.host, "screening", ctx.actor.township_code), path)
         content = path.read_bytes()
     return download(content, "基本情况调查表.xlsx", MEDIA[".xlsx"])
 
