@@ -95,3 +95,18 @@ def test_huge_csv_cell_and_formula(run, engine, tmp_path):
     result = run("import", "screening", str(formula))
     assert result.exit_code == 1
     assert "第2行「儿童姓名」：「=HYPERLINK(\"http://x」像是 Excel 公式，请填写文字本身" in result.output
+
+
+def test_usage_errors_are_told_in_chinese(run, engine):
+    cases = [
+        (["record", "visit"], "错误：缺少参数 FILE（用 jianhu record --help 查看用法）\n"),
+        (["transfer", "accept", "abc"],
+         "错误：TRANSFER_ID 的值不对：'abc' 不是整数（用 jianhu transfer accept --help 查看用法）\n"),
+        (["cases", "list", "--levl", "red"],
+         "错误：没有选项 --levl，是否想用 --level？（用 jianhu cases list --help 查看用法）\n"),
+        (["nosuch"], "错误：没有命令 nosuch（用 jianhu --help 查看用法）\n"),
+        (["backup", "keygen"], "错误：缺少选项 --out（用 jianhu backup keygen --help 查看用法）\n"),
+    ]
+    for args, expected in cases:
+        result = run(*args)
+        assert (result.exit_code, result.output) == (2, expected), args

@@ -137,6 +137,32 @@ class JianhuGroup(click.Group):
             self._add_plugin_commands(ctx)
         return super().get_command(ctx, cmd_name)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command; click's own usage errors are told in Chinese (exit code 2)."""
+        standalone = kwargs.pop("standalone_mode", True)
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Exit as exc:
+            if not standalone:
+                raise
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            if not standalone:
+                raise
+            click.echo("已取消", err=True)
+            sys.exit(1)
+        except click.UsageError as exc:
+            if not standalone:
+                raise
+            where = exc.ctx.command_path if exc.ctx is not None else "jianhu"
+            click.echo(f"错误：{usage_message(exc)}（用 {where} --help 查看用法）", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:  # e.g. a file option that names a directory
+            if not standalone:
+                raise
+            click.echo(f"错误：{_translate(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -157,6 +183,48 @@ class JianhuGroup(click.Group):
             ws = ctx.find_object(Workspace)
             if ws is not None and ws._engine is not None:
                 ws._engine.dispose()  # close pooled connections (and their SET ROLE) at exit
+
+
+#: click's English phrases and what a user reads instead (click 8's messages).
+_PHRASES = (
+    ("is not a valid integer.", "不是整数"), ("is not a valid float.", "不是数字"),
+    ("is not a valid boolean.", "不是「是/否」"), ("is not one of", "不是可选值之一："),
+    ("is not in the range", "超出范围"), ("does not exist.", "不存在。"),
+    ("is a directory.", "是目录，不是文件。"), ("is a file.", "是文件，不是目录。"),
+    ("is not readable.", "无法读取。"), ("is not writable.", "无法写入。"),
+)
+
+
+def _translate(text: str) -> str:
+    for english, chinese in _PHRASES:
+        text = text.replace(english, chinese)
+    return text.replace("File ", "文件 ").replace("Directory ", "目录 ").replace("Path ", "路径 ")
+
+
+def usage_message(exc: click.UsageError) -> str:
+    """A Chinese sentence for one of click's usage errors (missing or unknown option, bad
+    value, unknown command)."""
+    def name(param: click.Parameter | None) -> str:
+        if param is None:
+            return ""
+        return param.opts[0] if param.opts and param.opts[0].startswith("-") \
+            else param.human_readable_name
+
+    if isinstance(exc, click.MissingParameter):
+        missing = name(exc.param)
+        return f"缺少{'选项' if missing.startswith('-') else '参数'} {missing}"
+    if isinstance(exc, click.NoSuchOption):
+        near = [p for p in exc.possibilities or () if p != "--help"]
+        hint = f"，是否想用 {'、'.join(near)}？" if near else ""
+        return f"没有选项 {exc.option_name}{hint}"
+    if isinstance(exc, click.BadParameter):
+        return f"{name(exc.param) or exc.param_hint or ''} 的值不对：{_translate(exc.message)}"
+    message = exc.message
+    if message.startswith("No such command"):
+        return "没有命令 " + message.removeprefix("No such command").strip(" .'\"")
+    if message.startswith("Got unexpected extra argument"):
+        return "多余的参数：" + message.split("(", 1)[-1].rstrip(")")
+    return _translate(message)
 
 
 def _db_problem(exc: Exception) -> str:
@@ -187,7 +255,7 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
-@click.group(cls=JianhuGroup)
+@click.group(cls=JianhuGroup, name="jianhu")
 @click.version_option(__version__, prog_name="jianhu")
 @click.option("--db", "db_url", metavar="URL", help="数据库地址（默认读 JIANHU_DATABASE_URL，"
               "否则为当前目录的 sqlite:///jianhu.db）")
