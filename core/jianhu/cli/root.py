@@ -115,12 +115,12 @@ pass_workspace = click.make_pass_decorator(Workspace)
 class JianhuGroup(click.Group):
     """The root group: adds plugin commands lazily and prints user errors without tracebacks."""
 
-    _plugins_added = False
-
     def _add_plugin_commands(self, ctx: click.Context) -> None:
-        if self._plugins_added:
+        # once per invocation (ctx.meta is shared by its whole context tree): each invocation
+        # may name another plugins directory (the same process runs many in tests)
+        if ctx.meta.get("jianhu.plugin_commands"):
             return
-        self._plugins_added = True
+        ctx.meta["jianhu.plugin_commands"] = True
         ws = ctx.ensure_object(Workspace)
         ws.plugins_dir = ctx.params.get("plugins_dir")
         try:
