@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -43,3 +44,12 @@ def throwaway_database(tmp: Path, prefix: str = "jianhu_test") -> Iterator[str]:
                     raise
                 time.sleep(0.5)
         admin.dispose()
+
+
+def psql_as(db_url: str, role: str, sql: str) -> subprocess.CompletedProcess:
+    """Run ``sql`` with the ``psql`` client after ``SET ROLE role``, as a hostile connection
+    would (unaligned, tuples only); returns the finished process (stdout, stderr, returncode)."""
+    url = make_url(db_url)
+    return subprocess.run(["psql", "-h", url.host, "-U", url.username, "-d", url.database, "-At",
+                           "-c", f"SET ROLE {role}; {sql}"], capture_output=True, text=True,
+                          env={"PGPASSWORD": url.password, "PATH": "/usr/bin:/bin"})

@@ -8,14 +8,13 @@ children, 堆沟港镇 one.
 import datetime as dt
 import json
 import logging
-import subprocess
 import uuid
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
+from databases import psql_as
 from files import write_xlsx
 from jianhu.db.models import AuditEvent, Case, Child
 from jianhu.db.session import open_session
@@ -79,22 +78,15 @@ def test_the_township_role_sees_its_own_audit_rows_and_cannot_change_them(county
         xinan_case = s.scalar(select(Case.id).where(Case.case_no == XINAN_CASE))
         dugou_case = s.scalar(select(Case.id).where(Case.case_no == DUGOU_CASE))
         total = s.scalar(select(func.count()).select_from(AuditEvent))
-    url = make_url(db_url)
-    query = ("SET ROLE jianhu_t_320724100000; "
-             f"SELECT (SELECT count(*) FROM audit_events WHERE entity_id = '{xinan_case}'), "
+    query = (f"SELECT (SELECT count(*) FROM audit_events WHERE entity_id = '{xinan_case}'), "
              f"(SELECT count(*) FROM audit_events WHERE entity_id = '{dugou_case}'), "
              "(SELECT count(*) FROM audit_events);")
-    done = subprocess.run(["psql", "-h", url.host, "-U", url.username, "-d", url.database,
-                           "-At", "-c", query], capture_output=True, text=True,
-                          env={"PGPASSWORD": url.password, "PATH": "/usr/bin:/bin"})
+    done = psql_as(db_url, "jianhu_t_320724100000", query)
     assert done.returncode == 0, done.stderr
     own, other, seen = map(int, done.stdout.strip().splitlines()[-1].split("|"))
     assert own >= 1 and other == 0 and seen < total
     for statement in ("UPDATE audit_events SET actor = 'x'", "DELETE FROM audit_events"):
-        done = subprocess.run(["psql", "-h", url.host, "-U", url.username, "-d", url.database,
-                               "-At", "-c", f"SET ROLE jianhu_t_320724100000; {statement};"],
-                              capture_output=True, text=True,
-                              env={"PGPASSWORD": url.password, "PATH": "/usr/bin:/bin"})
+        done = psql_as(db_url, "jianhu_t_320724100000", statement + ";")
         assert "permission denied for table audit_events" in done.stderr, done.stderr
     with open_session(engine) as s:
         s.execute(text("SET LOCAL ROLE jianhu_t_320724100000"))
@@ -197,12 +189,8 @@ def test_a_hostile_township_connection_gets_nothing_more(county, db_url, engine)
                        "created_at, updated_at) VALUES (:i, 'county-admin', '县管理员', "
                        "'county_admin', true, 0, now(), now())"), {"i": uuid.uuid4()})
         s.commit()
-    url = make_url(db_url)
     for statement, expected in HOSTILE:
-        done = subprocess.run(["psql", "-h", url.host, "-U", url.username, "-d", url.database,
-                               "-At", "-c", f"SET ROLE jianhu_t_320724100000; {statement}"],
-                              capture_output=True, text=True,
-                              env={"PGPASSWORD": url.password, "PATH": "/usr/bin:/bin"})
+        done = psql_as(db_url, "jianhu_t_320724100000", statement)
         got = (done.stdout.strip().splitlines() or [""])[-1] + done.stderr
         assert expected in got, (statement, got)
     with open_session(engine) as s:

@@ -107,10 +107,6 @@ def _read_key(path: str | Path | None) -> tuple[object, object | None]:
     raise JianhuError(f"{Path(path).name} 不是 Jianhu 备份密钥文件")
 
 
-def _private_file(path: Path) -> None:
-    os.chmod(path, 0o600)
-
-
 def backup(engine: Engine, out: str | Path, *, actor: str, key_file: str | Path | None) -> Path:
     """Write an encrypted backup of the database behind ``engine`` to ``out`` (mode 0600) and
     audit it.
@@ -154,7 +150,7 @@ def backup(engine: Engine, out: str | Path, *, actor: str, key_file: str | Path 
         partial = out.with_name(f".{out.name}.partial")
         try:
             encrypt_file(str(plain), str(partial), [recipient])
-            _private_file(partial)
+            os.chmod(partial, 0o600)
             os.replace(partial, out)
         finally:
             partial.unlink(missing_ok=True)

@@ -121,7 +121,7 @@ def find_similar(session: Session, new: list[dict[str, Any]]) -> list[Match]:
     return out
 
 
-def alert_rows(session: Session, matches: list[Match], *, actor: str, source: str,
+def alert_rows(matches: list[Match], *, actor: str, source: str,
                from_township_id: uuid.UUID) -> list[dict[str, Any]]:
     """``similar`` alerts for these matches."""
     now = dt.datetime.now(dt.UTC)

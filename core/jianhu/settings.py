@@ -90,28 +90,32 @@ def load_enablement(session: Session, host: Host) -> None:
     host.enablement = {p: frozenset(codes) for p, codes in enabled_townships(session).items()}
 
 
-def missing_plugins(session: Session, host: Host, township_code: str | None) -> dict[str, list[str]]:
-    """Plugins enabled for ``township_code`` (or for every township; ``None``: for any township)
-    that are not installed: plugin name → township codes."""
+def missing_plugins(host: Host, township_code: str | None) -> dict[str, list[str]]:
+    """Plugins enabled (:attr:`Host.enablement`, loaded by :func:`load_enablement`) for
+    ``township_code`` or for every township (``None``: for any township) that are not installed:
+    plugin name → township codes."""
     installed = {p.name for p in host.plugins()}
     out: dict[str, list[str]] = {}
-    for plugin, codes in enabled_townships(session).items():
+    for plugin, codes in host.enablement.items():
         if plugin in installed:
             continue
-        hit = codes if township_code is None else [c for c in codes if c in (township_code, ALL)]
+        hit = sorted(codes) if township_code is None else sorted(
+            c for c in codes if c in (township_code, ALL))
         if hit:
             out[plugin] = hit
     return out
 
 
-def require_installed(session: Session, host: Host, township_code: str | None) -> None:
-    """Refuse to work for a township whose enabled plugin is not installed: its rules (forms,
-    deadlines, reports) would silently fall back to the defaults (handbook: 插件按乡镇启用).
+def apply_plugin_settings(session: Session, host: Host, township_code: str | None) -> None:
+    """Load which townships each plugin is enabled for into ``host`` (one query), and refuse to
+    work for a township whose enabled plugin is not installed: its rules (forms, deadlines,
+    reports) would silently fall back to the defaults (handbook: 插件按乡镇启用).
 
     Raises:
         JianhuError: naming the plugins and townships, and what to do.
     """
-    missing = missing_plugins(session, host, township_code)
+    load_enablement(session, host)
+    missing = missing_plugins(host, township_code)
     if missing:
         names = "；".join(f"「{p}」（{'、'.join('全部乡镇' if c == ALL else c for c in codes)}）"
                          for p, codes in sorted(missing.items()))

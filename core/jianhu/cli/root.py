@@ -99,13 +99,12 @@ class Workspace:
             JianhuError: unknown actor, action not allowed, or no township on the roster.
         """
         from jianhu.scope import scope_for
-        from jianhu.settings import load_enablement, require_installed
+        from jianhu.settings import apply_plugin_settings
 
         actor = self.acting(session)
         if action:
             actor.require(action)
-        require_installed(session, self.host, actor.township_code)
-        load_enablement(session, self.host)
+        apply_plugin_settings(session, self.host, actor.township_code)
         return actor, scope_for(session, actor)
 
 

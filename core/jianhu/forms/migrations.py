@@ -37,13 +37,18 @@ def _take(payload: dict[str, Any], path: str) -> Any:
     return node.pop(key)
 
 
-def _has(payload: dict[str, Any], path: str) -> bool:
+def _value(payload: dict[str, Any], path: str, default: Any = _MISSING) -> Any:
+    """The value at dotted ``path``, or ``default`` when absent."""
     node: Any = payload
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
-            return False
+            return default
         node = node[part]
-    return True
+    return node
+
+
+def _has(payload: dict[str, Any], path: str) -> bool:
+    return _value(payload, path) is not _MISSING
 
 
 def _put(payload: dict[str, Any], path: str, value: Any) -> None:
@@ -94,21 +99,12 @@ def apply_migrations(session: Session, host: Host, *, actor: str) -> dict[str, i
             session.execute(update(FormRecord).where(FormRecord.id == rid).values(**values))
             events.append(audit.event_row(
                 actor=actor, action="migrate", entity_type="form_record", entity_id=rid,
-                before={"form_version": old_version, **{p: _value(payload, p) for p in
+                before={"form_version": old_version, **{p: _value(payload, p, None) for p in
                                                         [*migration.renames, *migration.removes]}},
                 after={"form_version": values.get("form_version", old_version),
-                       **{new: _value(after, new) for new in migration.renames.values()}},
+                       **{new: _value(after, new, None) for new in migration.renames.values()}},
                 context={"migration": name}))
         if events:
             audit.record_many(session, events)
             done[name] = len(events)
     return done
-
-
-def _value(payload: dict[str, Any], path: str) -> Any:
-    node: Any = payload
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node

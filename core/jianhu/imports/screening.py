@@ -383,7 +383,7 @@ class ScreeningImport:
                 m.row, self.form.by_path["child", "name"].column,
                 duplicates.warning(self.session, m, names)))
             self.session.execute(insert(DuplicateAlert.__table__), duplicates.alert_rows(
-                self.session, [m], actor=self.actor, source=self.source,
+                [m], actor=self.actor, source=self.source,
                 from_township_id=town_of[m.child_id]))
         self.summary.possible_duplicates += len(matches)
 

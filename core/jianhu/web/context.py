@@ -25,7 +25,7 @@ from jianhu.errors import JianhuError
 from jianhu.people import resolve_actor
 from jianhu.roles import Actor
 from jianhu.scope import Scope, scope_for
-from jianhu.settings import load_enablement, require_installed
+from jianhu.settings import apply_plugin_settings
 from jianhu.web.auth import fingerprint, is_revoked
 
 
@@ -111,8 +111,7 @@ def signed_in(request: Request, session: Annotated[Session, Depends(db)]) -> Ctx
         raise NotSignedIn("登录已失效，请重新登录")
     try:
         actor = resolve_actor(session, user["code"])
-        require_installed(session, request.app.state.host, actor.township_code)
-        load_enablement(session, request.app.state.host)
+        apply_plugin_settings(session, request.app.state.host, actor.township_code)
         scope = scope_for(session, actor)
     except JianhuError as exc:
         raise Forbidden(str(exc)) from None
