@@ -20,6 +20,8 @@ STATES_BY_FORM = {
     "escalation": OPEN,
     "closure": {"assessed", "intervention", "review"},
     "return_visit": {"closed", "return_visits"},
+    "guardianship": ALL,
+    "level_override": OPEN - {"registered"},
 }
 CASEWORK = {"local_admin", "township_supervisor", "village_child_director", "social_worker"}
 ASSESSORS = {"assessor_civil_affairs", "assessor_womens_federation", "assessor_police",
@@ -37,6 +39,8 @@ ROLES_BY_FORM = {
                    "assessor_civil_affairs"},
     "closure": CASEWORK,
     "return_visit": CASEWORK | HELPERS,
+    "guardianship": CASEWORK | {"assessor_civil_affairs"},
+    "level_override": CASEWORK | ASSESSORS,
 }
 #: After a judicial escalation only these close a case.
 JUDICIAL_CLOSERS = {"local_admin", "township_supervisor"}

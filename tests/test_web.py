@@ -767,3 +767,39 @@ def test_the_due_list_pages_with_the_most_urgent_first(site, monkeypatch):
     assert second.split("<tbody>")[1] != first.split("<tbody>")[1]
     assert f"第{last_page}/{last_page}页" in get(s, "/today?page=99999").text  # clamped
     assert get(s, "/today?page=0").status_code == 422
+
+
+def test_a_guardianship_change_is_approved_on_the_approvals_page(site):
+    case_no = site["sample"].own_case
+    s = signed_in(site, DIRECTOR)
+    form = get(s, f"/cases/{case_no}/forms/guardianship")
+    assert form.status_code == 200 and "委托照护" in form.text
+    data = {"csrf_token": page_token(form.text), "guardianship.change": "entrusted_care",
+            "guardianship.date": YESTERDAY, "guardianship.until": NEXT_MONTH,
+            "guardianship.guardian_name": "测试叔", "guardianship.guardian_relation": "叔父",
+            "guardianship.guardian_phone": "13900000000", "guardianship.recorded_by": DIRECTOR}
+    r = post(s, f"/cases/{case_no}/forms/guardianship", data={**data, "guardianship.until": "x"})
+    assert r.status_code == 422 and "期限至" in r.text
+    r = post(s, f"/cases/{case_no}/forms/guardianship", data=data)
+    assert r.status_code == 303, r.text
+    page = get(s, f"/cases/{case_no}").text
+    assert "受托照护人：测试叔（叔父），委托照护（待审批）" in page
+    assert "/approvals" not in get(s, "/today").text.split("<main>")[0]  # no menu entry
+    other = signed_in(site, OTHER_TOWN)
+    assert case_no not in get(other, "/approvals").text
+    r = post(other, f"/approvals/{case_no}/guardianship_change", data={
+        "csrf_token": page_token(get(other, "/approvals").text), "decision": "approve"})
+    assert r.status_code == 303
+    assert f"未能审批：没有个案 {case_no}" in get(other, "/approvals").text
+    sup = signed_in(site, SUPERVISOR)
+    listed = get(sup, "/approvals").text
+    assert f"个案 {case_no}</a>：监护变更" in listed and 'value="approve"' in listed
+    token = page_token(listed)
+    r = post(sup, f"/approvals/{case_no}/guardianship_change", data={
+        "csrf_token": token, "decision": "reject"})
+    assert "未能审批：不同意时须填写理由" in get(sup, "/approvals").text
+    r = post(sup, f"/approvals/{case_no}/guardianship_change", data={
+        "csrf_token": token, "decision": "approve"})
+    assert r.status_code == 303
+    assert "已审批个案" in get(sup, "/approvals").text
+    assert "受托照护人：测试叔（叔父），委托照护，" in get(sup, f"/cases/{case_no}").text

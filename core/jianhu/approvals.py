@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ from jianhu.dates import local_date, now_utc
 from jianhu.db.models import Approval, Case, Person
 from jianhu.errors import JianhuError
 from jianhu.roles import LOCAL_ADMIN, PERMISSIONS, Actor, role_labels
+from jianhu.scope import Scope
 
 #: Subject code → Chinese name.
 SUBJECTS: dict[str, str] = {
@@ -108,6 +110,30 @@ def pending(session: Session, case: Case, subject: str | None = None) -> list[Ap
     if subject:
         stmt = stmt.where(Approval.subject == subject)
     return list(session.scalars(stmt.order_by(Approval.requested_at)))
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """A pending approval as the approvals list shows it (no child's name: the case number)."""
+
+    case_no: str
+    subject: str
+    subject_label: str
+    requested_by: str
+    requested_at: dt.datetime
+    decidable: bool
+
+
+def awaiting(session: Session, scope: Scope) -> list[Awaiting]:
+    """The pending approvals of the cases in ``scope``, oldest first, each marked whether the
+    scope's actor may decide it (a role that may decide the subject, and not the one who asked)."""
+    rows = session.execute(scope.cases(
+        select(Approval, Case.case_no).join(Case, Approval.case_id == Case.id)
+        .where(Approval.decision == "pending").order_by(Approval.requested_at))).all()
+    actor = scope.actor
+    return [Awaiting(case_no, a.subject, SUBJECTS.get(a.subject, a.subject), a.requested_by,
+                     a.requested_at, actor.role in approver_roles(a.subject)
+                     and actor.code != a.requested_by) for a, case_no in rows]
 
 
 def decide(session: Session, case: Case, subject: str, *, approve: bool, reason: str | None,

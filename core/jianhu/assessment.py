@@ -192,8 +192,7 @@ def raise_level(session: Session, host: Host, case: Case, level: str, *, reason:
 
     Used when the case learns of danger outside an assessment: a harm report (新政发〔2016〕8号
     四（五））, or a survey showing a situation of 未保法 Art 92 at screening. The next assessment
-    sets the level again from its scores. Writes a ``grade`` audit event with the reason and
-    emits ``level_changed``. Does not commit.
+    sets the level again from its scores. Does not commit.
 
     Returns:
         whether the level changed.
@@ -201,6 +200,15 @@ def raise_level(session: Session, host: Host, case: Case, level: str, *, reason:
     before = case.level
     if before is not None and LEVEL_RANK[before] <= LEVEL_RANK[level]:
         return False
+    set_level(session, host, case, level, reason=reason, actor=actor, now=now)
+    return True
+
+
+def set_level(session: Session, host: Host, case: Case, level: str, *, reason: str, actor: str,
+              now: dt.datetime | None = None) -> None:
+    """Set ``case``'s level to ``level`` with ``reason`` in the level history (a ``grade`` audit
+    event) and emit ``level_changed``. Does not commit."""
+    before = case.level
     now = now or now_utc()
     case.level = level
     case.updated_at = now
@@ -210,4 +218,3 @@ def raise_level(session: Session, host: Host, case: Case, level: str, *, reason:
     host.emit(session, CaseEvent(kind="level_changed", case_id=str(case.id), case_no=case.case_no,
                                  township_code=township.code, at=now,
                                  data={"from": before, "to": level, "reason": reason}))
-    return True

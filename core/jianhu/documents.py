@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from jianhu import audit
 from jianhu.assessment import level_label
 from jianhu.dates import LOCAL_TZ, age_on, now_utc
-from jianhu.db.models import Assessment, Case, Child, FollowUp, FormRecord, Guardian, Person
+from jianhu.db.models import Assessment, Case, Child, FollowUp, FormRecord, Person
 from jianhu.errors import JianhuError
 from jianhu.forms import load_form
+from jianhu.guardianship import in_force
 from jianhu.plugins import Host
 from jianhu.roles import Actor
 from jianhu.timeline import ESCALATION_LABELS, RATING_LABELS, case_view
@@ -52,16 +53,14 @@ def _assessment_context(session: Session, host: Host, case: Case) -> dict[str, A
     emergency = [i.title.removeprefix("紧急：") for i in scale.items if i.id in a.emergency]
     lp = host.followup_policy(_township_code(session, case)).for_level(a.level or "green")
     child = session.get(Child, case.child_id)
-    guardians = {g.role: g for g in session.scalars(select(Guardian).where(
-        Guardian.child_id == child.id))}
-    survey_form = load_form(host, "screening")
-    status_field = survey_form.by_path["father", "status"]
+    guardians = {g.role: g for g in in_force(session, host, child.id, a.assessed_on)}
 
     def parent(role: str) -> str:
         g = guardians.get(role)
-        return status_field.label(g.status) if g else "—"
+        return g.status or "—" if g else "—"
 
-    entrusted = guardians.get("entrusted")
+    carers = [f"{g.name or '未填姓名'}（{'，'.join(x for x in (g.relation, g.label, g.status) if x)}）"
+              for r, g in guardians.items() if r not in ("father", "mother")]
     return {
         "assessment": {
             "date": a.assessed_on.isoformat(), "assessor": a.assessor, "scale_title": scale.title,
@@ -74,8 +73,7 @@ def _assessment_context(session: Session, host: Host, case: Case) -> dict[str, A
         "policy": {"visit_days": lp.visit_days, "reassess_days": lp.reassess_days,
                    "plan_hint": "7日" if a.level in ("red", "orange") else "30日"},
         "family": {"father": parent("father"), "mother": parent("mother"),
-                   "entrusted": f"{entrusted.name}（{entrusted.relation or ''}）" if entrusted
-                   else None},
+                   "entrusted": "；".join(carers) or None},
         "child_age": age_on(child.birth_date, a.assessed_on),
     }
 

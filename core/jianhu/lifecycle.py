@@ -80,7 +80,9 @@ def _by_event(event: str) -> frozenset[str]:
 #: The forms recorded on a case (in the order they are offered) and the states each may be
 #: recorded in: a form that moves the case needs its transition; services, visits and
 #: escalations need a case under intervention, return visits a closed one; harm reports and
-#: reports to the police are taken in any state (a closed case is reopened by a harm report).
+#: reports to the police are taken in any state (a closed case is reopened by a harm report), and
+#: so are guardianship changes (a court's judgment may come after closure); a level is adjusted
+#: only on an open case that has one.
 #: :mod:`jianhu.records` applies these rules when the form is recorded.
 FORM_STATES: dict[str, frozenset[str]] = {
     "assessment": _by_event("grade"),
@@ -92,6 +94,8 @@ FORM_STATES: dict[str, frozenset[str]] = {
     "escalation": frozenset(ACTIVE),
     "closure": _by_event("close"),
     "return_visit": frozenset(CLOSED),
+    "guardianship": frozenset(STATES),
+    "level_override": frozenset(ACTIVE) - {"registered"},
 }
 RECORD_FORMS: tuple[str, ...] = tuple(FORM_STATES)
 
@@ -103,7 +107,8 @@ JUDICIAL_CLOSERS = SUPERVISORS
 FORM_ACTIONS: dict[str, str] = {
     "assessment": "评估定级", "plan": "实施救助方案", "service": "登记服务", "visit": "登记随访",
     "incident": "登记侵害事件", "police_report": "登记向公安机关报告", "escalation": "升级干预",
-    "closure": "结案", "return_visit": "登记回访",
+    "closure": "结案", "return_visit": "登记回访", "guardianship": "登记监护变更",
+    "level_override": "调整等级",
 }
 
 

@@ -20,12 +20,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jianhu import approvals, audit
-from jianhu.assessment import grade, level_label, level_scale, raise_level
+from jianhu import approvals, audit, guardianship
+from jianhu.assessment import grade, level_label, level_scale, raise_level, set_level
 from jianhu.dates import age_on, local_date, local_today, now_utc
 from jianhu.db.models import Case, Child, ConfidentialRecord, FormRecord, Township
 from jianhu.errors import JianhuError
-from jianhu.extensions import CaseEvent, FollowupPolicy
+from jianhu.extensions import LEVEL_RANK, CaseEvent, FollowupPolicy
 from jianhu.followups import add_months, add_task, finish, pending
 from jianhu.forms import load_form
 from jianhu.imports.screening import payload_hash
@@ -420,6 +420,56 @@ def _return_visit(c: _Ctx) -> None:
         _reopen(c, "回访发现风险", on + dt.timedelta(days=c.policy.worse_visit_reassess_days))
 
 
+def _level_override(c: _Ctx) -> None:
+    """Level adjustment by professional judgment (等级调整, 四（四）分级分类 by the assessment
+    team). Raising applies at once — danger never waits for paperwork — and brings the next
+    visit forward to the new level's interval; the supervisor's approval follows (pending
+    unless named). Lowering takes a supervisor's approval named on the form (a lowered level
+    that awaited approval would leave a child less protected in between). The next assessment
+    grades from its scores again."""
+    o = c.payload["override"]
+    require_people(c.session, [o["requested_by"]])
+    current, level = c.case.level, o["level"]
+    if current is None:
+        raise JianhuError(f"个案 {c.case.case_no} 尚未评估定级，不能调整等级；请先登记评估")
+    if level == current:
+        raise JianhuError(f"个案 {c.case.case_no} 当前已是「{level_label(current)}」，无需调整")
+    lowering = LEVEL_RANK[level] > LEVEL_RANK[current]
+    if lowering and not o.get("approved_by"):
+        raise JianhuError("降低等级须经儿童督导员审批：请在「审批人编号」填写督导员的编号"
+                          "（不能是申请人本人）")
+    c.approval("level_override", o["requested_by"], o.get("approved_by"))
+    way = "降低" if lowering else "提高"
+    set_level(c.session, c.host, c.case, level, reason=f"等级调整（{way}）：{o['reason']}",
+              actor=c.actor.code, now=c.now)
+    c.result.notes.append(f"等级 {level_label(current)} → {level_label(level)}")
+    if not lowering:
+        soon = c.on + dt.timedelta(days=c.policy.for_level(level).visit_days)
+        later = [t for t in pending(c.session, c.case, ("visit",)) if t.due_on > soon]
+        finish(c.session, later, status="cancelled", on=None, actor=c.actor.code)
+        if later or not pending(c.session, c.case, ("visit",)):
+            c.task("visit", soon)
+
+
+def _guardianship(c: _Ctx) -> None:
+    """Guardianship change (:mod:`jianhu.guardianship`): checked against the guardians in force
+    on its date; a period with an end date (委托照护, 临时监护) becomes a task due that day, which
+    the next change of the same period completes; approved by a township approver."""
+    g = c.payload["guardianship"]
+    require_people(c.session, [g["recorded_by"]])
+    on = _date(g["date"])
+    guardianship.check(c.payload, guardianship.in_force(c.session, c.host, c.case.child_id, on,
+                                                        exclude=c.record.id))
+    period = guardianship.PERIOD_OF.get(g["change"])
+    if period:
+        finish(c.session, pending(c.session, c.case, ("guardianship_period_end",), ref=period),
+               status="done", on=on, actor=c.actor.code)
+        if g.get("until") and g["change"] in ("entrusted_care", "state_temporary"):
+            c.task("guardianship_period_end", _date(g["until"]), ref=period)
+    c.approval("guardianship_change", g["recorded_by"], g.get("approved_by"))
+    c.emit("guardianship_changed", change=g["change"])
+
+
 def _reopen(c: _Ctx, reason: str, reassess_on: dt.date) -> None:
     """Reopen a closed case: its remaining return visits are cancelled and a re-assessment is
     due on ``reassess_on``."""
@@ -434,7 +484,8 @@ def _reopen(c: _Ctx, reason: str, reassess_on: dt.date) -> None:
 HANDLERS: dict[str, Callable[[_Ctx], None]] = {
     "plan": _plan, "service": _service, "visit": _visit, "incident": _incident,
     "police_report": _police_report, "escalation": _escalation, "closure": _closure,
-    "return_visit": _return_visit,
+    "return_visit": _return_visit, "guardianship": _guardianship,
+    "level_override": _level_override,
 }
 #: Forms whose payload part is confidential and stored apart: ``{form: group}``.
 CONFIDENTIAL = {"incident": "reporter"}

@@ -44,6 +44,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "record:escalation": SUPERVISORS | {"assessor_police", "assessor_civil_affairs"},
     "record:closure": CASEWORKERS,
     "record:return_visit": CASEWORKERS | SUPPORT,
+    "record:guardianship": CASEWORKERS | {"assessor_civil_affairs"},
+    "record:level_override": CASEWORKERS | ASSESSORS,
     "close:override": SUPERVISORS,
     # Decisions (jianhu.approvals): a township-level role, never the person who asked.
     "approve:plan": APPROVERS,
@@ -81,7 +83,8 @@ ACTION_LABELS = {
     "record:assessment": "登记评估", "record:plan": "登记救助方案", "record:service": "登记服务",
     "record:visit": "登记随访", "record:incident": "登记侵害事件", "record:police_report":
     "登记向公安机关报告", "record:escalation": "登记干预升级", "record:closure": "结案",
-    "record:return_visit": "登记回访",
+    "record:return_visit": "登记回访", "record:guardianship": "登记监护变更",
+    "record:level_override": "申请调整等级",
     "people:list": "查看人员名册", "plugins:configure": "设置插件",
     "records:on_behalf": "代他人导入个案记录", "transfer:request": "申请个案转移",
     "transfer:decide": "接收或退回个案转移", "duplicates:list": "查看疑似重复登记",

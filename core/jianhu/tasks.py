@@ -133,6 +133,13 @@ TASK_KINDS: tuple[TaskKind, ...] = (
         ("visit",), True, "followups:done", "village_child_director",
         "《反家庭暴力法》第17条"),
     TaskKind(
+        "guardianship_period_end", "监护期限届满",
+        "登记委托照护或民政部门临时监护并写明期限",
+        lambda p: "到监护变更记录写明的「期限至」",
+        "登记新的监护变更（续签委托、终止委托、临时监护结束或转为长期监护）；或确认办结",
+        ("guardianship",), True, "followups:done", "village_child_director",
+        "《未成年人保护法》第22条（委托照护）、第92—94条（国家监护）"),
+    TaskKind(
         "measure_due", "方案措施到期",
         "登记救助方案（每项措施一项待办，归该措施的责任人）",
         lambda p: "按方案中该措施的「完成期限」；重新登记方案时旧的措施待办取消",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from jianhu import audit
 from jianhu.assessment import level_label
-from jianhu.dates import local_date
+from jianhu.dates import local_date, local_today
 from jianhu.db.models import (
     Assessment,
     AuditEvent,
@@ -29,6 +29,7 @@ from jianhu.db.models import (
 from jianhu.disclosure import disclose, limited
 from jianhu.extensions import LEVEL_LABELS
 from jianhu.forms import load_form
+from jianhu.guardianship import in_force
 from jianhu.lifecycle import EVENTS, state_label
 from jianhu.plugins import Host
 from jianhu.roles import Actor
@@ -37,7 +38,7 @@ from jianhu.tasks import KIND_LABELS
 RATING_LABELS = {"poor": "差", "fair": "一般", "good": "较好"}
 #: Records whose one-line summary a service provider does not see either (a harm, the police, an
 #: escalation's decision: jianhu.disclosure).
-WITHHELD_SUMMARIES = frozenset({"incident", "police_report", "escalation"})
+WITHHELD_SUMMARIES = frozenset({"incident", "police_report", "escalation", "guardianship"})
 ESCALATION_LABELS = {None: "无", "administrative": "行政干预", "judicial": "司法干预"}
 
 
@@ -96,7 +97,8 @@ def case_view(session: Session, host: Host, case: Case, actor: Actor, *,
     if actor.can("view:identified"):
         c = session.get(Child, case.child_id)
         child = {"name": c.name, "sex": "男" if c.sex == "male" else "女",
-                 "birth_date": c.birth_date.isoformat()}
+                 "birth_date": c.birth_date.isoformat(),
+                 "guardians": _guardians(session, host, case, actor)}
     entries: list[Entry] = [Entry(case.opened_on, case.created_at, "opened", "开案",
                                   f"类别：{'、'.join(info['category_labels']) or '无'}；监护状况："
                                   f"{RATING_LABELS.get(case.guardianship_rating, '')}")]
@@ -165,6 +167,18 @@ def case_view(session: Session, host: Host, case: Case, actor: Actor, *,
     return CaseView(info, child, entries, tasks)
 
 
+def _guardians(session: Session, host: Host, case: Case, actor: Actor) -> list[dict[str, Any]]:
+    """The child's guardians in force today (:func:`jianhu.guardianship.in_force`); a service
+    provider gets only who cares for the child in the parents' stead and how to reach them
+    (as :data:`jianhu.disclosure.SERVICE_VIEW` shows the surveyed entrusted guardian), not the
+    parents or a court's decision."""
+    entries = [g.as_dict() for g in in_force(session, host, case.child_id, local_today())]
+    if limited(actor):
+        return [{k: g[k] for k in ("label", "name", "relation", "phone")} for g in entries
+                if g["guardian"] and g["role"] not in ("father", "mother")]
+    return entries
+
+
 def _summary(form_id: str, p: dict[str, Any], form: Any) -> str:
     """One Chinese line about a record (no personal data beyond staff codes). A field an old
     record lacks (a form changed without a declared migration, :mod:`jianhu.forms.migrations`)
@@ -198,4 +212,8 @@ def _summary_of(form_id: str, p: dict[str, Any], form: Any) -> str:
         return f"结案原因：{label('closure', 'reason')}"
     if form_id == "return_visit":
         return "发现风险" if p["return_visit"]["risk_found"] else "未发现风险"
+    if form_id == "level_override":
+        return f"调整为{label('override', 'level')}：{p['override']['reason']}"
+    if form_id == "guardianship":
+        return f"{label('guardianship', 'change')}，{p['guardianship']['date']} 起"
     return ""

@@ -190,6 +190,34 @@ def approvals() -> None:
     """审批：救助方案、结案、干预升级、等级调整、监护变更（由乡镇审批人决定，不能由提交人自己审批）。"""
 
 
+@approvals.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@pass_workspace
+def approvals_list(ws: Workspace, as_json: bool) -> None:
+    """列出本人权限范围内待审批的事项（最早的在前），并注明本人能否审批。"""
+    from rich.table import Table
+
+    from jianhu.approvals import awaiting
+    from jianhu.dates import LOCAL_TZ
+
+    with ws.session() as session:
+        _actor, scope = ws.scoped(session, "view:cases")
+        rows = awaiting(session, scope)
+        session.commit()  # nothing is written; ends the read transaction
+    if as_json:
+        click.echo(json.dumps([{"case_no": r.case_no, "subject": r.subject,
+                                "subject_label": r.subject_label, "requested_by": r.requested_by,
+                                "requested_at": r.requested_at.isoformat(),
+                                "decidable": r.decidable} for r in rows], ensure_ascii=False))
+        return
+    table = Table("个案", "事项", "提交人", "提交时间", "本人可审批", title=f"待审批（{len(rows)}）")
+    for r in rows:
+        table.add_row(r.case_no, r.subject_label, r.requested_by,
+                      f"{r.requested_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}",
+                      "是" if r.decidable else "否")
+    console().print(table)
+
+
 @approvals.command(name="decide")
 @click.argument("case_no")
 @click.option("--subject", required=True,

@@ -264,6 +264,7 @@ class Handbook:
             "deadlines": lambda args, page: self._deadlines_snippet(page),
             "lifecycle": lambda args, page: reference.mermaid_lifecycle(),
             "closure-conditions": lambda args, page: reference.closure_conditions_table(),
+            "guardianship-changes": lambda args, page: reference.guardianship_changes_table(),
             "command": lambda args, page: developer.command_snippet(self, args, page),
             "form": lambda args, page: reference.form_summary(self, args[0], page),
             "value": lambda args, page: self._value(args[0]),

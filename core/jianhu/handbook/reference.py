@@ -403,6 +403,15 @@ def deadline_rules(policy: FollowupPolicy) -> dict[str, tuple[str, str, str, str
             for k in TASK_KINDS}
 
 
+def guardianship_changes_table() -> str:
+    """The guardianship changes (:data:`jianhu.guardianship.CHANGES`): what each does to the
+    guardians in force, and its source."""
+    from jianhu.guardianship import CHANGES
+
+    return table(["变更类型", "对现任监护人的影响", "依据"],
+                 [[name, effect, source] for name, effect, source in CHANGES.values()])
+
+
 def closure_conditions_table() -> str:
     """The conditions that refuse a closure (:data:`jianhu.records.CLOSURE_CONDITIONS`) and who
     may close a case that went to court (:data:`jianhu.lifecycle.JUDICIAL_CLOSERS`)."""
@@ -518,7 +527,7 @@ def service_view_markdown(hb: Handbook) -> str:
 
 #: The order record forms are listed in on the roles page.
 RECORD_ORDER = ("screening", "plan", "service", "visit", "incident", "police_report", "escalation",
-                "closure", "return_visit")
+                "closure", "return_visit", "guardianship", "level_override")
 
 
 def categories_table(hb: Handbook) -> str:

@@ -53,6 +53,7 @@ MENU: tuple[tuple[str, str, str], ...] = (
     ("/surveys/new", "登记调查表", "import:screening"),
     ("/import", "导入调查表", "import:screening"),
     ("/transfers", "个案转移", "transfer:request"),
+    ("/approvals", "待审批", "approve:plan"),
     ("/reports", "报表", "report:aggregate"),
     ("/dashboard", "统计图", "view:cases"),
 )

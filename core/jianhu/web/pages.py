@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import escape
 from starlette.datastructures import UploadFile
 
-from jianhu import transfers
-from jianhu.dates import parse_date
+from jianhu import approvals, transfers
+from jianhu.dates import LOCAL_TZ, parse_date
 from jianhu.documents import KINDS, render_html, write_document
 from jianhu.errors import ImportRejected, JianhuError
 from jianhu.extensions import LEVEL_LABELS, LEVELS
@@ -311,6 +311,39 @@ def transfer_decide(transfer_id: int, ctx: SignedIn, data: Submitted) -> Respons
             if transfers.awaits_village(ctx.session, t) else "")
     flash(ctx.request, f"已{'接收' if accept else '退回'}个案 {t.case_no}{hint}")
     return RedirectResponse(f"/cases/{t.case_no}" if accept else "/transfers", status_code=303)
+
+
+# --------------------------------------------------------------------------- approvals
+@router.get("/approvals")
+def approvals_page(ctx: SignedIn) -> Response:
+    """Pending approvals of the cases in scope; an approver decides the ones they may."""
+    ctx.require("view:cases")
+    rows = approvals.awaiting(ctx.session, ctx.scope)
+    return render(ctx.request, "approvals.html", actor=ctx.actor, rows=rows, local_tz=LOCAL_TZ)
+
+
+@router.post("/approvals/{case_no}/{subject}")
+def approval_decide(case_no: str, subject: str, ctx: SignedIn, data: Submitted) -> Response:
+    """Approve or reject the oldest pending approval of ``subject`` on the case
+    (:func:`approvals.decide`); a rejection needs a reason."""
+    ctx.require("view:cases")
+    decision = str(data.get("decision") or "")
+    if decision not in ("approve", "reject"):
+        flash(ctx.request, "未能审批：请选择「同意」或「不同意」")
+        return RedirectResponse("/approvals", status_code=303)
+    try:
+        row = approvals.decide(ctx.session, ctx.scope.find_case(ctx.session, case_no), subject,
+                               approve=decision == "approve",
+                               reason=str(data.get("reason") or "").strip() or None,
+                               actor=ctx.actor)
+        ctx.session.commit()
+    except JianhuError as exc:
+        ctx.session.rollback()
+        flash(ctx.request, f"未能审批：{exc}")
+        return RedirectResponse("/approvals", status_code=303)
+    verdict = "同意" if decision == "approve" else "不同意"
+    flash(ctx.request, f"已审批个案 {case_no} 的{approvals.SUBJECTS[row.subject]}：{verdict}")
+    return RedirectResponse("/approvals", status_code=303)
 
 
 # --------------------------------------------------------------------------- survey
