@@ -182,6 +182,11 @@ def casework(rng: random.Random, scale: Scale, cases: Iterable[tuple[dict, dict]
                     "step": "temporary_guardianship", "date": a_on.isoformat(),
                     "decision": "由县儿童福利机构临时监护", "decided_by": "灌南县民政局",
                     "recorded_by": supervisor, "approved_by": civil}})
+                add("guardianship", supervisor, {"guardianship": {
+                    "change": "state_temporary", "date": a_on.isoformat(),
+                    "until": (a_on + dt.timedelta(days=30)).isoformat(),
+                    "guardian_name": "灌南县儿童福利院", "authority": "灌南县民政局",
+                    "recorded_by": supervisor, "approved_by": civil}})
             continue
         if closing:
             add("assessment", director, _zero_sheet(scale, close_on - dt.timedelta(days=2),
