@@ -150,3 +150,55 @@ def test_plan_approval_by_a_township_approver_never_the_requester(run, town, tmp
     assert "approval" not in [t[1] for t in _due(run) if t[0] == girl]
     case = session.scalars(select(Case).where(Case.case_no == girl)).one()
     assert case.status == "intervention"
+
+
+def _resurvey(run, host, tmp_path, doc, name="again.xlsx"):
+    out = run("import", "screening", str(write_xlsx(load_form(host, "screening"), [doc],
+                                                    tmp_path / name)))
+    assert out.exit_code == 0, out.output
+    return out.output
+
+
+def test_a_later_survey_finding_danger_raises_it_on_the_open_case(run, town, host, tmp_path):
+    from tests_helpers import answer_sheet
+
+    girl = town["girl"]
+    sheet = _file(tmp_path, "a.json", answer_sheet("2026-03-16", score=1))
+    assert run("--as", "D01", "record", "assessment", "--case", girl, sheet).exit_code == 0
+    assert json.loads(run("case", "show", girl, "--json").output)["case"]["level"] == "yellow"
+    # the grandmother has left: the girl now lives alone with nobody caring for her
+    alone = survey(guardianship__type="none", child__lives_with="alone",
+                   survey__date="2026-04-01")
+    del alone["entrusted_guardian"]
+    out = _resurvey(run, host, tmp_path, alone)
+    assert "开立个案0" in out and "紧急：1名儿童" in out
+    shown = json.loads(run("case", "show", girl, "--json").output)
+    assert shown["case"]["level"] == "red"
+    assert (girl, "emergency_response", "2026-04-02", "township_supervisor") in _due(
+        run, on="2026-04-01")
+    # the same survey again: still one emergency response
+    _resurvey(run, host, tmp_path, {**alone, "family": {"economic_hardship": True}}, "b.xlsx")
+    assert [t for t in _due(run, on="2026-04-01") if t[1] == "emergency_response"
+            and t[0] == girl] == [(girl, "emergency_response", "2026-04-02",
+                                   "township_supervisor")]
+
+
+def test_a_later_survey_of_a_closed_case_reopens_it(run, town, host, tmp_path, session):
+    from tests_helpers import answer_sheet
+
+    girl = town["girl"]
+    sheet = _file(tmp_path, "a.json", answer_sheet("2026-03-16", score=0))
+    assert run("--as", "D01", "record", "assessment", "--case", girl, sheet).exit_code == 0
+    closure = _file(tmp_path, "c.json", {"closure": {
+        "date": "2026-03-20", "reason": "resolved", "summary": "困境解除", "closed_by": "D01",
+        "approved_by": "S01"}})
+    assert run("--as", "D01", "record", "closure", "--case", girl, closure).exit_code == 0
+    before = count(session, Case)
+    out = _resurvey(run, host, tmp_path, survey(guardianship__type="entrusted_inadequate",
+                                                survey__date="2026-09-01"))
+    assert "开立个案0，重新开案1" in out
+    assert count(session, Case) == before  # one file per child
+    shown = json.loads(run("case", "show", girl, "--json").output)
+    assert shown["case"]["status"] == "reopened"
+    pending = sorted((t["kind"], t["due_on"]) for t in shown["tasks"] if t["status"] == "pending")
+    assert pending == [("reassessment", "2026-09-04")]  # poor guardianship: 3 days

@@ -42,7 +42,8 @@ def import_screening_cmd(ws: Workspace, file: Path, dry_run: bool) -> None:
         ws.scoped(session, "import:screening")
         s = import_screening(session, ws.host, file, actor=ws.actor, dry_run=dry_run,
                              progress=start_bar)
-    click.echo(_summary_line(s, "调查表") + f"；开立个案{s.cases_opened}，"
+    reopened = f"，重新开案{s.cases_reopened}" if s.cases_reopened else ""
+    click.echo(_summary_line(s, "调查表") + f"；开立个案{s.cases_opened}{reopened}，"
                f"个案分类变更{s.cases_updated}，新登记村（社区）{s.villages_created}。")
     if s.emergencies:
         click.echo(f"紧急：{s.emergencies}名儿童处于《未成年人保护法》第92条所列情形，已定为红色并生成"

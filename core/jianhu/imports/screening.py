@@ -54,6 +54,7 @@ from jianhu.forms import load_form
 from jianhu.forms.fields import fold
 from jianhu.imports.rows import ParsedRow, map_header, parse_rows
 from jianhu.imports.tables import open_table
+from jianhu.lifecycle import CLOSED
 from jianhu.plugins import Host
 
 BATCH = 2000
@@ -71,7 +72,9 @@ class ImportSummary:
         unchanged: children already stored exactly as in the file.
         cases_opened: cases opened.
         cases_updated: open cases whose categories or rating changed.
-        emergencies: cases opened red with an emergency-response task (未保法 Art 92).
+        cases_reopened: closed cases of children found in need again by a later survey.
+        emergencies: cases opened, reopened or already open that the survey puts in an emergency
+            (未保法 Art 92): red, with an emergency-response task.
         villages_created: villages registered for the first time.
         possible_duplicates: new children resembling registered ones (:mod:`jianhu.duplicates`).
         dry_run: nothing was written.
@@ -85,12 +88,21 @@ class ImportSummary:
     unchanged: int = 0
     cases_opened: int = 0
     cases_updated: int = 0
+    cases_reopened: int = 0
     emergencies: int = 0
     villages_created: int = 0
     possible_duplicates: int = 0
     dry_run: bool = False
     by_township: dict[str, int] = field(default_factory=dict)
     warnings: list[RowError] = field(default_factory=list)
+
+
+def emergency_due(policy: Any, surveyed: dt.date, now: dt.datetime) -> dt.datetime:
+    """When an emergency response found by a survey of ``surveyed`` is due:
+    ``policy.emergency_response_hours`` after it was recorded, or after the start of the survey
+    day when it is back-dated (未保法 Art 92; the hours are the township's policy)."""
+    start = now if surveyed >= local_date(now) else dt.datetime.combine(surveyed, dt.time(), LOCAL_TZ)
+    return (start + dt.timedelta(hours=policy.emergency_response_hours)).astimezone(dt.UTC)
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
@@ -288,11 +300,16 @@ class ScreeningImport:
                 .where(Case.child_id.in_(known_ids), Case.status.in_(OPEN_STATUSES))
             )
         } if known_ids else {}
+        closed_cases = dict(s.execute(
+            select(Case.child_id, Case.id).where(Case.child_id.in_(known_ids),
+                                                 Case.status.in_(CLOSED))
+            .order_by(Case.opened_on)).all()) if known_ids else {}
 
         now = now_utc()
         child_inserts, child_updates, guardians, records, audits = [], [], [], [], []
         case_candidates: list[tuple[ParsedRow, Township, uuid.UUID, list[str], str, list[str]]] = []
         case_updates = []
+        resurveyed: list[tuple[uuid.UUID, Township, dt.date, str, list[str], bool]] = []
         replaced_guardians: list[uuid.UUID] = []
         new_rows: dict[uuid.UUID, int] = {}
         for parsed, township, columns, digest in prepared:
@@ -345,9 +362,19 @@ class ScreeningImport:
                         before={"categories": case.categories, "rating": case.guardianship_rating},
                         after={"categories": codes, "rating": rating}, context=ctx, at=now))
                     self.summary.cases_updated += 1
+                emergency = emergency_situations(parsed.doc, survey_on)
+                if emergency:
+                    resurveyed.append((case.id, township, survey_on, rating, emergency, False))
             else:
                 emergency = emergency_situations(parsed.doc, survey_on)
-                if needs_case(codes, parsed.doc, emergency):
+                if not needs_case(codes, parsed.doc, emergency):
+                    continue
+                if child_id in closed_cases:  # one file per child: the closed case reopens
+                    resurveyed.append((closed_cases[child_id], township, survey_on, rating,
+                                       emergency, True))
+                    case_updates.append({"id": closed_cases[child_id], "categories": codes,
+                                         "guardianship_rating": rating, "updated_at": now})
+                else:
                     case_candidates.append((parsed, township, child_id, codes, rating, emergency))
 
         if child_inserts:
@@ -365,7 +392,51 @@ class ScreeningImport:
             s.execute(update(Case), case_updates)
         audits.extend(self.open_cases(case_candidates, now))
         audit.record_many(s, audits)
+        self.act_on_resurvey(resurveyed, now)
         return []
+
+    def act_on_resurvey(self, found: list[tuple[uuid.UUID, Township, dt.date, str, list[str], bool]],
+                        now: dt.datetime) -> None:
+        """Act on what a later survey finds about a child who already has a case (handbook:
+        入户摸排 → 再次调查).
+
+        - A closed case of a child the survey shows in need again reopens (one file per child,
+          新政发〔2016〕8号 四（六）) with a re-assessment due as a first assessment would be
+          (:meth:`first_tasks`); its remaining return visits are cancelled.
+        - A survey showing a situation of 未保法 Art 92 makes the case red, with the reason in
+          the level history, and opens an emergency response (unless one is pending).
+        """
+        from jianhu.assessment import raise_level
+        from jianhu.followups import add_task, finish, pending
+        from jianhu.lifecycle import transition
+
+        for case_id, township, surveyed, rating, emergency, reopen in found:
+            case = self.session.get(Case, case_id)
+            policy = self.policy(township)
+            if reopen:
+                finish(self.session, pending(self.session, case, ("return_visit",)),
+                       status="cancelled", on=None, actor=self.actor)
+                transition(self.session, case, "reopen", actor=self.actor,
+                           reason="再次调查发现需要干预", on=surveyed)
+                days = (policy.first_assessment_days_poor if rating == "poor"
+                        else policy.first_assessment_days)
+                add_task(self.session, case, "reassessment", surveyed + dt.timedelta(days=days),
+                         actor=self.actor)
+                self.summary.cases_reopened += 1
+            if emergency:
+                if not pending(self.session, case, ("emergency_response",)):
+                    due_at = emergency_due(policy, surveyed, now)
+                    add_task(self.session, case, "emergency_response", local_date(due_at),
+                             due_at=due_at, actor=self.actor)
+                raise_level(self.session, self.host, case, "red", actor=self.actor, now=now,
+                            reason="调查发现：" + "；".join(EMERGENCY_SITUATIONS[e] for e in emergency))
+                self.summary.emergencies += 1
+
+    def policy(self, township: Township) -> Any:
+        """The township's follow-up policy (asked of the plugins once per import)."""
+        if township.code not in self.policies:
+            self.policies[township.code] = self.host.followup_policy(township.code)
+        return self.policies[township.code]
 
     def flag_similar(self, inserted: list[dict[str, Any]], rows: dict[uuid.UUID, int],
                      now: dt.datetime) -> None:
@@ -478,18 +549,14 @@ class ScreeningImport:
           (:func:`jianhu.cases.emergency_situations`): due ``policy.emergency_response_hours``
           after the survey was recorded (after the start of the survey day when back-dated).
         """
-        policy = self.policies.get(township.code)
-        if policy is None:
-            policy = self.policies[township.code] = self.host.followup_policy(township.code)
+        policy = self.policy(township)
         days = policy.first_assessment_days_poor if rating == "poor" else policy.first_assessment_days
         base = {"case_id": case_id, "township_id": township.id, "status": "pending",
                 "owner": None, "created_at": now, "due_at": None}
         out = [{**base, "id": uuid.uuid4(), "kind": "first_assessment",
                 "due_on": surveyed + dt.timedelta(days=days)}]
         if emergency:
-            start = now if surveyed >= local_date(now) else dt.datetime.combine(
-                surveyed, dt.time(), LOCAL_TZ)
-            due_at = (start + dt.timedelta(hours=policy.emergency_response_hours)).astimezone(dt.UTC)
+            due_at = emergency_due(policy, surveyed, now)
             out.append({**base, "id": uuid.uuid4(), "kind": "emergency_response",
                         "due_on": local_date(due_at), "due_at": due_at})
         return out
