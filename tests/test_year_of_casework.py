@@ -23,8 +23,8 @@ from sqlalchemy import select
 
 from casework import ROSTER
 from files import write_xlsx
-from jianhu.db.models import Case, Child
 from jianhu.dates import LOCAL_TZ
+from jianhu.db.models import Case, Child
 from jianhu.followups import acknowledge, due_list
 from jianhu.forms import load_form
 from jianhu.imports.screening import import_screening
@@ -260,7 +260,7 @@ def test_a_year_of_casework(session, host, town):
                             actor=resolve_actor(session, "S01"), now=at(day))
             session.rollback()
         letters = {c.case_no: x for x, c in cases_by_letter(session).items()}
-        for (check_day, hour), expected in CHECKS.items():
+        for check_day, hour in CHECKS:
             if check_day == day.isoformat():
                 seen[check_day, hour] = listed(session, letters, check_day, hour)
         if day.isoformat() == "2025-04-09":
