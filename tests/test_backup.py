@@ -166,3 +166,165 @@ def test_a_stopped_backup_leaves_no_plain_copy(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.stdout.strip() == "0o600" and done.returncode == 128 + 15, done.stderr
     assert list(tmp_path.iterdir()) == []  # the temporary directory and its plain file are gone
+
+
+def _recipient(key):
+    from pyrage import x25519
+
+    return x25519.Identity.from_str(key.read_text().splitlines()[-1]).to_public()
+
+
+def _archive(tmp_path, name, database, manifest, key):
+    """An encrypted backup holding ``database`` (a file) and ``manifest`` (a dict), as a forger
+    holding the server's public key could make one."""
+    import io
+    import json
+    import tarfile
+
+    from pyrage import encrypt_file
+
+    plain = tmp_path / f"{name}.tar"
+    with tarfile.open(plain, "w") as tar:
+        data = json.dumps(manifest).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+        tar.add(database, arcname="database")
+    out = tmp_path / name
+    encrypt_file(str(plain), str(out), [_recipient(key)])
+    return out
+
+
+def _members(tmp_path, backup_file, key):
+    import json
+    import tarfile
+
+    from pyrage import decrypt_file, x25519
+
+    plain = tmp_path / "opened.tar"
+    decrypt_file(str(backup_file), str(plain),
+                 [x25519.Identity.from_str(key.read_text().splitlines()[-1])])
+    with tarfile.open(plain) as tar:
+        tar.extract("database", tmp_path / "opened", filter="data")
+        manifest = json.loads(tar.extractfile("manifest.json").read())
+        return sorted(tar.getnames()), manifest, tmp_path / "opened" / "database"
+
+
+def test_a_backup_carries_a_manifest_and_a_changed_one_is_refused(run, engine, host, sample_dir,
+                                                                  tmp_path, key, db_url):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the forged archive is an SQLite file")
+    with open_session(engine) as s:
+        import_screening(s, host, sample_dir / "screening.xlsx", actor="t")
+        children = s.query(Child).count()
+    good = tmp_path / "good.backup"
+    assert run("backup", "--out", str(good), "--key-file", str(key)).exit_code == 0
+    names, manifest, database = _members(tmp_path, good, key)
+    assert names == ["database", "manifest.json"]
+    assert (manifest["format"], manifest["version"], manifest["backend"]) == (
+        "jianhu-backup", 2, "sqlite")
+    assert manifest["schema_revision"] == "0011"
+    assert manifest["tables"]["children"] == children == 300
+    assert manifest["tables"]["audit_events"] > 0
+    before = snapshot(engine)
+
+    # bytes changed past the age header: the authenticated encryption refuses it
+    content = bytearray(good.read_bytes())
+    content[len(content) // 2] ^= 0xFF
+    flipped = tmp_path / "flipped.backup"
+    flipped.write_bytes(bytes(content))
+    out = run("restore", str(flipped), "--yes", "--key-file", str(key))
+    assert out.exit_code == 1 and "无法解密 flipped.backup" in out.output
+
+    # re-encrypted with the public key, a database changed behind its manifest
+    import sqlite3
+
+    conn = sqlite3.connect(database)
+    conn.execute("UPDATE cases SET level = 'green'")
+    conn.commit()
+    conn.close()
+    forged = _archive(tmp_path, "forged.backup", database, manifest, key)
+    out = run("restore", str(forged), "--yes", "--key-file", str(key))
+    assert out.output == "错误：forged.backup 的内容校验不符（文件已损坏或被改动），当前数据库未改动\n"
+    # the checksum made to match, but rows deleted: the counts refuse it
+    conn = sqlite3.connect(database)
+    conn.execute("DELETE FROM guardians")
+    conn.commit()
+    conn.close()
+    from jianhu.backup import _sha256
+
+    forged = _archive(tmp_path, "counts.backup", database, {**manifest, "sha256": _sha256(database)},
+                      key)
+    out = run("restore", str(forged), "--yes", "--key-file", str(key))
+    assert out.output == "错误：counts.backup 的表行数与备份清单不符，当前数据库未改动\n"
+    newer = _archive(tmp_path, "newer.backup", database, {
+        **manifest, "sha256": _sha256(database), "schema_revision": "9999"}, key)
+    out = run("restore", str(newer), "--yes", "--key-file", str(key))
+    assert "来自更新版本的系统（数据库结构 9999，本系统 0011）" in out.output
+    assert snapshot(engine) == before
+    with open_session(engine) as s:
+        refused = [(a.after["file"]) for a in s.scalars(select(AuditEvent).where(
+            AuditEvent.action == "restore_refused").order_by(AuditEvent.at))]
+    assert refused == ["flipped.backup", "forged.backup", "counts.backup", "newer.backup"]
+
+
+def test_a_backup_of_an_older_schema_is_upgraded_in_its_copy(run, engine, host, sample_dir,
+                                                             tmp_path, key, db_url):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL refuses an older schema (tested below)")
+    import sqlite3
+
+    from alembic import command
+
+    from jianhu.backup import _sha256, _sqlite_contents
+    from jianhu.db.session import alembic_config, make_engine
+
+    old_file = tmp_path / "old.db"
+    old = make_engine(f"sqlite:///{old_file}")
+    command.upgrade(alembic_config(old), "0010")
+    old.dispose()
+    conn = sqlite3.connect(old_file)
+    conn.execute("INSERT INTO townships (id, code, name, county_code) VALUES "
+                 "('00000000000000000000000000000001', '320724100000', '新安镇', '320724')")
+    conn.commit()
+    conn.close()
+    counts, revision = _sqlite_contents(old_file)
+    assert revision == "0010"
+    backup_file = _archive(tmp_path, "old.backup", old_file, {
+        "format": "jianhu-backup", "version": 2, "backend": "sqlite", "schema_revision": "0010",
+        "tables": counts, "sha256": _sha256(old_file)}, key)
+    out = run("restore", str(backup_file), "--yes", "--key-file", str(key))
+    assert out.exit_code == 0, out.output
+    assert _sqlite_contents(old_file)[1] == "0010"  # the file given was not changed
+    from jianhu.db.session import current_revision
+
+    assert current_revision(engine) == "0011"
+    with open_session(engine) as s:
+        from jianhu.db.models import Township
+
+        assert s.scalars(select(Township.name)).all() == ["新安镇"]
+        assert s.scalars(select(AuditEvent.action).where(
+            AuditEvent.action == "restore")).all() == ["restore"]
+
+
+def test_postgresql_refuses_a_backup_of_an_older_schema(run, engine, host, sample_dir, tmp_path,
+                                                        key, db_url):
+    if db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL only (SQLite upgrades its copy, tested above)")
+    from jianhu.backup import _sha256
+
+    with open_session(engine) as s:
+        import_screening(s, host, sample_dir / "screening.xlsx", actor="t")
+    good = tmp_path / "good.backup"
+    assert run("backup", "--out", str(good), "--key-file", str(key)).exit_code == 0
+    names, manifest, database = _members(tmp_path, good, key)
+    assert manifest["backend"] == "postgresql" and manifest["tables"]["children"] == 300
+    before = snapshot(engine)
+    older = _archive(tmp_path, "older.backup", database, {
+        **manifest, "sha256": _sha256(database), "schema_revision": "0010"}, key)
+    out = run("restore", str(older), "--yes", "--key-file", str(key))
+    assert out.output.startswith("错误：older.backup 的数据库结构版本为 0010，本系统为 0011")
+    assert snapshot(engine) == before
+    out = run("restore", str(good), "--yes", "--key-file", str(key))
+    assert out.exit_code == 0, out.output
+    assert snapshot(engine) == before
