@@ -319,6 +319,8 @@ class OutboxMessage(Base):
     (transactional outbox) and delivered later by ``jianhu outbox deliver``.
 
     ``id`` is the event id receivers use to drop duplicates (delivery is at least once).
+    ``lease_until``: a worker has claimed it until then (:func:`jianhu.outbox.claim`);
+    ``parked_at``: it failed too often and waits for someone to look (``jianhu outbox retry``).
     """
 
     __tablename__ = "outbox"
@@ -332,6 +334,8 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
     delivered_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
+    lease_until: Mapped[dt.datetime | None]
+    parked_at: Mapped[dt.datetime | None]
 
 
 class PluginSetting(Base):

@@ -2,10 +2,14 @@
 
 - **Transactional outbox**: each event becomes an outbox row in the same transaction as the change
   (``jianhu_case_event``), so an event exists exactly when its change committed.
-- **Delivery**: ``jianhu outbox deliver`` posts due rows one by one, committing after each, with
-  exponential backoff on failure; a worker killed mid-way leaves the rest due for the next run.
-  Delivery is at least once; the ``X-Jianhu-Event-Id`` header lets the receiver drop duplicates,
-  so a receiver that honours it sees each event exactly once.
+- **Delivery**: ``jianhu outbox deliver`` claims due rows one at a time (a lease, so two workers
+  never send the same event), posts each and records the outcome; any error of the send (refused
+  connection, timeout, truncated or broken answer, non-2xx status) is retried with exponential
+  backoff, and after 16 failed attempts the event is parked with its error (``jianhu outbox
+  status`` shows it, ``jianhu outbox retry`` sends it again). A worker killed mid-send leaves its
+  event to be sent again when the lease runs out. Delivery is **at least once**: the
+  ``X-Jianhu-Event-Id`` header (also the body's ``id``) is the idempotency key; a receiver that
+  drops an id it has processed sees each event once.
 - **Signature**: ``X-Jianhu-Signature: sha256=<hex>``, HMAC-SHA256 of ``<timestamp>.<body>`` with
   the shared secret (read from the environment variable the settings name, never stored), and
   ``X-Jianhu-Timestamp`` (Unix seconds).
@@ -156,28 +160,36 @@ def post(url: str, message_id: str, body: dict[str, Any], secret: str, timeout: 
 
 def deliver(session: Any, *, backoff_base: float = 2.0, limit: int = 100,
             env: dict[str, str] | None = None) -> tuple[int, int]:
-    """Deliver every due message once; commit after each. Returns ``(delivered, failed)``.
+    """Deliver up to ``limit`` due messages, one claimed at a time (:func:`jianhu.outbox.claim`),
+    committing each outcome. Returns ``(delivered, failed)``.
 
-    The endpoint and secret come from the settings of the message's township.
+    The endpoint and secret come from the settings of the message's township. Every exception
+    of the send is a failed attempt (retried with backoff, parked after too many), never the end
+    of the queue.
 
     Raises:
-        JianhuError: the secret's environment variable is not set.
+        JianhuError: the secret's environment variable is not set (the message is given back).
     """
     from jianhu.errors import JianhuError
-    from jianhu.outbox import delivered, due, failed
+    from jianhu.outbox import claim, delivered, failed, release
 
     env = os.environ if env is None else env
     ok = bad = 0
-    for message in due(session, NAME, limit=limit):
+    while ok + bad < limit:
+        message = claim(session, NAME)
+        if message is None:
+            break
         settings = _settings(session, message.payload["township_code"]) or {}
         var = settings.get("secret_env", "JIANHU_WEBHOOK_SECRET")
         secret = env.get(var)
         if not secret:
+            release(message)
+            session.commit()
             raise JianhuError(f"未设置签名密钥：请设置环境变量 {var}")
         try:
             post(settings["url"], str(message.id), message.payload, secret,
                  float(settings.get("timeout_seconds", 10)))
-        except (OSError, KeyError) as exc:
+        except Exception as exc:  # noqa: BLE001 (any failure of the send is a retry)
             failed(message, repr(exc), base=backoff_base)
             bad += 1
         else:
@@ -189,7 +201,7 @@ def deliver(session: Any, *, backoff_base: float = 2.0, limit: int = 100,
 
 @hookimpl
 def jianhu_register_commands(cli: click.Group) -> None:
-    """Add ``jianhu outbox deliver`` and ``jianhu outbox status``."""
+    """Add ``jianhu outbox deliver``, ``jianhu outbox status`` and ``jianhu outbox retry``."""
     from jianhu.cli.root import Workspace, pass_workspace
 
     @cli.group(name="outbox")
@@ -215,15 +227,40 @@ def jianhu_register_commands(cli: click.Group) -> None:
     @outbox.command(name="status")
     @pass_workspace
     def status_cmd(ws: Workspace) -> None:
-        """显示待推送和已推送的事件数。"""
-        from sqlalchemy import func
+        """显示待推送、已推送和搁置（多次失败）的事件数，并列出搁置事件的最后错误。"""
+        from sqlalchemy import case, func
 
         from jianhu.db.models import OutboxMessage
 
+        state = case((OutboxMessage.delivered_at.is_not(None), "done"),
+                     (OutboxMessage.parked_at.is_not(None), "parked"), else_="waiting")
         with ws.session() as session:
-            rows = session.execute(
-                select(OutboxMessage.delivered_at.is_(None), func.count())
-                .where(OutboxMessage.destination == NAME)
-                .group_by(OutboxMessage.delivered_at.is_(None))).all()
-        counts = {pending: n for pending, n in rows}
-        click.echo(f"待推送 {counts.get(True, 0)} 条，已推送 {counts.get(False, 0)} 条")
+            counts = dict(session.execute(
+                select(state, func.count()).where(OutboxMessage.destination == NAME)
+                .group_by(state)).all())
+            parked = session.execute(
+                select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.attempts,
+                       OutboxMessage.last_error)
+                .where(OutboxMessage.destination == NAME, OutboxMessage.parked_at.is_not(None))
+                .order_by(OutboxMessage.created_at).limit(20)).all()
+        click.echo(f"待推送 {counts.get('waiting', 0)} 条，已推送 {counts.get('done', 0)} 条，"
+                   f"搁置 {counts.get('parked', 0)} 条")
+        for row in parked:
+            click.echo(f"  搁置：{row.id} {row.kind}，已尝试 {row.attempts} 次，最后错误：{row.last_error}")
+        if parked:
+            click.echo("排除故障后用 jianhu outbox retry 重新推送搁置的事件。")
+
+    @outbox.command(name="retry")
+    @pass_workspace
+    def retry_cmd(ws: Workspace) -> None:
+        """把搁置的事件重新列入推送（尝试次数从零算起）。"""
+        from jianhu import audit
+        from jianhu.outbox import retry_parked
+
+        with ws.session() as session:
+            ws.acting(session).require("plugins:configure")
+            n = retry_parked(session, NAME)
+            audit.record(session, actor=ws.actor, action="outbox_retry", entity_type="outbox",
+                         entity_id=NAME, after={"messages": n})
+            session.commit()
+        click.echo(f"已重新列入推送 {n} 条")

@@ -98,14 +98,14 @@ def sample(tmp_path_factory):
     return out
 
 
-def workspace(tmp_path, url, sample, identified=None):
+def workspace(tmp_path, url, sample, identified=None, **more):
     host = Host.load(env={"JIANHU_LOAD_PLUGINS": ""}, extra=[("webhook", jianhu_webhook)])
     tmp_path.mkdir(parents=True, exist_ok=True)
     db = f"sqlite:///{tmp_path / 'w.db'}"
     engine = make_engine(db)
     upgrade(engine)
     with open_session(engine) as s:
-        settings = {"url": url, "events": ["case_opened", "level_changed"]}
+        settings = {"url": url, "events": ["case_opened", "level_changed"], **more}
         if identified:
             settings["identified_fields"] = identified
         enable(s, host, "webhook", XINAN, settings, actor="t")
@@ -198,4 +198,121 @@ def test_killed_worker_loses_nothing_and_sends_nothing_twice(tmp_path, receiver,
     assert done.returncode == 0, done.stderr
     assert sorted(srv.processed) == sorted(ids)  # every event, each processed once
     assert sum(srv.attempts.values()) <= len(ids) + 1  # at most the one in flight resent
+    engine.dispose()
+
+
+class Chaos(http.server.ThreadingHTTPServer):
+    """A receiver that misbehaves at random: answers 503, resets the connection, truncates its
+    answer (announces 100 bytes, sends 1), or hangs past the sender's timeout; otherwise 200.
+    Counts, per event id, the requests, the failures it caused and the answers it completed."""
+
+    def __init__(self, seed: int):
+        super().__init__(("127.0.0.1", 0), ChaosHandler)
+        self.rng = __import__("random").Random(seed)
+        self.requests: dict[str, int] = {}
+        self.failures: dict[str, int] = {}
+        self.completed: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
+class ChaosHandler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):  # noqa: N802
+        srv: Chaos = self.server
+        self.rfile.read(int(self.headers["Content-Length"]))
+        event_id = self.headers["X-Jianhu-Event-Id"]
+        with srv.lock:
+            srv.requests[event_id] = srv.requests.get(event_id, 0) + 1
+            roll = srv.rng.random()
+            if roll < 0.35:
+                srv.failures[event_id] = srv.failures.get(event_id, 0) + 1
+        if roll < 0.10:
+            self.send_response(503)
+            self.end_headers()
+        elif roll < 0.18:  # reset: close without an answer
+            self.close_connection = True
+            self.connection.shutdown(2)
+        elif roll < 0.30:  # truncated: the sender gets IncompleteRead
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b"{")
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+        elif roll < 0.35:  # hangs past the 1-second timeout
+            time.sleep(1.5)
+            self.close_connection = True
+        else:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+            with srv.lock:
+                srv.completed[event_id] = srv.completed.get(event_id, 0) + 1
+
+
+def test_two_workers_and_a_misbehaving_receiver_deliver_every_event_once(tmp_path, sample):
+    srv = Chaos(seed=2016)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        host, engine, db = workspace(tmp_path, srv.url, sample, timeout_seconds=1)
+        ids = outbox_ids(engine)
+        assert len(ids) == 79
+        env = {**os.environ, "JIANHU_DATABASE_URL": db, "JIANHU_LOAD_PLUGINS": "webhook",
+               "JIANHU_WEBHOOK_SECRET": SECRET}
+        cmd = [sys.executable, "-c", "from jianhu.cli import main; main()", "outbox",
+               "deliver", "--backoff-base", "0.05"]
+        deadline = time.time() + 240
+        while set(srv.completed) != ids and time.time() < deadline:
+            workers = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True) for _ in range(2)]
+            for w in workers:
+                _, err = w.communicate(timeout=240)
+                assert w.returncode == 0, err  # no error of the receiver stops a worker
+        assert set(srv.completed) == ids  # every event delivered
+        assert set(srv.completed.values()) == {1}  # none answered twice
+        # no event was ever sent again except after a failure the receiver caused: two workers
+        # never sent the same event at the same time
+        assert {i: srv.requests[i] for i in ids} == {i: srv.failures.get(i, 0) + 1 for i in ids}
+        assert sum(srv.failures.values()) > 10  # the receiver did misbehave
+        with open_session(engine) as s:
+            assert s.scalar(select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.delivered_at.is_(None))) == 0
+        engine.dispose()
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_a_message_that_keeps_failing_is_parked_and_retried_on_request(tmp_path, receiver, sample):
+    from click.testing import CliRunner
+
+    from jianhu.cli import cli
+    from jianhu.outbox import MAX_ATTEMPTS
+
+    srv = receiver(fail_first=10_000)
+    host, engine, db = workspace(tmp_path, srv.url, sample)
+    for _ in range(MAX_ATTEMPTS):
+        with open_session(engine) as s:
+            jianhu_webhook.deliver(s, backoff_base=0, env={"JIANHU_WEBHOOK_SECRET": SECRET})
+    with open_session(engine) as s:
+        assert jianhu_webhook.deliver(s, backoff_base=0, env={
+            "JIANHU_WEBHOOK_SECRET": SECRET}) == (0, 0)  # all 79 parked: nothing due
+    env = {"JIANHU_DATABASE_URL": db, "JIANHU_LOAD_PLUGINS": "webhook"}
+    out = CliRunner().invoke(cli, ["outbox", "status"], env=env)
+    assert out.output.splitlines()[0] == "待推送 0 条，已推送 0 条，搁置 79 条"
+    assert "已尝试 16 次，最后错误：<HTTPError 503: 'Service Unavailable'>" in out.output
+    srv.fail_first = 0
+    out = CliRunner().invoke(cli, ["outbox", "retry"], env=env)
+    assert out.output == "已重新列入推送 79 条\n"
+    with open_session(engine) as s:
+        assert jianhu_webhook.deliver(s, backoff_base=0, env={
+            "JIANHU_WEBHOOK_SECRET": SECRET}) == (79, 0)
     engine.dispose()
