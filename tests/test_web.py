@@ -666,6 +666,23 @@ def test_cli_set_password(db_url, session, host, tmp_path):
     r = run("--as", "S01", "people", "set-password", "NOBODY", "--password", "long-enough-2")
     assert r.exit_code == 1 and "人员名册中没有「NOBODY」" in r.output
 
+    # a one-time password, shown once, for someone whose first password was never received
+    r = run("--as", "S01", "people", "reset-password", "D01")
+    assert r.exit_code == 0, r.output
+    first = r.output.splitlines()[0]
+    assert first.startswith("D01 的一次性密码：")
+    password = first.removeprefix("D01 的一次性密码：")
+    assert len(password) == 16
+    session.rollback()
+    person = session.scalar(select(Person).where(Person.code == "D01"))
+    assert verify_password(person.password_hash, password)
+    assert not verify_password(person.password_hash, "long-enough-1")
+    assert len(session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "set_password")).all()) == 2
+    assert password not in json.dumps([e.after for e in session.scalars(select(AuditEvent))])
+    r = run("--as", "D01", "people", "reset-password", "S01")
+    assert r.exit_code == 1 and "无权设置登录密码" in r.output
+
 
 def test_cli_serve_starts_the_web_interface(engine, db_url):
     port = free_port()

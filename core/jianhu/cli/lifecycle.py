@@ -150,6 +150,27 @@ def people_set_password(ws: Workspace, code: str, password: str) -> None:
     click.echo(f"已设置 {code} 的登录密码。")
 
 
+@people.command(name="reset-password")
+@click.argument("code")
+@pass_workspace
+def people_reset_password(ws: Workspace, code: str) -> None:
+    """为人员 CODE 生成新的一次性密码并只显示这一次（如部署时的初始密码没有拿到）；解除登录锁定，记入审计。"""
+    import secrets
+
+    from jianhu.web.auth import set_password
+
+    password = secrets.token_urlsafe(12)
+    with ws.session() as session:
+        try:
+            set_password(session, code, password, actor=ws.acting(session))
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    click.echo(f"{code} 的一次性密码：{password}")
+    click.echo("只显示这一次，系统不保存明文：请当面或电话告知本人；旧密码已失效。")
+
+
 @people.command(name="list")
 @click.option("--township", metavar="CODE", help="只列出该乡镇（12位代码）")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
