@@ -38,3 +38,39 @@ def test_db_upgrade_command_is_idempotent(run, tmp_path):
         "数据库已升级：空库 → 0012\n")
     assert run("--db", url, "db", "upgrade").output == "数据库已是最新结构（0012）。\n"
     assert current_revision(make_engine(url)) == "0012"
+
+
+def test_upgrading_fills_case_assignments_from_the_work_recorded(engine, session, host, tmp_path):
+    """A database from before case assignments (revision 0003) had services recorded but no
+    assignments: after the upgrade the tutor who served the case sees it again."""
+    from alembic import command
+    from sqlalchemy import delete, func, select
+
+    from casework import one_case_workspace
+    from jianhu.db.models import Case, CaseAssignment
+    from jianhu.people import resolve_actor
+    from jianhu.records import record_form
+    from jianhu.scope import scope_for
+    from tests_helpers import answer_sheet
+
+    one_case_workspace(session, host, tmp_path)
+    case = session.scalars(select(Case)).one()
+    record_form(session, host, case, "assessment", answer_sheet("2026-09-10", score=1),
+                actor=resolve_actor(session, "D01"))
+    record_form(session, host, case, "service", {"service": {
+        "date": "2026-09-12", "service_type": "tutoring", "provider": "T01", "content": "辅导"}},
+        actor=resolve_actor(session, "T01"))
+    record_form(session, host, case, "visit", {"visit": {
+        "date": "2026-09-13", "visitor": "D01", "method": "home", "child_seen": True,
+        "risk_change": "unchanged"}}, actor=resolve_actor(session, "D01"))
+    session.execute(delete(CaseAssignment))  # as a database made before 0004 holds them
+    session.commit()
+    tutor = scope_for(session, resolve_actor(session, "T01"))
+    assert session.scalar(tutor.cases(select(func.count(Case.id)))) == 0
+    session.close()
+    command.downgrade(alembic_config(engine), "0011")
+    command.upgrade(alembic_config(engine), "head")
+    with engine.connect() as conn:
+        assert sorted(conn.execute(select(CaseAssignment.person_code)).scalars()) == ["D01", "T01"]
+    session.rollback()
+    assert session.scalar(tutor.cases(select(func.count(Case.id)))) == 1

@@ -1,4 +1,9 @@
-"""outbox leases and parking
+"""outbox leases and parking; case assignments filled from the work already recorded
+
+A database upgraded from before 0004 has records of people's work on cases (plan measures'
+owners, service providers, visitors) but no case assignments, so a service provider no longer
+saw the cases they had served (service providers see only their assigned cases, see
+jianhu.scope). This fills in the missing assignments from those records (idempotent).
 
 Revision ID: 0012
 Revises: 0011
@@ -23,6 +28,34 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('parked_at', jianhu.db.types.UTCDateTime(timezone=True), nullable=True))
 
     # ### end Alembic commands ###
+    fill_case_assignments(op.get_bind())
+
+
+def fill_case_assignments(bind) -> None:
+    """Insert the assignment of every person named on a case's plan (measure owners), service
+    (provider) or visit (visitor) record that has none yet."""
+    import json
+
+    records = sa.table("form_records", sa.column("form_id", sa.String), sa.column(
+        "subject_type", sa.String), sa.column("subject_id", sa.Uuid), sa.column("payload", sa.JSON))
+    assignments = sa.table("case_assignments", sa.column("case_id", sa.Uuid),
+                           sa.column("person_code", sa.String))
+    wanted = set()
+    for form_id, case_id, payload in bind.execute(sa.select(
+            records.c.form_id, records.c.subject_id, records.c.payload).where(
+            records.c.subject_type == "case",
+            records.c.form_id.in_(("plan", "service", "visit")))):
+        p = json.loads(payload) if isinstance(payload, str) else payload
+        if form_id == "plan":
+            wanted.update((case_id, m.get("responsible")) for m in p.get("measures", []))
+        else:
+            group = p.get(form_id, {})
+            wanted.add((case_id, group.get("provider" if form_id == "service" else "visitor")))
+    have = set(bind.execute(sa.select(assignments.c.case_id, assignments.c.person_code)).all())
+    rows = [{"case_id": c, "person_code": code} for c, code in sorted(wanted - have, key=str)
+            if code]
+    if rows:
+        bind.execute(sa.insert(assignments), rows)
 
 
 def downgrade() -> None:
