@@ -1,4 +1,5 @@
 import csv
+import datetime as dt
 import json
 
 from openpyxl import load_workbook
@@ -118,3 +119,54 @@ def test_exported_cells_cannot_start_a_formula(tmp_path):
     assert [(ws.cell(r, 1).value, ws.cell(r, 1).data_type) for r in (3, 4)] == [
         ("'-2+3+cmd|' /C calc'!A0", "s"), ("'=1+1", "s")]
     assert ws.cell(3, 2).value == -3
+
+
+def test_a_plugin_report_that_forgets_the_scope_still_reads_only_the_actors(session, host,
+                                                                             sample_dir):
+    """A report whose queries never ask for the scope (as a township plugin might write it) gives
+    a village director their village only, a supervisor their township, the county all."""
+    from sqlalchemy import func
+
+    from jianhu.db.models import Case, FollowUp, FormRecord, Township, Village
+    from jianhu.extensions import Column, Report, Table
+    from jianhu.imports.screening import import_screening
+    from jianhu.people import import_people, resolve_actor
+    from jianhu.reports import build
+    from jianhu.roles import LOCAL_ADMIN
+    from jianhu.scope import scope_for
+
+    def naive(s, _host, _on):
+        figures = {
+            "townships": s.scalar(select(func.count(Township.id))),
+            "villages": s.scalar(select(func.count(Village.id))),
+            "cases": s.scalar(select(func.count(Case.id))),
+            "children": s.scalar(select(func.count(Child.id))),
+            "followups": s.scalar(select(func.count(FollowUp.id))),
+            "surveys": s.scalar(select(func.count(FormRecord.id)).where(
+                FormRecord.form_id == "screening")),
+            "joined": s.scalar(select(func.count()).select_from(FollowUp).join(
+                Case, FollowUp.case_id == Case.id)),
+        }
+        return Table("naive", [Column(k, k) for k in figures], [figures])
+
+    import_screening(session, host, sample_dir / "screening.xlsx", actor="t")
+    import_people(session, host, sample_dir / "people.xlsx", actor=LOCAL_ADMIN)
+    session.commit()
+    report = Report("naive", "naive", naive)
+
+    def figures(code):
+        scope_for(session, resolve_actor(session, code))
+        row = build(session, host, report, dt.date(2026, 12, 1)).rows[0]
+        session.rollback()
+        session.info.pop("jianhu_scope", None)
+        session.info.pop("jianhu_db_role", None)
+        return row
+
+    # counted in the sample (seed 7, 300 children) with plain SQL: 新安镇 and D01's village 下港村
+    assert figures("320724100-D01") == {"townships": 1, "villages": 1, "cases": 5,
+                                        "children": 10, "followups": 5, "surveys": 10, "joined": 5}
+    assert figures("320724100-S01") == {"townships": 1, "villages": 8, "cases": 41,
+                                        "children": 71, "followups": 41, "surveys": 71,
+                                        "joined": 41}
+    everything = figures(LOCAL_ADMIN.code)
+    assert everything["townships"] == 11 and everything["children"] == 300

@@ -22,6 +22,28 @@ from jianhu.scope import restrict
 from jianhu.tasks import WINDOW_DAYS, is_overdue
 
 
+def build(session: Session, host: Host, report: Any, on: dt.date) -> Table:
+    """Build ``report`` (a :class:`~jianhu.extensions.Report`, the core's or a plugin's) as of
+    ``on``, the one way the command line and the web build a report:
+
+    - **in scope**: inside :func:`jianhu.scope.confined`, so even a query that forgets the scope
+      sees only the actor's township, village or assigned cases;
+    - **at one moment**: on PostgreSQL in a fresh read-only ``REPEATABLE READ`` transaction, so
+      every figure comes from the same snapshot (a record written meanwhile is in all of them or
+      in none). SQLite's transactions are serialisable already.
+
+    The session's transaction is ended first (nothing is pending in it: reports only read).
+    """
+    from jianhu.scope import confined
+
+    if session.get_bind().dialect.name == "postgresql":
+        session.commit()
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ",
+                                              "postgresql_readonly": True})
+    with confined(session):
+        return report.build(session, host, on)
+
+
 def summary_table(session: Session, host: Host, on: dt.date,
                   now: dt.datetime | None = None) -> Table:
     """Build the summary as of local date ``on``, for the cases in the session's scope.

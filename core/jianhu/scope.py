@@ -10,18 +10,33 @@
 Every query of cases goes through :meth:`Scope.cases`; a case outside the scope is reported as
 "not found" so that its existence is not revealed. On PostgreSQL the same township rule is also
 enforced by row-level security (:mod:`jianhu.db.rls`), which :func:`scope_for` switches on.
+Code the core does not write — a plugin's report — runs inside :func:`confined`, which adds the
+scope to every query the session makes, so it cannot read outside the scope even by forgetting
+to ask (on SQLite too, where there is no row-level security).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, event, or_, select
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from jianhu.db.models import Case, CaseAssignment, Child, Person, Township
+from jianhu.db.models import (
+    Assessment,
+    Case,
+    CaseAssignment,
+    Child,
+    FollowUp,
+    FormRecord,
+    Person,
+    Township,
+    Village,
+)
 from jianhu.db.rls import COUNTY_ROLE, township_role, use_role
 from jianhu.errors import JianhuError
 from jianhu.roles import ASSIGNED_ONLY, COUNTY_WIDE, Actor
@@ -123,6 +138,57 @@ def restrict(session: Session, stmt: Select[Any]) -> Select[Any]:
     for the local administrator and for deployment tasks)."""
     scope = session.info.get("jianhu_scope")
     return stmt if scope is None else scope.cases(stmt)
+
+
+@contextmanager
+def confined(session: Session) -> Iterator[None]:
+    """While the block runs, every ORM query of ``session`` sees only the scope set by
+    :func:`scope_for`: its township and villages, its cases, their children, follow-ups,
+    assessments and form records, whatever code builds the query. Used around a plugin's report
+    (:func:`jianhu.reports.build`). Nothing changes for a scope that sees every township."""
+    scope = current(session)
+    if scope is None or (scope.township_id is None and not scope.assigned_only):
+        yield
+        return
+    on_case, on_child = [], []
+    if scope.township_id is not None:
+        on_case.append(Case.township_id == scope.township_id)
+        on_child.append(Child.township_id == scope.township_id)
+    if scope.village_id is not None:
+        on_case.append(Case.village_id == scope.village_id)
+        on_child.append(Child.village_id == scope.village_id)
+    if scope.assigned_only:
+        assigned = select(CaseAssignment.case_id).where(
+            CaseAssignment.person_code == scope.actor.code)
+        on_case.append(Case.id.in_(assigned))
+        on_child.append(Child.id.in_(select(Case.child_id).where(Case.id.in_(assigned))))
+    case_ids = select(Case.id).where(*on_case)
+    child_ids = select(Child.id).where(*on_child)
+    options = [
+        with_loader_criteria(Case, and_(*on_case), include_aliases=True),
+        with_loader_criteria(Child, and_(*on_child), include_aliases=True),
+        with_loader_criteria(FollowUp, FollowUp.case_id.in_(case_ids), include_aliases=True),
+        with_loader_criteria(Assessment, Assessment.case_id.in_(case_ids), include_aliases=True),
+        with_loader_criteria(FormRecord, or_(FormRecord.subject_id.in_(case_ids),
+                                             FormRecord.subject_id.in_(child_ids)),
+                             include_aliases=True),
+    ]
+    if scope.township_id is not None:
+        options.append(with_loader_criteria(Township, Township.id == scope.township_id,
+                                            include_aliases=True))
+        village = (Village.id == scope.village_id if scope.village_id is not None
+                   else Village.township_id == scope.township_id)
+        options.append(with_loader_criteria(Village, village, include_aliases=True))
+
+    def add_scope(state: ORMExecuteState) -> None:
+        if state.is_select:
+            state.statement = state.statement.options(*options)
+
+    event.listen(session, "do_orm_execute", add_scope)
+    try:
+        yield
+    finally:
+        event.remove(session, "do_orm_execute", add_scope)
 
 
 def assign(session: Session, case: Case, codes: list[str]) -> None:

@@ -98,6 +98,7 @@ def import_records_cmd(ws: Workspace, file: Path, dry_run: bool) -> None:
 def report(ws: Workspace, name: str, fmt: str, out: Path, on: dt.date | None) -> None:
     """生成报表 NAME（默认 summary 汇总表；不含个人身份信息）。"""
     from jianhu.dates import local_today
+    from jianhu.reports import build
 
     reports, formats = ws.host.reports, ws.host.report_formats
     if name not in reports:
@@ -106,7 +107,7 @@ def report(ws: Workspace, name: str, fmt: str, out: Path, on: dt.date | None) ->
         raise JianhuError(f"不支持格式「{fmt}」；可用：{'、'.join(sorted(formats))}")
     with ws.session() as session:
         actor, _ = ws.scoped(session, "report:aggregate")
-        table = reports[name].build(session, ws.host, on or local_today())
+        table = build(session, ws.host, reports[name], on or local_today())
     if name == "county" or not actor.can("view:cases"):
         from jianhu.reports import suppress_small_cells
 

@@ -25,6 +25,7 @@ from jianhu.followups import due_list
 from jianhu.forms import load_form
 from jianhu.lifecycle import RECORD_FORMS, STATES, TransitionRefused, allowed_forms, state_label
 from jianhu.records import record_form
+from jianhu.reports import build as build_report
 from jianhu.reports import suppress_small_cells
 from jianhu.roles import role_labels
 from jianhu.tasks import KIND_LABELS
@@ -293,7 +294,7 @@ def api_record(case_no: Annotated[str, PathParam(max_length=40)], form_id: FormI
 def api_summary(ctx: SignedIn, on: LocalDay = None) -> Any:
     """汇总表：在办个案按乡镇、村 × 等级 × 类别，以及到期、逾期随访（只有人数）。"""
     ctx.require("report:aggregate")
-    table = ctx.host.reports["summary"].build(ctx.session, ctx.host, _day(on, ctx))
+    table = build_report(ctx.session, ctx.host, ctx.host.reports["summary"], _day(on, ctx))
     if not ctx.actor.can("view:cases"):
         table = suppress_small_cells(table)
     return TableOut(title=table.title, columns=[{"key": c.key, "title": c.title}

@@ -27,6 +27,7 @@ from jianhu.forms import load_form
 from jianhu.imports.screening import import_screening, record_survey
 from jianhu.lifecycle import RECORD_FORMS, STATES, TransitionRefused, allowed_forms, check_form, state_label
 from jianhu.records import record_form
+from jianhu.reports import build as build_report
 from jianhu.reports import suppress_small_cells
 from jianhu.roles import role_labels
 from jianhu.tasks import KIND_LABELS
@@ -473,7 +474,7 @@ def report_file(name: str, ctx: SignedIn, format: str = "xlsx",
         raise JianhuError(str(exc)) from None
     if not dt.date(2000, 1, 1) <= day <= ctx.today:
         raise JianhuError(f"统计日期应在 2000-01-01 至今天（{ctx.today}）之间")
-    table = report.build(ctx.session, ctx.host, day)
+    table = build_report(ctx.session, ctx.host, report, day)
     if name == "county" or not ctx.actor.can("view:cases"):
         table = suppress_small_cells(table)
     with tempfile.TemporaryDirectory() as tmp:
