@@ -229,3 +229,31 @@ def test_a_zip_bomb_posing_as_a_workbook_is_refused_unread(session, host, tmp_pa
     assert str(refused.value) == ("无法读取工作簿 坏表.xlsx：文件已损坏或不是 Excel/WPS 工作簿，"
                                   "请用 Excel 或 WPS 打开后另存为 .xlsx 再导入")
     assert count(session, Child) == 0
+
+
+def test_a_parent_born_after_the_survey_or_the_child_is_refused(session, host, tmp_path):
+    form = load_form(host, "screening")
+    rows = [survey(father__birth_date="2030-05-01"),
+            survey(child__name="测试丁", child__citizen_id=None, mother__birth_date="2015-01-01")]
+    with pytest.raises(ImportRejected) as err:
+        import_screening(session, host, write_xlsx(form, rows, tmp_path / "p.xlsx"), actor="t")
+    assert [str(e) for e in err.value.errors] == [
+        "第2行「父亲出生日期」：出生日期晚于调查日期",
+        "第3行「母亲出生日期」：出生日期（2015-01-01）不早于儿童的出生日期（2014-06-01）"]
+    assert session.scalars(select(Child)).all() == []
+
+
+def test_an_eight_digit_number_cell_is_a_date(session, host, tmp_path):
+    from openpyxl import load_workbook
+
+    form = load_form(host, "screening")
+    path = write_xlsx(form, [survey(child__citizen_id=None)], tmp_path / "n.xlsx")
+    wb = load_workbook(path)
+    ws = wb.active
+    header = next(r for r in ws.iter_rows(min_row=1, max_row=3) if any(
+        c.value == "出生日期" or c.value == "儿童出生日期" for c in r))
+    column = next(c.column for c in header if c.value in ("出生日期", "儿童出生日期"))
+    ws.cell(row=header[0].row + 1, column=column, value=20140601)  # a number, as typed
+    wb.save(path)
+    import_screening(session, host, path, actor="t")
+    assert session.scalars(select(Child.birth_date)).one().isoformat() == "2014-06-01"

@@ -47,9 +47,11 @@ def parse_date(value: object) -> dt.date:
     """Read a date as people write it in survey sheets.
 
     Accepts ``datetime.date``/``datetime`` (Excel date cells), ``2016-03-08``, ``2016/3/8``,
-    ``2016.3.8``, ``2016年3月8日``, ``20160308`` (full-width digits too) and Excel serial day numbers
-    (a date cell saved without a date format). Partial dates are refused rather than completed:
-    a general-purpose parser would silently fill a missing day from today's date.
+    ``2016.3.8``, ``2016年3月8日``, ``20160308`` (full-width digits too; also as a number cell,
+    ``20160308`` or ``20160308.0``) and Excel serial day numbers (a date cell saved without a date
+    format; they end at 2958465, 9999-12-31, so an eight-digit number is never one). Partial dates
+    are refused rather than completed: a general-purpose parser would silently fill a missing day
+    from today's date.
 
     Raises:
         ValueError: with a Chinese message when the text is not a full, real date.
@@ -59,9 +61,14 @@ def parse_date(value: object) -> dt.date:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if 1 <= value < 2958466 and float(value).is_integer():
+        if not float(value).is_integer():
+            raise ValueError(f"「{value}」不是日期")
+        if 10_000_000 <= value <= 99_999_999:  # 20160308 typed into a number cell
+            value = str(int(value))
+        elif 1 <= value < 2958466:
             return _EXCEL_EPOCH + dt.timedelta(days=int(value))
-        raise ValueError(f"「{value}」不是日期")
+        else:
+            raise ValueError(f"「{value}」不是日期")
     text = unicodedata.normalize("NFKC", str(value)).strip()
     match = _YMD.match(text) or _COMPACT.match(text)
     if not match:

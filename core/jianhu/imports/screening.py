@@ -210,6 +210,17 @@ class ScreeningImport:
                 elif age_on(birth, on) >= 18:
                     errors.append(RowError(row, col["child", "birth_date"].column,
                                            "调查时已满18周岁，不属于本表登记范围"))
+            for group in GUARDIAN_ROLES:  # a parent or guardian born later than the child
+                adult = (doc.get(group) or {}).get("birth_date")
+                if not adult or (group, "birth_date") not in col:
+                    continue
+                adult_on = dt.date.fromisoformat(adult)
+                if adult_on > on:
+                    errors.append(RowError(row, col[group, "birth_date"].column,
+                                           "出生日期晚于调查日期"))
+                elif born and adult_on >= dt.date.fromisoformat(born):
+                    errors.append(RowError(row, col[group, "birth_date"].column,
+                                           f"出生日期（{adult}）不早于儿童的出生日期（{born}）"))
         key = self.identity(doc)
         if key is not None:
             if key in self.seen:
