@@ -100,3 +100,54 @@ def test_every_example_in_the_forms_is_valid(host):
                 doc = {f.group: {f.key: value}}
                 bad = [m for col, m in form.problems(doc) if col == f.column]
                 assert bad == [], (form_id, f.column, example, bad)
+
+
+def _broken(group: dict) -> dict:
+    return {"title": "坏表单", "type": "object", "properties": {"g": {
+        "type": "object", "title": "组", "properties": group["properties"],
+        **{k: v for k, v in group.items() if k != "properties"}}}}
+
+
+BROKEN = [
+    ({"properties": {"method": {"title": "方式", "oneOf": [
+        {"const": "home", "title": "入户"}, {"const": "home", "title": "电话"}]}}},
+     "插件「town」的表单「bad」字段「g.method」：选项代码「home」重复2次"),
+    ({"properties": {"method": {"title": "方式", "oneOf": [
+        {"const": "home", "title": "入户"}, {"const": "phone", "title": "入户"}]}}},
+     "插件「town」的表单「bad」字段「g.method」：选项名称「入户」重复2次"),
+    ({"properties": {"a": {"type": "string"}}, "required": ["a", "b"]},
+     "插件「town」的表单「bad」字段「g」：必填项「b」不是该组的字段"),
+    ({"properties": {"a": {"type": "string", "x-eror": "拼错了"}}},
+     "插件「town」的表单「bad」字段「g.a」：未知的关键字「x-eror」"),
+    ({"properties": {"a": {"type": "string", "x-column-prefx": "拼错了"}}},
+     "插件「town」的表单「bad」字段「g.a」：未知的关键字「x-column-prefx」"),
+]
+
+
+@pytest.mark.parametrize("group,message", BROKEN)
+def test_a_broken_form_is_refused_when_it_loads_naming_plugin_form_and_field(group, message):
+    from conftest import TEST_ENV
+    from jianhu import hookimpl
+    from jianhu.errors import PluginError
+    from jianhu.extensions import FormSpec
+    from jianhu.plugins import Host
+
+    class Town:
+        @hookimpl
+        def jianhu_forms(self):
+            return [FormSpec("bad", _broken(group))]
+
+    host = Host.load(env=TEST_ENV, extra=[("town", Town())])
+    with pytest.raises(PluginError) as err:
+        load_form(host, "bad")
+    assert message in str(err.value)
+
+
+def test_a_plugins_own_keyword_and_the_shipped_forms_pass():
+    from conftest import TEST_ENV
+    from jianhu.forms.checks import check_schema
+    from jianhu.plugins import Host
+
+    check_schema(_broken({"properties": {"a": {"type": "string", "x-csi-code": "1A"}}}), "f", "csi")
+    host = Host.load(env=TEST_ENV)
+    assert len([load_form(host, f) for f in host.forms]) == 13  # 14 schemas, 1 not a form

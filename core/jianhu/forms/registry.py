@@ -17,6 +17,7 @@ import referencing
 import referencing.jsonschema
 
 from jianhu.errors import JianhuError, PluginError
+from jianhu.forms.checks import check_schema
 from jianhu.forms.fields import Field, fold, form_fields
 from jianhu.forms.validation import explain, fast_validator, reference_validator
 
@@ -142,6 +143,13 @@ class Form:
 _cache: weakref.WeakKeyDictionary[Host, dict[tuple, Form]] = weakref.WeakKeyDictionary()
 
 
+def _owner(host: Host, hook: str, name: str) -> str:
+    try:
+        return host.owner(hook, name)
+    except KeyError:
+        return "?"
+
+
 def load_form(host: Host, form_id: str, township_code: str | None = None) -> Form:
     """Return the effective form ``form_id`` for the plugins loaded in ``host`` (cached): with
     the fields of every plugin, or, for ``township_code``, of the plugins that apply to that
@@ -159,7 +167,9 @@ def load_form(host: Host, form_id: str, township_code: str | None = None) -> For
     if spec is None:
         raise JianhuError(f"没有名为「{form_id}」的表单；已安装：{'、'.join(sorted(host.forms))}")
     schema = copy.deepcopy(dict(spec.schema))
+    check_schema(schema, form_id, _owner(host, "jianhu_forms", form_id))
     names = []
+    owners = {id(ext): plugin for plugin, ext in host.form_extension_owners(form_id)}
     for ext in host.form_extensions(form_id, township_code):
         props = schema.setdefault("properties", {})
         group = props.setdefault(
@@ -172,6 +182,8 @@ def load_form(host: Host, form_id: str, township_code: str | None = None) -> For
         clash = set(ext.properties) & set(group.setdefault("properties", {}))
         if clash:
             raise PluginError(f"扩展「{ext.name}」的字段与已有字段重名：{'、'.join(sorted(clash))}")
+        check_schema({"properties": dict(ext.properties), "required": list(ext.required or [])},
+                     form_id, owners.get(id(ext), ext.name or ext.group))
         group["properties"].update(copy.deepcopy(dict(ext.properties)))
         if ext.required:
             group.setdefault("required", []).extend(ext.required)
