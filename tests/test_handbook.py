@@ -399,3 +399,24 @@ def test_serve_previews_on_loopback(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_every_rule_the_code_cites_is_written_in_the_repository():
+    """Code points to the handbook's developer chapter for the domain rules (领域规则 §N), never to
+    documents outside the repository; every section it cites exists."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    chapter = (root / "docs" / "chapters" / "dev" / "domain.md").read_text("utf-8")
+    sections = set(re.findall(r"^## (§\d+)", chapter, re.M))
+    cited, outside = set(), []
+    for path in [*root.glob("core/jianhu/**/*.py"), *root.glob("plugins/*/*/**/*.py")]:
+        text = path.read_text("utf-8")
+        if re.search(r"\b(DOMAIN|DESIGN|PERFORMANCE)\.md\b", text):
+            outside.append(path.name)
+        for refs in re.findall(r"领域规则 ((?:§\d+(?:, )?)+)", text):
+            cited.update(re.findall(r"§\d+", refs))
+    assert outside == []
+    assert sections == {"§1", "§2", "§3", "§4", "§5", "§6", "§7"}
+    assert cited and cited <= sections

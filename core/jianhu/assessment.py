@@ -1,7 +1,7 @@
 """Grading: applying a scale to a case's answer sheet, setting its level, scheduling follow-ups.
 
 The assessment step of 新政发〔2016〕8号 四(三) (综合测评 → 家庭监护评估报告 → 分级分类干预).
-Only scales registered with ``sets_level=True`` may set a case's level (DOMAIN.md §4: a needs
+Only scales registered with ``sets_level=True`` may set a case's level (handbook 领域规则 §4: a needs
 profile such as the CSI must never set it).
 """
 
@@ -88,7 +88,7 @@ def grade(
 ) -> Grading:
     """Score ``answers`` for ``case``, store the assessment, re-grade and reschedule the case.
 
-    A scale registered with ``sets_level=False`` (SDQ, CSI: DOMAIN.md §4) is scored and stored
+    A scale registered with ``sets_level=False`` (SDQ, CSI: handbook 领域规则 §4) is scored and stored
     with its bands, and plugins' plan suggestions are returned, but the case's level, state and
     follow-ups are left as they are.
 

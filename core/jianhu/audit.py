@@ -1,5 +1,5 @@
 """The audit trail: every change writes an :class:`~jianhu.db.models.AuditEvent` in the same
-transaction as the change (DESIGN.md, "Data"; 个人信息保护法 Art 51, 55–56 for processing records).
+transaction as the change (handbook 架构, 存储; 个人信息保护法 Art 51, 55–56 for processing records).
 
 Callers add events to the session they change data with, so a rollback removes both.
 """

@@ -4,7 +4,7 @@ An 18-character number is a 6-digit area code, the birth date ``YYYYMMDD``, a 3-
 (odd for men, even for women) and a check character computed with ISO 7064 MOD 11-2:
 ``"10X98765432"[sum(d[i] * W[i]) % 11]`` with ``W = 7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2``.
 Legacy 15-digit numbers (GB 11643-1989: area, ``YYMMDD`` in the 1900s, sequence) have no check
-character. The area code need not be a current one (DOMAIN.md §6).
+character. The area code need not be a current one (handbook 领域规则 §6).
 """
 
 from __future__ import annotations

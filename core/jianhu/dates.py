@@ -1,5 +1,5 @@
 """Local dates. Days people mean (birth dates, due dates) are ``datetime.date``; "today" is the date
-in China Standard Time (Asia/Shanghai) whatever the server's zone (DOMAIN.md §7): an item due on D
+in China Standard Time (Asia/Shanghai) whatever the server's zone (handbook 领域规则 §7): an item due on D
 is not overdue at D 23:59 and is overdue at D+1 00:00 local time.
 """
 

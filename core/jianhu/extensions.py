@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 #: The four risk levels of Jiangsu "four-colour management" (四色管理, 2024 provincial plan; the
-#: plan defines no thresholds, see DOMAIN.md §4). Ordered from most to least severe. Codes are used
+#: plan defines no thresholds, see handbook 领域规则 §4). Ordered from most to least severe. Codes are used
 #: in data; labels are shown to users.
 LEVELS: tuple[tuple[str, str], ...] = (
     ("red", "红"),

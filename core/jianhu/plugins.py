@@ -1,6 +1,6 @@
 """The plugin host: loads plugins once and is the only caller of hooks.
 
-Loading order (DESIGN.md, "Conventions learned from the best plugin hosts"):
+Loading order (handbook 架构, 插件宿主):
 
 1. installed distributions with an entry point in group ``jianhu``;
 2. single ``.py`` files in a plugins directory (``--plugins-dir`` or ``JIANHU_PLUGINS_DIR``);

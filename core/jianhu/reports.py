@@ -1,6 +1,6 @@
 """The summary report: open cases by town and village × category × level, and follow-ups due.
 
-De-identified by construction: only counts per village, no names or ID numbers (DOMAIN.md §5,
+De-identified by construction: only counts per village, no names or ID numbers (handbook 领域规则 §5,
 个人信息保护法 Art 28, 51). Built as a :class:`~jianhu.extensions.Table` any report format writes.
 """
 

@@ -198,7 +198,7 @@ def is_overdue(due_on: dt.date, due_at: dt.datetime | None, on: dt.date,
                now: dt.datetime | None = None) -> bool:
     """Whether a pending task is overdue on local date ``on`` (Asia/Shanghai).
 
-    Due on D, a task is not overdue on D and is overdue from D+1 (DOMAIN.md §7, handbook 期限与待办).
+    Due on D, a task is not overdue on D and is overdue from D+1 (handbook 领域规则 §7, handbook 期限与待办).
     A task with an instant (``due_at``, e.g. a mandatory report) is also overdue on its due day
     once that instant has passed: when ``now`` falls on ``on``, once ``now >= due_at``; when
     ``now`` is after ``on`` (a list made for a past day), the day is over and it is overdue.

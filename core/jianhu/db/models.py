@@ -2,7 +2,7 @@
 
 UUID primary keys everywhere except the audit trail (an ordered integer sequence); cases also have
 a human case number. Form payloads are JSON; the columns queries filter on (township, village,
-level, status, due date) are real indexed columns (DESIGN.md, "Data").
+level, status, due date) are real indexed columns (handbook 架构, 存储).
 """
 
 from __future__ import annotations

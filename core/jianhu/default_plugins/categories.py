@@ -89,7 +89,7 @@ def migrant(survey: Survey, on: dt.date) -> bool:
     """流动儿童: under 16, hukou outside this county, living here ``MIGRANT_MIN_MONTHS`` months or more.
 
     Source: local rule (Ningxia 2024); no national definition with a duration was found
-    (DOMAIN.md §2), so the months are a module setting a township plugin can replace.
+    (handbook 领域规则 §2), so the months are a module setting a township plugin can replace.
     """
     child = survey["child"]
     return (

@@ -1,11 +1,11 @@
 """The default assessment scale: Jianhu's own two-stage family guardianship scale.
 
-No Chinese standard publishes usable cut-offs (DOMAIN.md §4), so this scale is the project's own
+No Chinese standard publishes usable cut-offs (handbook 领域规则 §4), so this scale is the project's own
 default, not a standard, and every threshold below is data a township plugin can replace by
 registering its own scale.
 
 Stage 1, emergency screen: any "yes" sets the highest level (red) at once, skips scoring and
-creates a mandatory-report task (高检发〔2020〕9号 Art 2–4; items after DOMAIN.md §4, the last after
+creates a mandatory-report task (高检发〔2020〕9号 Art 2–4; items after handbook 领域规则 §4, the last after
 未保法 Art 21).
 
 Stage 2, scored items: 14 items in 7 domains, each 0 (no problem) to 3 (severe); total 0–42.

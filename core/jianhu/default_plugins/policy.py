@@ -1,6 +1,6 @@
 """Default grading and follow-up policy (the project's own defaults, documented as such).
 
-No national or provincial text sets visit intervals per risk level (DOMAIN.md §4, §7). The figures
+No national or provincial text sets visit intervals per risk level (handbook 领域规则 §4, §7). The figures
 below are Jianhu's defaults, chosen around Jiangsu 2024 practice of a visit a month (yellow) with
 closer visits for higher levels; a township replaces them with its own ``jianhu_followup_policy``.
 The mandatory report must be made immediately (高检发〔2020〕9号 Art 2–4; 未保法 Art 11); the

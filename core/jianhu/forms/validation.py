@@ -1,6 +1,6 @@
 """Two validators for one schema, and Chinese messages.
 
-``jsonschema-rs`` checks every document fast (PERFORMANCE.md: ~170x ``jsonschema``); only
+``jsonschema-rs`` checks every document fast (handbook 架构: ~170x ``jsonschema``); only
 documents it rejects are explained by ``jsonschema``, the reference implementation, whose errors
 are turned into ``(column title, Chinese message)`` pairs. Both validators assert formats
 (``date`` and the project's ``cn-citizen-id``); ``tests/test_forms.py`` shows they agree.

@@ -1,6 +1,6 @@
 """Reading the rows of a spreadsheet or CSV file, streaming.
 
-XLSX/XLSM/XLS/ODS go through python-calamine (PERFORMANCE.md: ~14x openpyxl). CSV is read with the
+XLSX/XLSM/XLS/ODS go through python-calamine (handbook 架构: ~14x openpyxl). CSV is read with the
 standard ``csv`` module after the encoding is found: a UTF-8 byte-order mark means UTF-8; otherwise
 charset-normalizer chooses between UTF-8 and GB18030 (a superset of GBK and GB2312, the encodings
 Excel uses for Chinese CSV).

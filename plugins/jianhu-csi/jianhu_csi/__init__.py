@@ -2,7 +2,7 @@
 
 Source: O'Donnell K., Nyangara F., Murphy R., Nyberg B., *Child Status Index: a tool for assessing
 the well-being of orphans and vulnerable children* (MEASURE Evaluation / Duke University, 2008;
-manual MS-08-31, "CSI Made Easy" MS-08-31c), as summarised in DOMAIN.md §4.
+manual MS-08-31, "CSI Made Easy" MS-08-31c), as summarised in handbook 领域规则 §4.
 
 - 6 domains × 2 factors = 12 factors, each rated by the worker against local standards:
   4 good (良好), 3 fair (一般), 2 bad (差), 1 very bad (很差).

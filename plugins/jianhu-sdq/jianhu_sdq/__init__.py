@@ -3,7 +3,7 @@
 Source of every rule below: Goodman R. (1997) "The Strengths and Difficulties Questionnaire: a
 research note", J Child Psychol Psychiatry 38:581–586, and youthinmind's scoring instructions
 ("Scoring the Strengths & Difficulties Questionnaire for age 4-17", sdqinfo.org), as summarised in
-DOMAIN.md §4.
+handbook 领域规则 §4.
 
 - 25 items, each answered 0 (不符合, not true), 1 (有点符合, somewhat true) or 2 (完全符合,
   certainly true). Items 7, 11, 14, 21 and 25 are reverse-scored: score = 2 − answer.
@@ -79,7 +79,7 @@ NORM_SETS: dict[str, dict[str, Any]] = {
     "uk-parent-3band": {
         "title": "英国常模（家长版，三级划分）",
         "source": "youthinmind, Scoring the SDQ: original three-band categorisation, parent "
-                  "report (Goodman 1997; DOMAIN.md §4)",
+                  "report (Goodman 1997；见手册「领域规则」§4)",
         "labels": {"normal": "正常", "borderline": "临界", "abnormal": "异常"},
         "bands": {
             "total": ((0, 13, "normal"), (14, 16, "borderline"), (17, 40, "abnormal")),

@@ -1,7 +1,7 @@
 """The monthly statistics report 新安镇 sends to the county (儿童家庭监护干预工作月报表).
 
 One row per village (村、社区) of 新安镇 that the workspace knows, then a 合计 row. Only counts: no
-name, citizen ID, address or school (未保法 第103条; 个人信息保护法 第28、51条; DOMAIN.md §5).
+name, citizen ID, address or school (未保法 第103条; 个人信息保护法 第28、51条; handbook 领域规则 §5).
 
 The period is the calendar month of the report date ``on``, from its 1st day up to ``on``
 inclusive (local dates, Asia/Shanghai). To report a finished month, give its last day
@@ -21,7 +21,7 @@ Figures per village (the column titles carry their header levels, joined by :dat
 - **本月新开个案**: cases with ``opened_on`` in the period.
 - **本月走访（人次）**: ``visit`` (随访) and ``return_visit`` (结案回访) records dated in the period.
 - **逾期未办随访**: visit, re-assessment and return-visit tasks overdue at the end of ``on`` (due
-  before ``on`` and not done by ``on``; DOMAIN.md §7 "due on D is overdue from D+1").
+  before ``on`` and not done by ``on``; handbook 领域规则 §7 "due on D is overdue from D+1").
 - **强制报告（件）**: 本月向公安报告 = reports to the police made in the period (``police_report``
   records, and ``incident`` records reported at once, by the local date of ``reported_at``);
   逾期未报 = mandatory-report tasks overdue at the end of ``on`` (高检发〔2020〕9号 第2—4条:

@@ -1,10 +1,11 @@
 """新安镇 local grading and follow-up policy (本地随访政策).
 
 **These figures are local choices of 新安镇, not law.** No national or Jiangsu text sets visit
-intervals per risk level (DOMAIN.md §4, §7); the core's defaults (:mod:`jianhu.default_plugins.policy`)
-are the project's own. This plugin sets closer follow-up for the town, which runs the provincial
-pilot of 新政发〔2016〕8号; the town's leading group (试点工作领导小组, 四（一）) may change any figure
-here. What the law or the plan does fix is kept as a floor:
+intervals per risk level (handbook 领域规则 §4, §7); the core's defaults
+(:mod:`jianhu.default_plugins.policy`) are the project's own. This plugin sets closer
+follow-up for the town, which runs the provincial pilot of 新政发〔2016〕8号; the town's
+leading group (试点工作领导小组, 四（一）) may change any figure here. What the law or the
+plan does fix is kept as a floor:
 
 - mandatory report: the law says *immediately* (高检发〔2020〕9号 第2—4条; 未保法 第11条); the
   hours below only decide when the system flags a report as overdue, and are shorter than the
