@@ -68,6 +68,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "report:aggregate": CASEWORKERS | ASSESSORS | COUNTY | {"trainer"},
     "deploy": frozenset({"local_admin", "county_admin"}),
     "backup": frozenset({"local_admin", "county_admin"}),
+    "retention:run": frozenset({"local_admin", "county_admin"}),
     "people:import": SUPERVISORS | {"county_admin"},
     "people:list": CASEWORKERS | ASSESSORS,
     "plugins:configure": frozenset({"local_admin", "county_admin"}),
@@ -79,7 +80,7 @@ ACTION_LABELS = {
     "approve:level_override": "审批等级调整", "approve:guardianship_change": "审批监护变更",
     "view:identified": "查看儿童身份信息", "people:import": "导入人员名册",
     "view:cases": "查看个案", "report:aggregate": "查看汇总报表", "deploy": "部署",
-    "backup": "备份与恢复", "followups:done": "办结事项",
+    "backup": "备份与恢复", "followups:done": "办结事项", "retention:run": "到期去标识",
     "record:assessment": "登记评估", "record:plan": "登记救助方案", "record:service": "登记服务",
     "record:visit": "登记随访", "record:incident": "登记侵害事件", "record:police_report":
     "登记向公安机关报告", "record:escalation": "登记干预升级", "record:closure": "结案",

@@ -45,3 +45,34 @@ def audit_list(ws: Workspace, case_no: str | None, person: str | None, since: dt
                       f"{r['entity_type']} {r['entity_id'][:8]}",
                       str(ctx.get("case_no") or ctx.get("file") or ""))
     console().print(table)
+
+
+@cli.group()
+def retention() -> None:
+    """保存期限：儿童已成年且工作结束满一定年限后，对其个人信息去标识（汇总数据保留）。"""
+
+
+@retention.command(name="run")
+@click.option("--dry-run", is_flag=True, help="只统计将去标识的儿童，不写入")
+@click.option("--on", "on", type=LocalDate(), default=None, help="按该日期计算（默认今天，北京时间）")
+@click.option("--years", type=click.IntRange(1, 50), default=None,
+              help="结案（或调查）后保存的年数（默认 5 年，项目默认值）")
+@pass_workspace
+def retention_run(ws: Workspace, dry_run: bool, on: dt.date | None, years: int | None) -> None:
+    """对已满18周岁、个案均已结案且没有未办事项、结案满保存年数的儿童去标识：姓名、身份证号、电话、
+    住址、出生月日和全部文字记录被清除，报告人记录删除；编码、日期、等级和类别保留，记入审计。"""
+    from jianhu.dates import local_today
+    from jianhu.retention import Policy, run
+
+    policy = Policy(years_after_closure=years) if years else Policy()
+    with ws.session() as session:
+        ws.scoped(session, "retention:run")
+        s = run(session, ws.host, on=on or local_today(), actor=ws.actor, policy=policy,
+                dry_run=dry_run)
+    head = "（试运行，未写入）" if dry_run else ""
+    click.echo(f"保存期限已满{head}：儿童 {s.children} 名，表单记录 {s.records} 份，"
+               f"审计副本 {s.audit_events} 条，报告人记录 {s.reporters} 份"
+               f"（规则：满{policy.adult_age}周岁、结案满{policy.years_after_closure}年）。")
+    if s.case_numbers:
+        click.echo("涉及个案：" + "、".join(s.case_numbers[:50])
+                   + (f" 等 {len(s.case_numbers)} 个" if len(s.case_numbers) > 50 else ""))

@@ -81,6 +81,13 @@ class Child(Base):
     citizen_id: Mapped[str | None] = mapped_column(String(18), unique=True)
     #: The name's toneless pinyin, syllables sorted (:func:`jianhu.duplicates.name_key`).
     name_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    #: Legal basis of processing (:data:`jianhu.retention.LEGAL_BASES`) and, when it is consent,
+    #: who consented, when and how (``{"by", "date", "method"}``).
+    legal_basis: Mapped[str] = mapped_column(String(20), default="statutory_duty",
+                                             server_default="statutory_duty")
+    consent: Mapped[dict[str, Any] | None]
+    #: The day its personal data was de-identified at the end of retention (:mod:`jianhu.retention`).
+    deidentified_on: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 

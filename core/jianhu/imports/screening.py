@@ -97,6 +97,16 @@ class ImportSummary:
     warnings: list[RowError] = field(default_factory=list)
 
 
+def processing_basis(survey: dict[str, Any]) -> dict[str, Any]:
+    """The child's legal basis of processing from the survey (handbook: 儿童信息保护): a statutory
+    duty unless the township relies on the guardian's consent, which is then kept with it."""
+    if survey.get("legal_basis") == "consent":
+        return {"legal_basis": "consent", "consent": {
+            "by": survey["consent_by"], "date": survey["consent_date"],
+            "method": survey["consent_method"]}}
+    return {"legal_basis": "statutory_duty", "consent": None}
+
+
 def emergency_due(policy: Any, surveyed: dt.date, now: dt.datetime) -> dt.datetime:
     """When an emergency response found by a survey of ``surveyed`` is due:
     ``policy.emergency_response_hours`` after it was recorded, or after the start of the survey
@@ -284,6 +294,7 @@ class ScreeningImport:
                 "township_id": township.id, "village_id": vid, "name": c["name"],
                 "sex": c["sex"], "birth_date": dt.date.fromisoformat(c["birth_date"]),
                 "citizen_id": c.get("citizen_id"), "name_key": duplicates.name_key(c["name"]),
+                **processing_basis(doc["survey"]),
             }
             prepared.append((parsed, township, columns, payload_hash(doc)))
         refused = self.refused(prepared)
