@@ -287,9 +287,11 @@ class Handbook:
     def _value(self, key: str) -> str:
         """One figure for running text: a policy field (``mandatory_report_hours``), a level field
         (``visit_days.red``), a legal constant of :mod:`jianhu.tasks` (``order_ruling_hours``,
-        ``order_ruling_hours_urgent``, ``order_max_months``, ``order_review_days``), the policy's
+        ``order_ruling_hours_urgent``, ``order_max_months``, ``order_review_days``), the retention
+        policy's ``retention_years`` and ``retention_adult_age``, the policy's
         ``policy_name``, or a default-scale threshold (``threshold.red``)."""
         from jianhu import tasks
+        from jianhu.retention import Policy
 
         p = self.policy
         if "." in key:
@@ -305,6 +307,8 @@ class Handbook:
             "order_ruling_hours_urgent": tasks.ORDER_RULING_HOURS[True],
             "order_max_months": tasks.ORDER_MAX_MONTHS,
             "order_review_days": tasks.ORDER_REVIEW_DAYS,
+            "retention_years": Policy().years_after_closure,
+            "retention_adult_age": Policy().adult_age,
         }
         if key in fixed:
             return text(fixed[key])
