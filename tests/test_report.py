@@ -21,7 +21,9 @@ def test_summary_csv_is_bom_utf8_without_personal_data(run, engine, session, sam
     assert result.exit_code == 0
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    figures, _, notes = raw.decode("utf-8-sig").partition("\r\n\r\n")  # notes below the table
+    assert notes.splitlines()[0] == "统计日期：2027-01-01（北京时间）"
+    rows = list(csv.DictReader(figures.splitlines()))
     total = rows[-1]
     cases = json.loads(run("cases", "list", "--json").output)
     assert total["乡镇"] == "合计" and int(total["在办个案"]) == len(cases)
@@ -170,3 +172,16 @@ def test_a_plugin_report_that_forgets_the_scope_still_reads_only_the_actors(sess
                                         "joined": 41}
     everything = figures(LOCAL_ADMIN.code)
     assert everything["townships"] == 11 and everything["children"] == 300
+
+
+def test_a_suppressed_csv_explains_its_marks_below_the_figures(tmp_path):
+    from jianhu.default_plugins.report_formats import write_csv
+    from jianhu.extensions import Column, Table
+    from jianhu.reports import suppress_small_cells
+
+    table = suppress_small_cells(Table("t", (Column("township", "乡镇"), Column("n", "人数")), [
+        {"township": "甲镇", "n": 3}, {"township": "乙镇", "n": 9}, {"township": "合计", "n": 12}]))
+    write_csv(table, tmp_path / "t.csv")
+    lines = (tmp_path / "t.csv").read_text("utf-8-sig").splitlines()
+    assert lines[:5] == ["乡镇,人数", "甲镇,<5", "乙镇,*", "合计,12", ""]
+    assert lines[5].startswith("「<5」：人数为1至4人，不予显示；「*」：人数可能为5人或以上")

@@ -52,8 +52,10 @@ def test_director_sees_only_their_village_by_every_path(run, county, tmp_path):
     out = tmp_path / "summary.csv"
     assert run("--as", director, "report", "summary", "--format", "csv", "--out",
                str(out)).exit_code == 0
-    rows = list(csv.DictReader(out.read_text("utf-8-sig").splitlines()))
+    figures, _, notes = out.read_text("utf-8-sig").partition("\n\n")
+    rows = list(csv.DictReader(figures.splitlines()))
     assert {r["乡镇"] for r in rows} == {"新安镇", "合计"}
+    assert notes.startswith("统计日期：")
     assert int(rows[-1]["在办个案"]) == len(own)
 
 

@@ -26,12 +26,18 @@ def safe_cell(value: object) -> object:
 
 
 def write_csv(table: Table, path: Path) -> None:
-    """Write the header (Chinese titles) and rows as CSV in UTF-8 with a byte-order mark."""
+    """Write the header (Chinese titles) and rows as CSV in UTF-8 with a byte-order mark, then,
+    after one empty line, the table's notes one per line (the date, and what ``<5`` and ``*``
+    mean where cells are suppressed), as a sheet prints them below the figures."""
     with Path(path).open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow([safe_cell(c.title) for c in table.columns])
         for row in table.rows:
             writer.writerow([safe_cell(row.get(c.key, "")) for c in table.columns])
+        if table.notes:
+            writer.writerow([])
+            for note in table.notes:
+                writer.writerow([safe_cell(note)])
 
 
 def write_xlsx(table: Table, path: Path) -> None:

@@ -518,7 +518,8 @@ def test_cli_report_formats(workspace, tmp_path):
     result = runner.invoke(cli, ["report", "xinan-monthly", "--format", "csv", "--on", "2026-10-31",
                                  "--out", str(flat)], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(flat.read_text("utf-8-sig").splitlines()))
+    figures = flat.read_text("utf-8-sig").partition("\n\n")[0]  # the notes follow
+    rows = list(csv.DictReader(figures.splitlines()))
     assert rows[-1]["村（社区）"] == "合计"
     assert int(rows[-1][f"在办个案{SEP}合计"]) > 0
 
