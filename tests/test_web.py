@@ -22,7 +22,16 @@ from sqlalchemy import func, select, update
 from conftest import TEST_ENV, count
 from jianhu import hookimpl
 from jianhu.dates import LOCAL_TZ
-from jianhu.db.models import AuditEvent, Case, Child, FormRecord, Person, Township, Village
+from jianhu.db.models import (
+    AuditEvent,
+    Case,
+    Child,
+    FormRecord,
+    Person,
+    SignInThrottle,
+    Township,
+    Village,
+)
 from jianhu.db.session import open_session
 from jianhu.deploy.apply import verify_password
 from jianhu.extensions import WebDownload, WebPage
@@ -171,11 +180,12 @@ def test_wrong_password_and_lock_out(site):
     assert (r.status_code, r.json()["detail"]) == (401, WRONG)
     with open_session(site["sample"].engine) as session:
         person = session.scalar(select(Person).where(Person.code == WORKER))
-        assert person.locked_until is not None
-        assert [e.action for e in session.scalars(select(AuditEvent).where(
-            AuditEvent.entity_id == str(person.id)).order_by(AuditEvent.id))][-5:] == [
-            "login_failed"] * 4 + ["lock"]
-        person.locked_until = None  # the lock has run out
+        assert person.locked_until is None  # locked for this address only, not everywhere
+        events = list(session.scalars(select(AuditEvent).where(
+            AuditEvent.entity_id == str(person.id)).order_by(AuditEvent.id)))[-5:]
+        assert [e.action for e in events] == ["login_failed"] * 4 + ["lock"]
+        assert events[-1].context == {"failures": 5, "scope": "address"}
+        session.execute(update(SignInThrottle).values(blocked_until=None))  # the lock ran out
         session.commit()
     assert post(s, "/api/session", json={"code": WORKER, "password": PASSWORD}).status_code == 200
     # an unknown code gets the same answer as a wrong password or a locked account
@@ -205,6 +215,7 @@ def test_parallel_wrong_passwords_cannot_test_more_than_the_limit(site):
         assert actions == ["login_failed"] * 4 + ["lock"]
         session.execute(update(Person).where(Person.code == code).values(locked_until=None,
                                                                           failed_logins=0))
+        session.execute(update(SignInThrottle).values(blocked_until=None, failures=0))
         session.commit()
 
 
@@ -820,3 +831,48 @@ def test_a_guardianship_change_is_approved_on_the_approvals_page(site):
     assert r.status_code == 303
     assert "已审批个案" in get(sup, "/approvals").text
     assert "受托照护人：测试叔（叔父），委托照护，" in get(sup, f"/cases/{case_no}").text
+
+
+def test_an_outsider_cannot_lock_a_worker_out_and_one_machine_is_slowed(session, host, tmp_path):
+    """Wrong passwords from one address lock the code for that address only; the worker signs
+    in from their own phone. Fifty failures from one address block it, whatever the codes."""
+    import datetime as dt
+
+    from casework import one_case_workspace
+    from jianhu.people import resolve_actor
+    from jianhu.web.auth import LockoutPolicy, SignInRefused, set_password, sign_in
+
+    one_case_workspace(session, host, tmp_path)
+    set_password(session, "D01", "long-enough-1", actor=resolve_actor(session, "local-admin"))
+    session.commit()
+    now = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
+    outsider, phone = "203.0.113.9", "198.51.100.7"
+    for _ in range(5):
+        with pytest.raises(SignInRefused):
+            sign_in(session, "D01", "guess", address=outsider, now=now)
+    with pytest.raises(SignInRefused) as err:  # locked for the outsider, even the right password
+        sign_in(session, "D01", "long-enough-1", address=outsider, now=now)
+    assert str(err.value) == WRONG and not err.value.throttled
+    actor, _ = sign_in(session, "D01", "long-enough-1", address=phone, now=now)
+    assert actor.code == "D01"
+    assert session.scalars(select(SignInThrottle.address_key)).all()  # digests only
+    assert outsider not in str(session.scalars(select(SignInThrottle.address_key)).all())
+    # one machine trying many codes: the 50th failure blocks the address for everyone's codes
+    policy = LockoutPolicy()
+    for i in range(policy.address_failures - 6):  # 6 failures counted already above
+        with pytest.raises(SignInRefused):
+            sign_in(session, f"X{i:02d}", "guess", address=outsider, now=now)
+    with pytest.raises(SignInRefused) as err:
+        sign_in(session, "S01", "guess", address=outsider, now=now)
+    assert str(err.value) == "本设备登录失败次数过多，请15分钟后再试" and err.value.throttled
+    later = now + dt.timedelta(minutes=16)
+    with pytest.raises(SignInRefused) as err:  # unblocked, the code still wrong
+        sign_in(session, "S01", "guess", address=outsider, now=later)
+    assert not err.value.throttled
+    # fifty wrong passwords in a row from anywhere lock the account everywhere
+    for i in range(policy.account_failures):
+        with pytest.raises(SignInRefused):
+            sign_in(session, "D01", "guess", address=f"10.0.{i // 4}.{i}", now=later)
+    with pytest.raises(SignInRefused):
+        sign_in(session, "D01", "long-enough-1", address="192.0.2.1", now=later)
+    assert session.scalar(select(Person.locked_until).where(Person.code == "D01")) is not None

@@ -366,6 +366,17 @@ class RevokedSession(Base):
     revoked_at: Mapped[dt.datetime] = mapped_column(default=now_utc, index=True)
 
 
+class SignInThrottle(Base):
+    """Failed sign-ins from one network address (kept as a keyed digest, not the address), so
+    that one address cannot try many codes or lock a worker out (jianhu.web.auth)."""
+
+    __tablename__ = "sign_in_throttle"
+    address_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(index=True)
+
+
 class AuditEvent(Base):
     """One change: who, when, what, and the values before and after."""
 

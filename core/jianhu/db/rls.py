@@ -70,8 +70,10 @@ READ_ONLY_FOR_TOWNSHIPS = ("townships", "plugin_settings")
 #: Tables with no personal data and no access control of their own, open to every role: the
 #: signed-out web sessions (random ids only).
 UNSCOPED = ("revoked_sessions",)
-#: Tables township roles may not touch at all.
-NO_ACCESS_FOR_TOWNSHIPS = ("alembic_version",)
+#: Tables township roles may not touch at all: the schema's revision, and the sign-in limits
+#: (a township connection must not unblock an address or block a colleague; signing in runs as
+#: the owner).
+NO_ACCESS_FOR_TOWNSHIPS = ("alembic_version", "sign_in_throttle")
 
 FUNCTIONS = ("""
     CREATE OR REPLACE FUNCTION public.jianhu_visible(tid uuid) RETURNS boolean

@@ -288,10 +288,12 @@ class Handbook:
         """One figure for running text: a policy field (``mandatory_report_hours``), a level field
         (``visit_days.red``), a legal constant of :mod:`jianhu.tasks` (``order_ruling_hours``,
         ``order_ruling_hours_urgent``, ``order_max_months``, ``order_review_days``), the retention
-        policy's ``retention_years`` and ``retention_adult_age``, the policy's
+        policy's ``retention_years`` and ``retention_adult_age``, the sign-in limits
+        (``signin_max_failures`` and the other fields of the lock-out policy), the policy's
         ``policy_name``, or a default-scale threshold (``threshold.red``)."""
         from jianhu import tasks
         from jianhu.retention import Policy
+        from jianhu.web.auth import LockoutPolicy
 
         p = self.policy
         if "." in key:
@@ -309,6 +311,7 @@ class Handbook:
             "order_review_days": tasks.ORDER_REVIEW_DAYS,
             "retention_years": Policy().years_after_closure,
             "retention_adult_age": Policy().adult_age,
+            **{f"signin_{k}": v for k, v in vars(LockoutPolicy()).items()},
         }
         if key in fixed:
             return text(fixed[key])

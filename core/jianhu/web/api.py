@@ -175,9 +175,10 @@ def api_sign_in(request: Request, credentials: Credentials,
     """登录：人员编号和密码。成功后设置会话 Cookie，并返回防伪令牌。"""
     try:
         actor, pw = sign_in(session, credentials.code, credentials.password,
-                            policy=request.app.state.config.lockout)
+                            policy=request.app.state.config.lockout,
+                            address=request.client.host if request.client else None)
     except SignInRefused as exc:  # the same answer whatever the reason (jianhu.web.auth)
-        return JSONResponse({"detail": str(exc)}, status_code=401)
+        return JSONResponse({"detail": str(exc)}, status_code=429 if exc.throttled else 401)
     request.session.clear()
     request.session["user"] = {"code": actor.code, "pw": pw, "sid": secrets.token_urlsafe(16)}
     token = request.session["csrf"] = secrets.token_urlsafe(32)

@@ -2,13 +2,28 @@
 
 Users are the people of the roster (:class:`~jianhu.db.models.Person`): they sign in with their
 roster code and a password stored as an Argon2id hash (:func:`jianhu.deploy.apply.hash_password`).
-After :attr:`LockoutPolicy.max_failures` wrong passwords in a row the account is locked for
-:attr:`LockoutPolicy.lock_minutes` minutes. Every refusal gives the same message (:data:`WRONG`)
-after the same work, for unknown codes, wrong passwords and locked accounts alike. Signing out is
-stored in the database (:func:`revoke`), so a signed-out cookie stays dead after a restart.
-GB/T 22239-2019 (网络安全等级保护基本要求) 8.1.4.1 asks
-for "登录失败处理功能 … 限制非法登录次数" without figures; 5 failures / 15 minutes is the project's
-default, set in :class:`LockoutPolicy`.
+Three limits (:class:`LockoutPolicy`), so that guessing is slow and nobody outside can lock a
+worker out:
+
+- **per account and address**: after :attr:`~LockoutPolicy.max_failures` wrong passwords in a
+  row for one code from one network address, that code is locked *for that address* for
+  :attr:`~LockoutPolicy.lock_minutes` minutes. Someone who types a colleague's code wrongly, or
+  an outsider trying codes, locks only themselves out: the worker signs in from their own phone.
+- **per account**: after :attr:`~LockoutPolicy.account_failures` wrong passwords in a row from
+  anywhere, the account is locked everywhere (guessing spread over many addresses).
+- **per address**: after :attr:`~LockoutPolicy.address_failures` failed sign-ins from one address
+  within :attr:`~LockoutPolicy.address_window_minutes` minutes, whatever the codes, the address
+  is refused (:data:`TOO_MANY`, HTTP 429) for :attr:`~LockoutPolicy.address_block_minutes`
+  minutes (one machine trying many codes). High enough for a township office whose staff share
+  one address behind its router.
+
+Addresses are kept only as keyed digests (:class:`~jianhu.db.models.SignInThrottle`). Every
+refusal of a code gives the same message (:data:`WRONG`) after the same work, for unknown codes,
+wrong passwords and locks alike. Signing out is stored in the database (:func:`revoke`), so a
+signed-out cookie stays dead after a restart. GB/T 22239-2019 (网络安全等级保护基本要求) 8.1.4.1
+asks for "登录失败处理功能 … 限制非法登录次数" without figures; the figures are the project's
+defaults. Behind a reverse proxy the address is the client's only when the server trusts the
+proxy's forwarded header (uvicorn's ``--forwarded-allow-ips``).
 
 Every sign-in, failure, lock and password change is audited (个人信息保护法 Art 51, 55).
 """
@@ -24,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from jianhu import audit
 from jianhu.dates import now_utc
-from jianhu.db.models import Person, RevokedSession
+from jianhu.db.models import Person, RevokedSession, SignInThrottle
 from jianhu.deploy.apply import hash_password, verify_password
 from jianhu.errors import JianhuError
 from jianhu.people import resolve_actor
@@ -39,31 +54,84 @@ _DUMMY_HASH = hash_password("jianhu-no-such-user")
 #: The one answer to a failed sign-in, whether the code exists, the password is wrong or the account
 #: is locked: nobody learns which codes exist, or that an account is locked, from outside.
 WRONG = "编号或密码不正确（连续输错多次的账户会暂时锁定，请稍后再试或请督导员重设密码）"
+#: The answer to an address that failed too often (it says nothing about any account).
+TOO_MANY = "本设备登录失败次数过多，请{minutes}分钟后再试"
 
 
 @dataclass(frozen=True)
 class LockoutPolicy:
-    """How many wrong passwords in a row lock an account, and for how long.
+    """The sign-in limits (module docstring).
 
     Attributes:
-        max_failures: consecutive failures that lock the account.
-        lock_minutes: minutes the account stays locked.
+        max_failures: wrong passwords in a row, for one code from one address, that lock the code
+            for that address.
+        lock_minutes: minutes a lock lasts (for the address, or for the account).
+        account_failures: wrong passwords in a row for one code from anywhere that lock it
+            everywhere.
+        address_failures: failed sign-ins from one address that block the address.
+        address_window_minutes: the period those are counted in.
+        address_block_minutes: minutes the address stays blocked.
     """
 
     max_failures: int = 5
     lock_minutes: int = 15
+    account_failures: int = 50
+    address_failures: int = 50
+    address_window_minutes: int = 15
+    address_block_minutes: int = 15
 
 
 class SignInRefused(JianhuError):
     """Sign-in refused (Chinese message for the user).
 
     Attributes:
-        locked_until: when the account unlocks (UTC), if it is locked.
+        locked_until: when the lock ends (UTC), if the code is locked.
+        throttled: the address is blocked (HTTP 429), whatever the code.
     """
 
-    def __init__(self, message: str, locked_until: dt.datetime | None = None):
+    def __init__(self, message: str, locked_until: dt.datetime | None = None,
+                 throttled: bool = False):
         super().__init__(message)
         self.locked_until = locked_until
+        self.throttled = throttled
+
+
+def _key(*parts: str) -> str:
+    """A keyed digest naming an address (or an address and a code) without storing it."""
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), key=b"jianhu-sign-in",
+                           digest_size=16).hexdigest()
+
+
+def _row(session: Session, key: str, now: dt.datetime) -> SignInThrottle:
+    """The throttle row ``key``, created if new and locked for this attempt."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(SignInThrottle).values(address_key=key, failures=0, window_start=now)
+                    .on_conflict_do_nothing())
+    return session.scalars(select(SignInThrottle).where(SignInThrottle.address_key == key)
+                           .with_for_update().execution_options(populate_existing=True)).one()
+
+
+def _blocked(row: SignInThrottle | None, now: dt.datetime) -> bool:
+    return row is not None and row.blocked_until is not None and row.blocked_until > now
+
+
+def _failed(session: Session, row: SignInThrottle | None, limit: int, window_minutes: int | None,
+            block_minutes: int, now: dt.datetime) -> bool:
+    """Count a failure on ``row``; block it at ``limit`` (counted within ``window_minutes``,
+    or in a row when ``None``). Returns whether it is now blocked."""
+    if row is None:
+        return False
+    if window_minutes is not None and row.window_start < now - dt.timedelta(minutes=window_minutes):
+        row.failures, row.window_start = 0, now
+    row.failures += 1
+    if row.failures < limit:
+        return False
+    row.blocked_until = now + dt.timedelta(minutes=block_minutes)
+    row.failures, row.window_start = 0, now
+    return True
 
 
 def fingerprint(password_hash: str | None) -> str:
@@ -73,61 +141,87 @@ def fingerprint(password_hash: str | None) -> str:
 
 
 def sign_in(session: Session, code: str, password: str, *, policy: LockoutPolicy | None = None,
-            now: dt.datetime | None = None) -> tuple[Actor, str]:
-    """Check a roster code and password; count failures and lock the account after too many.
+            address: str | None = None, now: dt.datetime | None = None) -> tuple[Actor, str]:
+    """Check a roster code and password against the three limits of :class:`LockoutPolicy`.
 
-    Commits: the failure counter, the lock and the audit events must stay even though the
+    Commits: the failure counters, the locks and the audit events must stay even though the
     sign-in fails.
 
     Args:
         session: a session (not in any user's scope: it reads and updates ``people``).
         code: the roster code typed in.
         password: the password typed in.
-        policy: the lock-out policy (default :class:`LockoutPolicy`).
+        policy: the limits (default :class:`LockoutPolicy`).
+        address: the network address the attempt comes from (``None``: the per-address limits
+            do not apply, e.g. a test).
         now: the current instant (default now, UTC).
 
     Returns:
         ``(actor, fingerprint of the password hash)`` for the session cookie.
 
     Raises:
-        SignInRefused: unknown or inactive code, no password set, wrong password (the same
-            message for all of these), or the account is locked (with the time it unlocks).
+        SignInRefused: unknown or inactive code, no password set, wrong password, a lock of the
+            code (the same message for all of these), or the address is blocked
+            (``throttled``).
     """
     policy = policy or LockoutPolicy()
     now = now or now_utc()
     code = code.strip()
-    # The row is locked until this attempt is counted, so parallel attempts are checked one by
-    # one and cannot test more passwords than the policy allows (SQLite: the transaction holds
+    machine = _row(session, _key(address), now) if address else None
+    if _blocked(machine, now):
+        session.rollback()
+        raise SignInRefused(TOO_MANY.format(minutes=policy.address_block_minutes),
+                            machine.blocked_until, throttled=True)
+    pair = _row(session, _key(address, code), now) if address and code else None
+    # The rows are locked until this attempt is counted, so parallel attempts are checked one by
+    # one and cannot test more passwords than the limits allow (SQLite: the transaction holds
     # the write lock from its start, jianhu.db.session).
     person = session.scalar(select(Person).where(Person.code == code).with_for_update()) \
         if code else None
+
+    def refuse(locked_until: dt.datetime | None = None, checked: bool = False) -> SignInRefused:
+        if not checked:
+            verify_password(_DUMMY_HASH, password)  # as long as a real check takes
+        if _failed(session, machine, policy.address_failures, policy.address_window_minutes,
+                   policy.address_block_minutes, now):
+            audit.record(session, actor="-", action="throttle", entity_type="address",
+                         entity_id=machine.address_key, after={"blocked_until": machine.blocked_until})
+        session.commit()
+        return SignInRefused(WRONG, locked_until)
+
     if person is None or not person.active or not person.password_hash:
-        verify_password(_DUMMY_HASH, password)  # as long as a wrong password takes
-        session.rollback()
-        raise SignInRefused(WRONG)
+        raise refuse()
     if person.locked_until is not None and person.locked_until > now:
-        until = person.locked_until
-        verify_password(_DUMMY_HASH, password)
-        session.rollback()
-        raise SignInRefused(WRONG, until)
+        raise refuse(person.locked_until)
+    if _blocked(pair, now):
+        raise refuse(pair.blocked_until)
     if not verify_password(person.password_hash, password):
         session.execute(update(Person).where(Person.id == person.id)
                         .values(failed_logins=Person.failed_logins + 1))
         session.refresh(person)
-        if person.failed_logins >= policy.max_failures:
+        if person.failed_logins >= policy.account_failures:
             until = now + dt.timedelta(minutes=policy.lock_minutes)
             person.locked_until, person.failed_logins = until, 0
             audit.record(session, actor=code, action="lock", entity_type="person",
                          entity_id=person.id, after={"locked_until": until},
-                         context={"failures": policy.max_failures})
-            session.commit()
-            raise SignInRefused(WRONG, until)
+                         context={"failures": policy.account_failures, "scope": "account"})
+            raise refuse(until, checked=True)
+        if _failed(session, pair, policy.max_failures, None, policy.lock_minutes, now):
+            audit.record(session, actor=code, action="lock", entity_type="person",
+                         entity_id=person.id, after={"locked_until": pair.blocked_until},
+                         context={"failures": policy.max_failures, "scope": "address"})
+            raise refuse(pair.blocked_until, checked=True)
         audit.record(session, actor=code, action="login_failed", entity_type="person",
                      entity_id=person.id, context={"failures": person.failed_logins})
-        session.commit()
-        raise SignInRefused(WRONG)
+        raise refuse(checked=True)
     actor = resolve_actor(session, code)
     person.failed_logins, person.locked_until = 0, None
+    if pair is not None:
+        pair.failures = 0
+    day = now - dt.timedelta(days=1)  # forget counts nobody is blocked by any more
+    session.execute(delete(SignInThrottle).where(
+        SignInThrottle.window_start < day,
+        (SignInThrottle.blocked_until.is_(None)) | (SignInThrottle.blocked_until < now)))
     audit.record(session, actor=code, action="login", entity_type="person", entity_id=person.id)
     session.commit()
     return actor, fingerprint(person.password_hash)

@@ -90,9 +90,11 @@ def login(request: Request, session: DB,
     target = _safe_next(str(data.get("next") or "/"))
     try:
         actor, pw = sign_in(session, code, str(data.get("password") or ""),
-                            policy=request.app.state.config.lockout)
+                            policy=request.app.state.config.lockout,
+                            address=request.client.host if request.client else None)
     except SignInRefused as exc:  # the same answer whatever the reason (jianhu.web.auth)
-        return render(request, "login.html", 401, next=target, error=str(exc), code=code)
+        return render(request, "login.html", 429 if exc.throttled else 401, next=target,
+                      error=str(exc), code=code)
     request.session.clear()
     request.session["user"] = {"code": actor.code, "pw": pw, "sid": secrets.token_urlsafe(16)}
     request.session["csrf"] = secrets.token_urlsafe(32)
