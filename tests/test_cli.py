@@ -110,3 +110,22 @@ def test_usage_errors_are_told_in_chinese(run, engine):
     for args, expected in cases:
         result = run(*args)
         assert (result.exit_code, result.output) == (2, expected), args
+
+
+def test_help_screens_are_in_chinese(run):
+    from jianhu.cli import cli
+
+    def every(group, path):
+        yield path
+        for name, command in getattr(group, "commands", {}).items():
+            yield from every(command, [*path, name])
+
+    for path in every(cli, []):
+        out = run(*path, "--help").output
+        assert out.startswith(f"用法：jianhu{''.join(' ' + p for p in path)} [选项]"), path
+        assert "选项：" in out and "  --help" in out and "显示本帮助并退出" in out, path
+        for english in ("Usage:", "Options:", "Commands:", "Show this message", "[default:",
+                        "[required]"):
+            assert english not in out, (path, english)
+    top = run("--help").output
+    assert "命令：" in top and "--version                显示版本并退出" in top

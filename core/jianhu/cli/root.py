@@ -111,8 +111,61 @@ class Workspace:
 pass_workspace = click.make_pass_decorator(Workspace)
 
 
-class JianhuGroup(click.Group):
+#: click's help words and what a user reads instead.
+_HELP_WORDS = {"Options": "选项", "Commands": "命令", "Arguments": "参数"}
+_USAGE_WORDS = (("[OPTIONS]", "[选项]"), ("COMMAND [ARGS]...", "命令 [参数]..."),
+                ("[ARGS]...", "[参数]..."))
+
+
+class ChineseHelpFormatter(click.HelpFormatter):
+    """``--help`` in Chinese: 用法, 选项, 命令 instead of click's English headings."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        for english, chinese in _USAGE_WORDS:
+            args = args.replace(english, chinese)
+        super().write_usage(prog, args, "用法：" if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{_HELP_WORDS.get(heading, heading)}：\n")
+
+    def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = [(term, text.replace("[default: ", "[默认：").replace("[required]", "[必填]")
+                 .replace("[env var: ", "[环境变量：")) for term, text in rows]
+        super().write_dl(rows, col_max, col_spacing)
+
+
+class ChineseContext(click.Context):
+    formatter_class = ChineseHelpFormatter
+
+
+class _Chinese:
+    """Commands whose help screen and help option read in Chinese."""
+
+    context_class = ChineseContext
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.help = "显示本帮助并退出"
+        return option
+
+
+class JianhuCommand(_Chinese, click.Command):
+    """A command of ``jianhu`` (help in Chinese)."""
+
+
+class JianhuSubGroup(_Chinese, click.Group):
+    """A command group under ``jianhu`` (help in Chinese)."""
+
+    command_class = JianhuCommand
+    group_class = type  # its own groups are of this class too
+
+
+class JianhuGroup(_Chinese, click.Group):
     """The root group: adds plugin commands lazily and prints user errors without tracebacks."""
+
+    command_class = JianhuCommand
+    group_class = JianhuSubGroup
 
     def _add_plugin_commands(self, ctx: click.Context) -> None:
         # once per invocation (ctx.meta is shared by its whole context tree): each invocation
@@ -255,7 +308,7 @@ def _fail(message: str) -> None:
 
 
 @click.group(cls=JianhuGroup, name="jianhu")
-@click.version_option(__version__, prog_name="jianhu")
+@click.version_option(__version__, prog_name="jianhu", help="显示版本并退出")
 @click.option("--db", "db_url", metavar="URL", help="数据库地址（默认读 JIANHU_DATABASE_URL，"
               "否则为当前目录的 sqlite:///jianhu.db）")
 @click.option("--plugins-dir", type=click.Path(file_okay=False), envvar="JIANHU_PLUGINS_DIR",
