@@ -10,7 +10,7 @@ def test_version(run):
 def test_template_command(run, tmp_path):
     out = tmp_path / "screening.xlsx"
     result = run("template", "screening", "--out", str(out))
-    assert result.exit_code == 0 and "52列" in result.output
+    assert result.exit_code == 0 and "56列" in result.output  # 52 + the 4 of 处理依据
     assert load_workbook(out).sheetnames == ["儿童基本情况调查表", "填表说明"]
     assert run("template", "nosuch", "--out", str(out)).output.startswith(
         "错误：没有名为「nosuch」的表单")
@@ -129,3 +129,46 @@ def test_help_screens_are_in_chinese(run):
             assert english not in out, (path, english)
     top = run("--help").output
     assert "命令：" in top and "--version                显示版本并退出" in top
+
+
+def test_users_may_type_what_they_read(run, engine, session, host, tmp_path):
+    """Chinese labels where users type them: a level, a choice in a record file, a township
+    name; a report's format follows the file name."""
+    import json
+
+    from casework import one_case_workspace
+
+    case_no = one_case_workspace(session, host, tmp_path)
+    session.commit()
+    visit = tmp_path / "v.json"
+    visit.write_text(json.dumps({"visit": {"date": "2026-03-20", "visitor": "D01", "method": "入户",
+                                           "child_seen": True, "risk_change": "无变化"}},
+                                ensure_ascii=False), "utf-8")
+    out = run("--as", "D01", "record", "visit", "--case", case_no, str(visit))
+    assert out.exit_code == 0, out.output
+    shown = json.loads(run("case", "show", case_no, "--json").output)
+    assert shown["timeline"][-1]["detail"]["visit"]["method"] == "home"
+    bad = tmp_path / "b.json"
+    bad.write_text(json.dumps({"visit": {"date": "2026-03-21", "visitor": "D01", "method": "飞鸽",
+                                         "child_seen": True, "risk_change": "unchanged"}},
+                              ensure_ascii=False), "utf-8")
+    out = run("--as", "D01", "record", "visit", "--case", case_no, str(bad))
+    assert out.exit_code == 1 and "「方式」不是可选项，可选：入户、电话、到校、视频" in out.output
+    from tests_helpers import answer_sheet
+
+    sheet = tmp_path / "a.json"
+    sheet.write_text(json.dumps(answer_sheet("2026-03-20", score=1)), "utf-8")  # 14: yellow
+    assert run("--as", "D01", "record", "assessment", "--case", case_no, str(sheet)).exit_code == 0
+    for typed in ("黄", "黄色", "yellow"):
+        listed = json.loads(run("cases", "list", "--level", typed, "--json").output)
+        assert [c["case_no"] for c in listed] == [case_no], typed
+    assert json.loads(run("cases", "list", "--level", "红", "--json").output) == []
+    out = run("cases", "list", "--level", "紫")
+    assert out.exit_code == 2
+    assert "「紫」不是等级；可选：红（red）、橙（orange）、黄（yellow）、绿（green）" in out.output
+    assert [p["code"] for p in json.loads(run("people", "list", "--township", "新安镇", "--json")
+                                          .output)][:2] == ["C01", "D01"]
+    out = run("report", "summary", "--out", str(tmp_path / "s.csv"))
+    assert out.exit_code == 0 and (tmp_path / "s.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    out = run("report", "summary", "--format", "csv", "--out", str(tmp_path / "s.xlsx"))
+    assert out.exit_code == 1 and "扩展名与格式「csv」（.csv）不符" in out.output

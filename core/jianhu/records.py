@@ -536,6 +536,7 @@ def record_form(session: Session, host: Host, case: Case, form_id: str, payload:
                                f"{level_label(g.level_after)}"])
     handler = HANDLERS[form_id]
     form = load_form(host, form_id)
+    payload = form.with_codes(payload)  # "方式": "入户" as well as "home"
     form.validate(payload)
     on = _record_date(payload)
     if on > local_today(now):

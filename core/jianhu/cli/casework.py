@@ -39,6 +39,20 @@ class LocalDate(click.ParamType):
 
 
 
+class LevelChoice(click.ParamType):
+    """A risk level, typed as its code (``red``) or as users say it (``红``, ``红色``)."""
+
+    name = "等级"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
+        text = str(value).strip()
+        for code, label in LEVELS:
+            if text in (code, label, f"{label}色"):
+                return code
+        allowed = "、".join(f"{label}（{code}）" for code, label in LEVELS)
+        self.fail(f"「{text}」不是等级；可选：{allowed}", param, ctx)
+
+
 @cli.group()
 def cases() -> None:
     """个案列表：按乡镇、等级列出个案。"""
@@ -46,7 +60,7 @@ def cases() -> None:
 
 @cases.command(name="list")
 @click.option("--township", metavar="TOWN", help="只列出该乡镇（12位或9位代码，或乡镇名称）")
-@click.option("--level", type=click.Choice([c for c, _ in LEVELS]), help="只列出该等级")
+@click.option("--level", type=LevelChoice(), help="只列出该等级：红、橙、黄、绿（或 red 等代码）")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组")
 @pass_workspace
 def list_cases(ws: Workspace, township: str | None, level: str | None, as_json: bool) -> None:

@@ -91,11 +91,12 @@ def import_records_cmd(ws: Workspace, file: Path, dry_run: bool) -> None:
 
 @cli.command()
 @click.argument("name", default="summary")
-@click.option("--format", "fmt", default="xlsx", show_default=True, help="xlsx、csv 或 json")
+@click.option("--format", "fmt", default=None,
+              help="xlsx、csv 或 json（不给则按 --out 的扩展名，其他为 xlsx）")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--on", "on", type=LocalDate(), default=None, help="统计日期（默认今天，北京时间）")
 @pass_workspace
-def report(ws: Workspace, name: str, fmt: str, out: Path, on: dt.date | None) -> None:
+def report(ws: Workspace, name: str, fmt: str | None, out: Path, on: dt.date | None) -> None:
     """生成报表 NAME（默认 summary 汇总表；不含个人身份信息）。"""
     from jianhu.dates import local_today
     from jianhu.reports import build
@@ -103,8 +104,13 @@ def report(ws: Workspace, name: str, fmt: str, out: Path, on: dt.date | None) ->
     reports, formats = ws.host.reports, ws.host.report_formats
     if name not in reports:
         raise JianhuError(f"没有报表「{name}」；可用：{'、'.join(sorted(reports))}")
+    by_suffix = {f.suffix: n for n, f in formats.items() if f.suffix == f".{n}"}  # csv, xlsx, json
+    suffix = out.suffix.lower()
+    fmt = fmt or by_suffix.get(suffix, "xlsx")
     if fmt not in formats:
         raise JianhuError(f"不支持格式「{fmt}」；可用：{'、'.join(sorted(formats))}")
+    if suffix in by_suffix and formats[fmt].suffix != suffix:
+        raise JianhuError(f"文件名 {out.name} 的扩展名与格式「{fmt}」（{formats[fmt].suffix}）不符")
     with ws.session() as session:
         actor, _ = ws.scoped(session, "report:aggregate")
         table = build(session, ws.host, reports[name], on or local_today())

@@ -172,7 +172,7 @@ def people_reset_password(ws: Workspace, code: str) -> None:
 
 
 @people.command(name="list")
-@click.option("--township", metavar="CODE", help="只列出该乡镇（12位代码）")
+@click.option("--township", metavar="TOWN", help="只列出该乡镇（12位或9位代码，或乡镇名称）")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @pass_workspace
 def people_list(ws: Workspace, township: str | None, as_json: bool) -> None:
@@ -187,7 +187,9 @@ def people_list(ws: Workspace, township: str | None, as_json: bool) -> None:
                 .outerjoin(Township, Person.township_id == Township.id)
                 .outerjoin(Village, Person.village_id == Village.id).order_by(Person.code))
         if township:
-            stmt = stmt.where(Township.code == township)
+            from jianhu.cases import resolve_township
+
+            stmt = stmt.where(Township.code == resolve_township(session, township))
         if scope.township_id is not None:
             stmt = stmt.where(Person.township_id == scope.township_id)
         rows = session.execute(stmt).all()

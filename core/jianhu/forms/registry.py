@@ -55,6 +55,25 @@ class Form:
         """Return the subschema a local ``$ref`` (e.g. ``#/$defs/parent``) points to."""
         return self._resolver.lookup(ref).contents
 
+    def with_codes(self, doc: Any, schema: Mapping[str, Any] | None = None) -> Any:
+        """``doc`` with every choice written as its Chinese label (``"入户"``) replaced by its
+        code (``"home"``), so people may type what the form shows them; anything else is left
+        for validation to judge."""
+        schema = self.schema if schema is None else schema
+        if "$ref" in schema:
+            schema = {**self.resolve(schema["$ref"]), **schema}
+        if isinstance(doc, dict):
+            props = schema.get("properties", {})
+            return {k: self.with_codes(v, props[k]) if k in props else v for k, v in doc.items()}
+        if isinstance(doc, list):
+            items = schema.get("items")
+            return [self.with_codes(v, items) for v in doc] if isinstance(items, Mapping) else doc
+        options = [o for o in schema.get("oneOf", ()) if isinstance(o, Mapping) and "const" in o]
+        if isinstance(doc, str) and options and doc not in {o["const"] for o in options}:
+            by_title = {o.get("title"): o["const"] for o in options}
+            return by_title.get(doc.strip(), doc)
+        return doc
+
     @cached_property
     def fields(self) -> list[Field]:
         """Leaf fields in document order (see :mod:`jianhu.forms.fields`)."""
