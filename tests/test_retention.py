@@ -131,6 +131,10 @@ def test_consent_is_recorded_with_who_when_and_how(session, host, tmp_path):
     child = session.scalars(select(Child)).one()
     assert (child.legal_basis, child.consent) == ("consent", {  # text is NFKC-normalised
         "by": "测试乙(祖母)", "date": "2026-03-15", "method": "written"})
+    import_screening(session, host, write_xlsx(form, [survey(child__schooling="junior")],
+                                               tmp_path / "again.xlsx"), actor="t")
+    session.refresh(child)
+    assert child.legal_basis == "consent"  # a re-survey that says nothing keeps the consent
     import_screening(session, host, write_xlsx(form, [survey(child__name="测试戊",
                      child__citizen_id=None)], tmp_path / "e.xlsx"), actor="t")
     other = session.scalars(select(Child).where(Child.name == "测试戊")).one()

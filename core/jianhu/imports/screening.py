@@ -340,6 +340,8 @@ class ScreeningImport:
             if found is not None:
                 if columns["citizen_id"] is None:  # a re-survey without the ID keeps it
                     columns["citizen_id"] = found.citizen_id
+                if "legal_basis" not in parsed.doc["survey"]:  # nor a consent recorded before
+                    columns["legal_basis"], columns["consent"] = found.legal_basis, found.consent
                 before = {k: getattr(found, k) for k in columns}
                 if before == columns and latest_hash.get(found.id) == digest:
                     self.summary.unchanged += 1
