@@ -437,21 +437,28 @@ def test_today_caseload_dashboard_reports_and_documents(site):
     s = signed_in(site, SUPERVISOR)
     today = get(s, "/today")
     assert today.status_code == 200 and "今日待办" in today.text
-    rows = today.text.split("<tbody>")[1]
-    kinds = [line for line in rows.split("<tr")[1:]]
-    urgent = [i for i, r in enumerate(kinds) if r.split("</td>")[0].split(">")[-1]
-              in ("强制报告", "应急处置")]
+    cards = today.text.split('<li class="task')[1:]
+    kinds = [c.split('class="task-kind">')[1].split("<")[0] for c in cards]
+    urgent = [i for i, k in enumerate(kinds) if k in ("强制报告", "应急处置")]
     assert urgent == list(range(len(urgent)))  # mandatory reports and emergencies come first
-    assert "<th>责任人</th>" in today.text
+    assert "责任人：" in cards[0]
+    with open_session(site["sample"].engine) as session:
+        first_case = cards[0].split('href="/cases/')[1].split('"')[0]
+        child = session.scalar(select(Child.name).join(Case, Case.child_id == Child.id).where(
+            Case.case_no == first_case))
+        assert f'class="task-child">{child}</a>' in cards[0]  # the child's name, for a supervisor
+        read = session.scalars(select(AuditEvent).where(AuditEvent.action == "read_list")
+                               .order_by(AuditEvent.id.desc())).first()
+        assert read.actor == SUPERVISOR and first_case in read.context["cases"]
     mine = get(s, "/mine")
     assert mine.status_code == 200 and "<h1>我的待办" in mine.text
-    own_rows = mine.text.split("<tbody>")[1].split("<tr")[1:] if "<tbody>" in mine.text else []
-    assert own_rows and len(own_rows) < len(kinds)
+    own_cards = mine.text.split('<li class="task')[1:]
+    assert own_cards and len(own_cards) < len(cards)
     with open_session(site["sample"].engine) as session:
         name = session.scalar(select(Person.name).where(Person.code == SUPERVISOR))
     # a task is the supervisor's own (a report on an incident they recorded) or their role's
-    assert all(f"<td>{name}</td>" in r or "<td>乡镇儿童督导员</td>" in r for r in own_rows)
-    assert not any("<td>村（居）儿童主任</td>" in r for r in own_rows)
+    assert all(f"责任人：{name}<" in r or "责任人：乡镇儿童督导员<" in r for r in own_cards)
+    assert not any("责任人：村（居）儿童主任<" in r for r in own_cards)
     cases = get(s, "/cases?level=red")
     assert cases.status_code == 200 and "320724100-" in cases.text
     assert "黄色" not in cases.text.split("<tbody>")[1]
@@ -784,15 +791,15 @@ def test_the_due_list_pages_with_the_most_urgent_first(site, monkeypatch):
     from jianhu.web import pages
 
     s = signed_in(site, SUPERVISOR)
-    everything = get(s, "/today").text.split("<tbody>")[1].split("</tbody>")[0].count("<tr")
+    everything = get(s, "/today").text.count('<li class="task')
     assert everything > 5
     monkeypatch.setattr(pages, "PAGE_SIZE", 5)
     first = get(s, "/today").text
-    assert first.split("<tbody>")[1].split("</tbody>")[0].count("<tr") == 5
+    assert first.count('<li class="task') == 5
     last_page = -(-everything // 5)
     assert f"共{everything}项，第1/{last_page}页" in first and 'href="?page=2"' in first
     second = get(s, "/today?page=2").text
-    assert second.split("<tbody>")[1] != first.split("<tbody>")[1]
+    assert second.split('id="tasks"')[1] != first.split('id="tasks"')[1]
     assert f"第{last_page}/{last_page}页" in get(s, "/today?page=99999").text  # clamped
     assert get(s, "/today?page=0").status_code == 422
 

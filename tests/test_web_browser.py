@@ -198,3 +198,31 @@ def test_a_director_asks_for_a_transfer_on_a_phone(site, chromium, shots):
     assert f"堆沟港镇{target}" in page.inner_text("main")
     page.screenshot(path=shots / "13-transfer-accepted-desktop.png", full_page=True)
     context.close()
+
+
+def test_todays_work_fits_a_phone_and_a_desktop(site, chromium, shots):
+    """今日待办 as cards at 390×844: no horizontal scroll, the child's name for the director who
+    visits them, and every action a thumb-sized target; the same page at 1366×768."""
+    base, sample = site
+    for width, height, name in ((390, 844, "phone"), (1366, 768, "desktop")):
+        context = chromium.new_context(viewport={"width": width, "height": height},
+                                       locale="zh-CN")
+        page = context.new_page()
+        sign_in(page, base, DIRECTOR)
+        for path in ("/today", "/mine", f"/cases/{sample.own_case}", "/cases", "/approvals"):
+            page.goto(base + path)
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            assert scroll <= width, (path, scroll)
+        page.goto(base + "/today")
+        page.screenshot(path=shots / f"14-today-{name}.png", full_page=True)
+        cards = page.locator("#tasks li.task")
+        assert cards.count() > 0
+        first = cards.first
+        from jianhu.tasks import KIND_LABELS
+
+        assert first.locator(".task-kind").inner_text() in KIND_LABELS.values()
+        assert not first.locator(".task-child").inner_text().startswith("个案 ")  # a name
+        for target in page.locator("#tasks a").all()[:40]:
+            box = target.bounding_box()
+            assert box["height"] >= 44, (target.inner_text(), box)
+        context.close()

@@ -25,7 +25,15 @@ from jianhu.extensions import LEVEL_LABELS, LEVELS
 from jianhu.followups import due_list
 from jianhu.forms import load_form
 from jianhu.imports.screening import import_screening, record_survey
-from jianhu.lifecycle import RECORD_FORMS, STATES, TransitionRefused, allowed_forms, check_form, state_label
+from jianhu.lifecycle import (
+    FORM_ACTIONS,
+    RECORD_FORMS,
+    STATES,
+    TransitionRefused,
+    allowed_forms,
+    check_form,
+    state_label,
+)
 from jianhu.records import record_form
 from jianhu.reports import build as build_report
 from jianhu.reports import suppress_small_cells
@@ -118,10 +126,13 @@ def _due_page(ctx: Ctx, mine: bool, page: int) -> Response:
     items = due_list(ctx.session, ctx.today, mine=ctx.actor if mine else None)
     pages = max(1, -(-len(items) // PAGE_SIZE))  # the most urgent come first, on page 1
     page = min(page, pages)
-    return render(ctx.request, "today.html", actor=ctx.actor,
-                  items=items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], total=len(items),
+    shown = items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    names = queries.child_names(ctx.session, ctx.actor, sorted({i.case_no for i in shown}),
+                                "/mine" if mine else "/today")
+    return render(ctx.request, "today.html", actor=ctx.actor, items=shown, total=len(items),
                   page=page, pages=pages, kinds=KIND_LABELS, level_label=queries.level_label,
-                  today=ctx.today, task_forms=queries.TASK_FORMS, mine=mine)
+                  today=ctx.today, task_forms=queries.TASK_FORMS, mine=mine, names=names,
+                  show_township=ctx.scope.township_id is None, form_titles=FORM_ACTIONS)
 
 
 @router.get("/today")
