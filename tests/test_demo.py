@@ -58,3 +58,26 @@ def test_demo_closed_cases_have_two_return_visits_a_year(tmp_path):
                     year=case.closed_on.year + year)]
                 assert len(within) >= 2, (case.case_no, visits)
     engine.dispose()
+
+
+def test_demo_says_how_to_open_the_web_interface_with_a_working_account(tmp_path):
+    from sqlalchemy import select
+
+    from jianhu.db.models import Person
+    from jianhu.db.session import make_engine, open_session
+    from jianhu.deploy.apply import verify_password
+
+    out = _demo(tmp_path / "w", "--seed", "3")
+    assert out.exit_code == 0, out.output
+    assert f"网页界面：jianhu --db sqlite:///{tmp_path / 'w' / 'jianhu.db'} serve" in out.output
+    lines = [ln for ln in out.output.splitlines() if ln.strip().startswith("演示账号")]
+    assert [ln.split()[1] for ln in lines] == ["320724100-D01（村（居）儿童主任），密码",
+                                               "320724100-S01（乡镇儿童督导员），密码"]
+    engine = make_engine(f"sqlite:///{tmp_path / 'w' / 'jianhu.db'}")
+    with open_session(engine) as session:
+        for line in lines:
+            code = line.split()[1][:13]
+            password = line.split("密码 ")[1].split("（")[0]
+            stored = session.scalar(select(Person.password_hash).where(Person.code == code))
+            assert verify_password(stored, password)
+    engine.dispose()

@@ -10,6 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from jianhu.dates import local_today
 from jianhu.db.session import make_engine, open_session, upgrade
@@ -39,6 +42,8 @@ class DemoRun:
     records: ImportSummary
     report: Path
     on: dt.date
+    #: Demo sign-ins for the web interface: ``(code, role label, one-time password)``.
+    accounts: tuple[tuple[str, str, str], ...] = ()
 
 
 def prepare(out: Path) -> None:
@@ -88,6 +93,8 @@ def run_demo(host: Host, out: str | Path, *, children: int, seed: int, actor: st
             people = import_people(session, host, files.people, actor=admin)
         with open_session(engine) as session:
             records = import_records(session, host, files.records, actor=admin)
+        with open_session(engine) as session:
+            accounts = demo_accounts(session, resolve_actor(session, actor))
         on = local_today()
         report = out / "summary.xlsx"
         with open_session(engine) as session:
@@ -95,4 +102,29 @@ def run_demo(host: Host, out: str | Path, *, children: int, seed: int, actor: st
         host.report_formats["xlsx"].write(table, report)
     finally:
         engine.dispose()
-    return DemoRun(out, url, files, screening, assessment, people, records, report, on)
+    return DemoRun(out, url, files, screening, assessment, people, records, report, on,
+                   accounts)
+
+
+#: The demo's web sign-ins: 新安镇's first village child director and its supervisor.
+DEMO_ACCOUNTS = ("320724100-D01", "320724100-S01")
+
+
+def demo_accounts(session: Session, admin: Any) -> tuple[tuple[str, str, str], ...]:
+    """Give the demo accounts a fresh random password each (printed once by ``jianhu demo``,
+    stored as Argon2id hashes) and return ``(code, role label, password)``. Commits."""
+    import secrets
+
+    from jianhu.roles import role_labels
+    from jianhu.web.auth import set_password
+
+    out = []
+    for code in DEMO_ACCOUNTS:
+        password = secrets.token_urlsafe(9)
+        try:
+            person = set_password(session, code, password, actor=admin)
+        except JianhuError:  # a sample too small to have this person
+            continue
+        out.append((code, role_labels().get(person.role, person.role), password))
+    session.commit()
+    return tuple(out)
