@@ -78,9 +78,13 @@ class TestPages:
 
             raise JianhuError("插件说：参数不对")
 
+        def crash(request):
+            raise RuntimeError("a bug nobody foresaw")
+
         return [WebPage(path="test/hello", title="问候页", render=hello, townships=(XINAN,),
                         methods=("GET", "POST")),
-                WebPage(path="test/broken", title="出错页", render=broken, menu=False)]
+                WebPage(path="test/broken", title="出错页", render=broken, menu=False),
+                WebPage(path="test/crash", title="崩溃页", render=crash, menu=False)]
 
 
 @pytest.fixture(scope="module")
@@ -883,3 +887,19 @@ def test_an_outsider_cannot_lock_a_worker_out_and_one_machine_is_slowed(session,
     with pytest.raises(SignInRefused):
         sign_in(session, "D01", "long-enough-1", address="192.0.2.1", now=later)
     assert session.scalar(select(Person.locked_until).where(Person.code == "D01")) is not None
+
+
+def test_errors_are_told_in_chinese(site):
+    s = signed_in(site, SUPERVISOR)
+    r = get(s, "/today?page=0")
+    assert r.status_code == 422 and "请求有误：「参数 page」不能小于 1" in r.text
+    r = get(s, "/api/cases?level=purple")
+    assert r.status_code == 422
+    assert [p["msg"] for p in r.json()["detail"]] == ["「参数 level」格式不对"]
+    r = post(s, "/api/session", json={"code": 5})
+    assert r.status_code == 422
+    assert sorted(p["msg"] for p in r.json()["detail"]) == ["「code」应为文字", "「password」必填"]
+    r = get(s, "/plugins/test/crash")
+    assert r.status_code == 500
+    assert "系统出错了，这次操作没有保存" in r.text and "Internal Server Error" not in r.text
+    assert "a bug nobody foresaw" not in r.text  # no internals shown

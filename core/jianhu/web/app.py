@@ -8,6 +8,7 @@ headers (:mod:`jianhu.web.security`). Pages are in Chinese.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from collections.abc import Mapping
@@ -17,7 +18,6 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -28,6 +28,7 @@ from sqlalchemy.orm import sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jianhu import __version__
+from jianhu.dates import LOCAL_TZ
 from jianhu.db.session import for_writing, open_session
 from jianhu.errors import JianhuError
 from jianhu.extensions import WebDownload, WebPage, WebRequest
@@ -227,13 +228,56 @@ def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> Fa
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = validation_problems(exc.errors())
         if is_api(request):
-            return await request_validation_exception_handler(request, exc)
-        return _error(request, 422, "请求参数有误：" + "；".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))} {e.get('msg', '')}"
-            for e in exc.errors()))
+            return JSONResponse({"detail": problems}, status_code=422)
+        return _error(request, 422, "请求有误：" + "；".join(p["msg"] for p in problems))
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> Response:
+        # the server logs the exception itself (without SQL parameters: hide_parameters)
+        at = dt.datetime.now(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+        message = (f"系统出错了，这次操作没有保存（{at}）。请返回上一页再试一次；如果一直出错，"
+                   "请把出错的时间告诉乡镇督导员或县级信息科。")
+        return _error(request, 500, message)
 
     return app
+
+
+#: pydantic's error types → what a user reads (``{...}`` filled from the error's context).
+_VALIDATION = {
+    "missing": "必填", "int_parsing": "应为整数", "int_type": "应为整数",
+    "float_parsing": "应为数字", "bool_parsing": "应为 true 或 false", "bool_type": "应为 true 或 false",
+    "string_type": "应为文字", "greater_than_equal": "不能小于 {ge}", "less_than_equal": "不能大于 {le}",
+    "greater_than": "应大于 {gt}", "less_than": "应小于 {lt}", "string_too_short": "至少 {min_length} 个字",
+    "string_too_long": "最多 {max_length} 个字", "enum": "不是可选值之一（{expected}）",
+    "literal_error": "不是可选值之一（{expected}）", "date_parsing": "不是有效日期",
+    "date_from_datetime_parsing": "不是有效日期", "datetime_parsing": "不是有效时间",
+    "json_invalid": "不是有效的 JSON", "dict_type": "应为对象", "model_attributes_type": "应为对象",
+    "list_type": "应为数组", "extra_forbidden": "不认识的字段", "uuid_parsing": "不是有效编号",
+    "string_pattern_mismatch": "格式不对",
+}
+_PLACES = {"query": "参数", "path": "地址中的", "body": "", "header": "请求头", "cookie": "Cookie"}
+
+
+def validation_problems(errors: Any) -> list[dict[str, Any]]:
+    """FastAPI's validation errors with Chinese messages, keeping ``loc`` and ``type``."""
+    out = []
+    for e in errors:
+        loc = [str(p) for p in e.get("loc", ())]
+        where = " ".join(x for x in (_PLACES.get(loc[0], loc[0]), ".".join(loc[1:])) if x) \
+            if loc else ""
+        text = _VALIDATION.get(e.get("type", ""))
+        if text is None:
+            text = "填写有误"
+        else:
+            try:
+                text = text.format(**(e.get("ctx") or {}))
+            except (KeyError, IndexError):
+                pass
+        out.append({"loc": e.get("loc", []), "msg": f"「{where}」{text}" if where else text,
+                    "type": e.get("type", "")})
+    return out
 
 
 def _add_plugin_page(app: FastAPI, page: WebPage) -> None:
