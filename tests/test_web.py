@@ -903,3 +903,18 @@ def test_errors_are_told_in_chinese(site):
     assert r.status_code == 500
     assert "系统出错了，这次操作没有保存" in r.text and "Internal Server Error" not in r.text
     assert "a bug nobody foresaw" not in r.text  # no internals shown
+
+
+def test_api_lists_come_in_pages_with_the_total(site):
+    s = signed_in(site, SUPERVISOR)
+    everything = get(s, "/api/cases?limit=2000")
+    total = int(everything.headers["x-total-count"])
+    assert total == len(everything.json()) > 10
+    first, second = get(s, "/api/cases?limit=4").json(), get(s, "/api/cases?limit=4&offset=4")
+    assert [c["case_no"] for c in first + second.json()] == [
+        c["case_no"] for c in everything.json()[:8]]
+    assert second.headers["x-total-count"] == str(total)
+    assert get(s, "/api/cases?limit=0").status_code == 422
+    assert get(s, "/api/cases?limit=2001").status_code == 422
+    due = get(s, "/api/followups/due?limit=3")
+    assert len(due.json()) == 3 and int(due.headers["x-total-count"]) > 3

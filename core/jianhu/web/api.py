@@ -202,9 +202,23 @@ def api_sign_out(ctx: SignedIn) -> Response:
     return Response(status_code=204)
 
 
+#: Items per page of a list of the API unless the client asks for fewer (and never more than
+#: MAX_LIMIT): a county's lists run to tens of thousands of items.
+DEFAULT_LIMIT, MAX_LIMIT = 500, 2000
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"每页条数（1—{MAX_LIMIT}）")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="跳过的条数")]
+
+
+def _page(items: list[Any], limit: int, offset: int, response: Response) -> list[Any]:
+    """One page of ``items``, the total in ``X-Total-Count``."""
+    response.headers["X-Total-Count"] = str(len(items))
+    return items[offset: offset + limit]
+
+
 @router.get("/cases", response_model=list[CaseItem], dependencies=[Depends(cookie_auth)])
 def api_cases(
     ctx: SignedIn,
+    response: Response,
     village: Annotated[str | None, Query(max_length=36, description="村（社区）id")] = None,
     level: Annotated[str | None, Query(description="等级：red、orange、yellow、green 或 none（未评估）",
                                        pattern="^(red|orange|yellow|green|none)$")] = None,
@@ -213,12 +227,16 @@ def api_cases(
                                         pattern=f"^({'|'.join([*STATES, 'open'])})$")] = None,
     q: Annotated[str | None, Query(max_length=50, description="个案编号的一部分；有权查看身份信息的"
                                                               "角色也可按儿童姓名查")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
 ) -> Any:
-    """个案列表（不含儿童姓名和身份证号），可按村、等级、类别、状态筛选，按编号或姓名查找。"""
+    """个案列表（不含儿童姓名和身份证号），可按村、等级、类别、状态筛选，按编号或姓名查找；
+    分页：limit、offset，总数在响应头 X-Total-Count。"""
     ctx.require("view:cases")
     rows = queries.caseload(ctx.session, ctx.scope, village=village, level=level,
                             category=category, status=status, q=q)
     ctx.session.commit()
+    rows = _page(rows, limit, offset, response)
     return [CaseItem(case_no=r.case_no, township=r.township, village=r.village, level=r.level,
                      status=r.status, status_label=state_label(r.status), categories=r.categories,
                      opened_on=r.opened_on) for r in rows]
@@ -240,10 +258,13 @@ def api_case(case_no: Annotated[str, PathParam(max_length=40)], ctx: SignedIn) -
 
 
 @router.get("/followups/due", response_model=list[DueEntry], dependencies=[Depends(cookie_auth)])
-def api_due(ctx: SignedIn, on: LocalDay = None, mine: bool = False) -> Any:
-    """已逾期和7日内到期的事项，强制报告与应急处置在前；mine=true 只列本人和本人角色的事项。"""
+def api_due(ctx: SignedIn, response: Response, on: LocalDay = None, mine: bool = False,
+            limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> Any:
+    """已逾期和7日内到期的事项，强制报告与应急处置在前；mine=true 只列本人和本人角色的事项；
+    分页：limit、offset，总数在响应头 X-Total-Count。"""
     ctx.require("view:cases")
-    items = due_list(ctx.session, _day(on, ctx), mine=ctx.actor if mine else None)
+    items = _page(due_list(ctx.session, _day(on, ctx), mine=ctx.actor if mine else None), limit,
+                  offset, response)
     return [DueEntry(case_no=i.case_no, township=i.township, village=i.village, level=i.level,
                      kind=i.kind, label=KIND_LABELS.get(i.kind, i.kind), due_on=i.due_on,
                      due_at=i.due_at, status="overdue" if i.overdue else "due",
