@@ -179,3 +179,27 @@ def test_every_hook_has_a_test_of_its_own():
     text += Path(__file__).read_text("utf-8").split("def test_every_hook_has_a_test")[0]
     untested = sorted(h for h in hooks if not re.search(rf"def {h}\(", text))
     assert untested == [], f"hooks without a test implementing them: {untested}"
+
+
+def test_tracing_shows_every_hook_the_host_calls(capsys):
+    """With JIANHU_TRACE_PLUGINS the host's every hook call goes through pluggy and is traced:
+    the host never calls an implementation behind pluggy's back."""
+    import click
+
+    from jianhu import hookspecs
+    from jianhu.extensions import CaseEvent, ScaleResult
+    from jianhu.plugins import Host
+
+    host = Host.load(env={"JIANHU_LOAD_PLUGINS": "", "JIANHU_TRACE_PLUGINS": "1"})
+    host.forms, host.form_extension_owners("screening"), host.form_migrations, host.scales
+    host.followup_policy("320724100000"), host.target_categories, host.areas, host.reports
+    host.report_formats, host.settings_schemas, host.handbook_pages(), host.web_pages
+    host.plan_suggestions("jianhu-default", ScaleResult(scores={}, total=0, level="green"))
+    host.emit(None, CaseEvent(kind="case_opened", case_id="x", case_no="320724100-2026-0001",
+                              township_code="320724100000", at=__import__("datetime").datetime(
+                                  2026, 12, 1), data={}))
+    host.register_commands(click.Group())
+    traced = capsys.readouterr().err
+    hooks = sorted(n for n in dir(hookspecs) if n.startswith("jianhu_"))
+    assert len(hooks) == 15
+    assert [h for h in hooks if f"{h} " not in traced and f"{h}[" not in traced] == []

@@ -207,18 +207,35 @@ class Host:
         return out
 
     # ------------------------------------------------------------ registration
+    def _each(self, hook_name: str, *, skip_trylast: bool = False, **kwargs: Any
+              ) -> list[tuple[str, Any]]:
+        """Call every implementation of a hook one at a time *through pluggy* (so tracing and
+        call monitoring see each call), keeping which plugin answered what: ``(plugin name,
+        answer)`` in the order the plugins load (defaults last); ``None`` answers dropped."""
+        caller = getattr(self.pm.hook, hook_name)
+        impls = [i for i in reversed(caller.get_hookimpls()) if not (skip_trylast and i.trylast)]
+        everyone = [i.plugin for i in caller.get_hookimpls()]
+        first = bool(caller.spec and caller.spec.opts.get("firstresult"))
+        if not impls:  # still a call through pluggy, so a trace shows the hook was asked
+            caller(**kwargs)
+            return []
+        out = []
+        for impl in impls:
+            one = self.pm.subset_hook_caller(hook_name, remove_plugins=[
+                p for p in everyone if p is not impl.plugin])
+            answer = one(**kwargs)
+            for result in ([answer] if first else answer):
+                if result is not None:
+                    out.append((impl.plugin_name, result))
+        return out
+
     def _collect(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call every implementation of a registration hook, keeping who returned what.
 
         Returns ``(plugin_name, record)`` pairs, defaults last.
         """
-        caller = getattr(self.pm.hook, hook_name)
-        pairs: list[tuple[str, Any]] = []
-        for impl in reversed(caller.get_hookimpls()):
-            result = impl.function(**{k: kwargs[k] for k in impl.argnames})
-            for record in result or ():
-                pairs.append((impl.plugin_name, record))
-        return pairs
+        return [(name, record) for name, result in self._each(hook_name, **kwargs)
+                for record in result or ()]
 
     def _unique(self, hook_name: str, key: str = "name", **kwargs: Any) -> dict[str, Any]:
         seen: dict[str, tuple[str, Any]] = {}
@@ -287,10 +304,8 @@ class Host:
         cache = self.__dict__.setdefault("_policies", {})
         if township_code in cache:
             return cache[township_code]
-        answers = [(impl.plugin_name, impl.function(township_code=township_code))
-                   for impl in self.pm.hook.jianhu_followup_policy.get_hookimpls()
-                   if not impl.trylast]
-        answers = [(name, policy) for name, policy in answers if policy is not None]
+        answers = self._each("jianhu_followup_policy", skip_trylast=True,
+                             township_code=township_code)[::-1]  # in registration order
         if len(answers) > 1:
             raise PluginError(f"插件「{answers[0][0]}」和「{answers[1][0]}」都设定了乡镇 "
                               f"{township_code} 的随访政策，请只保留一个")
