@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from jianhu import audit
 from jianhu.dates import now_utc
 from jianhu.db.models import Person, Township, Village
+from jianhu.db.session import unit_of_work
 from jianhu.errors import ImportRejected, JianhuError, RowError
 from jianhu.forms import load_form
 from jianhu.forms.fields import fold
@@ -85,7 +86,7 @@ def import_people(session: Session, host: Host, path: str | Path, *, actor: Acto
     summary = ImportSummary(dry_run=dry_run)
     seen: dict[str, int] = {}
     now = now_utc()
-    try:
+    with unit_of_work(session, keep=not dry_run):
         for parsed in parse_rows(table, fields, form):
             summary.rows += 1
             row_errors = list(parsed.errors)
@@ -141,11 +142,4 @@ def import_people(session: Session, host: Host, path: str | Path, *, actor: Acto
                          context={"file": Path(path).name, "row": parsed.row})
         if errors:
             raise ImportRejected(errors, summary.rows)
-        if dry_run:
-            session.rollback()
-        else:
-            session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return summary

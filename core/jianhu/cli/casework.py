@@ -111,16 +111,11 @@ def assess(ws: Workspace, case_no: str, answers: Path, scale: str | None) -> Non
     doc = read_json_object(answers)
     doc.pop("subject", None)
     chosen = find_scale(ws.host, scale) if scale else level_scale(ws.host)
-    with ws.session() as session:
+    with ws.unit() as session:
         actor, scope = ws.scoped(session, "record:assessment")
         case = scope.find_case(session, case_no)
-        try:
-            g = grade(session, ws.host, case, doc, actor=ws.actor, scale=chosen,
-                      context={"file": answers.name})
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+        g = grade(session, ws.host, case, doc, actor=ws.actor, scale=chosen,
+                  context={"file": answers.name})
     r = g.result
     if not chosen.sets_level:
         scores = "，".join(f"{k} {v:g}" for k, v in r.scores.items() if v is not None)
@@ -248,13 +243,8 @@ def followups_done(ws: Workspace, case_no: str, kind: str, on: dt.date | None) -
     from jianhu.dates import local_today
     from jianhu.followups import acknowledge
 
-    with ws.session() as session:
-        try:
-            actor, scope = ws.scoped(session, "followups:done")
-            task = acknowledge(session, scope.find_case(session, case_no), kind,
-                               on or local_today(), actor=actor.code)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with ws.unit() as session:
+        actor, scope = ws.scoped(session, "followups:done")
+        task = acknowledge(session, scope.find_case(session, case_no), kind,
+                           on or local_today(), actor=actor.code)
     click.echo(f"已办结：个案 {case_no} 的「{KIND_LABELS[task.kind]}」（到期 {task.due_on}）")

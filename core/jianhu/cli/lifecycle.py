@@ -24,15 +24,10 @@ def record(ws: Workspace, form_id: str, case_no: str, file: Path) -> None:
     from jianhu.tasks import label as task_label
 
     payload = read_json_object(file)
-    with ws.session() as session:
-        try:
-            actor, scope = ws.scoped(session)
-            case = scope.find_case(session, case_no)
-            done = record_form(session, ws.host, case, form_id, payload, actor=actor)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with ws.unit() as session:
+        actor, scope = ws.scoped(session)
+        case = scope.find_case(session, case_no)
+        done = record_form(session, ws.host, case, form_id, payload, actor=actor)
     if done.status_before == done.status_after:
         state = f"状态仍为{state_label(done.status_after)}"
     else:
@@ -140,13 +135,8 @@ def people_set_password(ws: Workspace, code: str, password: str) -> None:
     """设置人员 CODE 的网页登录密码（Argon2id 哈希保存），并解除登录锁定；记入审计。"""
     from jianhu.web.auth import set_password
 
-    with ws.session() as session:
-        try:
-            set_password(session, code, password, actor=ws.acting(session))
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with ws.unit() as session:
+        set_password(session, code, password, actor=ws.acting(session))
     click.echo(f"已设置 {code} 的登录密码。")
 
 
@@ -160,13 +150,8 @@ def people_reset_password(ws: Workspace, code: str) -> None:
     from jianhu.web.auth import set_password
 
     password = secrets.token_urlsafe(12)
-    with ws.session() as session:
-        try:
-            set_password(session, code, password, actor=ws.acting(session))
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with ws.unit() as session:
+        set_password(session, code, password, actor=ws.acting(session))
     click.echo(f"{code} 的一次性密码：{password}")
     click.echo("只显示这一次，系统不保存明文：请当面或电话告知本人；旧密码已失效。")
 
@@ -254,14 +239,9 @@ def approvals_decide(ws: Workspace, case_no: str, subject: str, approve: bool,
     """对个案 CASE_NO 最早一项待审批的事项作出决定，并办结其审批待办；记入审计。"""
     from jianhu.approvals import SUBJECTS, decide
 
-    with ws.session() as session:
-        try:
-            actor, scope = ws.scoped(session, "view:cases")
-            row = decide(session, scope.find_case(session, case_no), subject, approve=approve,
-                         reason=reason, actor=actor)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with ws.unit() as session:
+        actor, scope = ws.scoped(session, "view:cases")
+        row = decide(session, scope.find_case(session, case_no), subject, approve=approve,
+                     reason=reason, actor=actor)
     verdict = "同意" if approve else "不同意"
     click.echo(f"已审批：个案 {case_no} 的{SUBJECTS[row.subject]}，{verdict}")

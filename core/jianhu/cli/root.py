@@ -76,6 +76,15 @@ class Workspace:
                                   "（新建请先运行 jianhu db upgrade）")
         return open_session(engine, writing=True)
 
+    @contextmanager
+    def unit(self) -> Iterator[Session]:
+        """A session whose work is committed when the block ends, or rolled back whole if it
+        raises (:func:`jianhu.db.session.unit_of_work`)."""
+        from jianhu.db.session import unit_of_work
+
+        with self.session() as session, unit_of_work(session):
+            yield session
+
     @property
     def actor(self) -> str:
         """Roster code of who is acting: ``--as``, else ``JIANHU_USER``, else the local admin."""

@@ -9,7 +9,8 @@ people on one township laptop never see "database is locked").
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from importlib import resources
 from typing import Any
 
@@ -107,6 +108,22 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
     before = current_revision(engine)
     command.upgrade(alembic_config(engine), "head")
     return before, current_revision(engine)
+
+
+@contextmanager
+def unit_of_work(session: Session, *, keep: bool = True) -> Iterator[Session]:
+    """One unit of work on ``session``: committed when the block ends (rolled back instead when
+    ``keep`` is false, a dry run), rolled back whole if anything in it raises — an error, a
+    refused rule, Ctrl-C — so a failure leaves the database as it was."""
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    if keep:
+        session.commit()
+    else:
+        session.rollback()
 
 
 def open_session(engine: Engine, *, writing: bool = False) -> Session:

@@ -20,6 +20,7 @@ from jianhu.assessment import grade, level_scale
 from jianhu.cases import OPEN_STATUSES
 from jianhu.dates import local_today
 from jianhu.db.models import Case, Township, Village
+from jianhu.db.session import unit_of_work
 from jianhu.errors import ImportRejected, RowError
 from jianhu.forms import load_form
 from jianhu.forms.fields import fold
@@ -148,7 +149,7 @@ def import_assessments(
         return problems
 
     batch: list[tuple[ParsedRow, dict[str, Any]]] = []
-    try:
+    with unit_of_work(session, keep=not dry_run):
         for parsed in parse_rows(table, fields, form):
             summary.rows += 1
             problems = list(parsed.errors)
@@ -179,16 +180,10 @@ def import_assessments(
         if errors:
             identity.report(session, alerts)
             raise ImportRejected(sorted(errors, key=lambda e: e.row), summary.rows)
-        if dry_run:
-            session.rollback()
-        else:
+        if not dry_run:
             audit.record(session, actor=actor, action="import", entity_type="file",
                          entity_id=source, after={"rows": summary.rows,
                                                   "created": summary.created,
                                                   "updated": summary.updated},
                          context={"file": source, "form": form.id})
-            session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return summary

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from jianhu import audit, identity
 from jianhu.db.models import Case, Township, Village
+from jianhu.db.session import unit_of_work
 from jianhu.errors import ImportRejected, JianhuError, RowError
 from jianhu.forms.fields import fold
 from jianhu.identity import find_children
@@ -97,7 +98,7 @@ def import_records(session: Session, host: Host, path: str | Path, *, actor: Act
     errors: list[RowError] = []
     actors: dict[str | None, Actor] = {None: actor, actor.code: actor}
     alerts: list[dict[str, Any]] = []
-    try:
+    with unit_of_work(session, keep=not dry_run):
         with path.open(encoding="utf-8-sig") as fh:
             for number, line in enumerate(fh, start=1):
                 if not line.strip():
@@ -138,14 +139,8 @@ def import_records(session: Session, host: Host, path: str | Path, *, actor: Act
         if errors:
             identity.report(session, alerts)
             raise ImportRejected(errors, summary.rows)
-        if dry_run:
-            session.rollback()
-        else:
+        if not dry_run:
             audit.record(session, actor=actor.code, action="import", entity_type="file",
                          entity_id=path.name, after={"records": summary.created},
                          context={"file": path.name})
-            session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return summary

@@ -47,6 +47,7 @@ from jianhu.db.models import (
     Village,
 )
 from jianhu.db.rls import ensure_township_roles
+from jianhu.db.session import unit_of_work
 from jianhu.default_plugins.categories import guardianship_rating
 from jianhu.errors import ImportRejected, RowError
 from jianhu.extensions import CaseEvent
@@ -669,7 +670,7 @@ def import_screening(
         session.rollback()
         raise ImportRejected(errors, 0)
     batch: list[ParsedRow] = []
-    try:
+    with unit_of_work(session, keep=not dry_run):
         for parsed in parse_rows(table, fields, run.form):
             run.summary.rows += 1
             problems = parsed.errors + run.check(parsed)
@@ -687,17 +688,11 @@ def import_screening(
         if errors:
             identity.report(session, run.alerts)
             raise ImportRejected(sorted(errors, key=lambda e: e.row), run.summary.rows)
-        if dry_run:
-            run.summary.dry_run = True
-            session.rollback()
-        else:
+        run.summary.dry_run = dry_run
+        if not dry_run:
             audit.record(session, actor=actor, action="import", entity_type="file",
                          entity_id=run.import_id, after=_counts(run.summary),
                          context=run.context())
-            session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return run.summary
 
 
@@ -717,7 +712,7 @@ def record_survey(session: Session, host: Host, doc: dict[str, Any], *,
     """
     run = ScreeningImport(session, host, actor, "网页录入")
     parsed = ParsedRow(1, doc, [RowError(1, col, msg) for col, msg in run.form.problems(doc)])
-    try:
+    with unit_of_work(session):
         problems = parsed.errors + run.check(parsed)
         if problems:
             raise ImportRejected(problems, 1)
@@ -728,8 +723,4 @@ def record_survey(session: Session, host: Host, doc: dict[str, Any], *,
             raise ImportRejected(problems, 1)
         audit.record(session, actor=actor, action="import", entity_type="file",
                      entity_id=run.import_id, after=_counts(run.summary), context=run.context())
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return run.summary
