@@ -26,9 +26,13 @@ def case(session, host, tmp_path):
 
 
 def override(session, host, case, who="D01", **o):
+    """Record an adjustment, entered at noon (Beijing) of its own date."""
+    import datetime as dt
+
     o.setdefault("requested_by", who)
+    noon = dt.datetime.fromisoformat(o["date"] + "T12:00:00+08:00")
     return record_form(session, host, case, "level_override", {"override": o},
-                       actor=resolve_actor(session, who))
+                       actor=resolve_actor(session, who), now=noon)
 
 
 def pending(session, case, kind):
@@ -41,7 +45,7 @@ def test_raising_applies_at_once_and_brings_the_visit_forward(session, host, cas
     r = override(session, host, case, date="2026-09-12", level="red", reason="祖母住院，无人照料")
     assert case.level == "red"
     assert pending(session, case, "visit") == ["2026-09-19"]  # red: a visit every 7 days
-    assert pending(session, case, "approval") == ["2026-09-15"]
+    assert pending(session, case, "approval") == ["2026-09-15"]  # 3 days after it was entered
     assert r.notes == ["等级调整待审批：已生成审批待办", "等级 黄 → 红"]
     history = session.scalars(select(AuditEvent).where(
         AuditEvent.action == "grade", AuditEvent.entity_id == str(case.id))
@@ -50,12 +54,12 @@ def test_raising_applies_at_once_and_brings_the_visit_forward(session, host, cas
 
 
 def test_lowering_needs_a_supervisor_named_on_the_form(session, host, case):
-    with pytest.raises(JianhuError, match="降低等级须经儿童督导员审批"):
+    with pytest.raises(JianhuError, match="降低等级须由审批的儿童督导员本人登记"):
         override(session, host, case, date="2026-09-12", level="green", reason="父母已返乡")
     session.rollback()
     with pytest.raises(JianhuError, match="不能审批等级调整；审批人应为"):
-        override(session, host, case, date="2026-09-12", level="green", reason="父母已返乡",
-                 approved_by="C01")  # civil affairs approves plans, not level overrides
+        override(session, host, case, who="C01", date="2026-09-12", level="green",
+                 reason="父母已返乡", approved_by="C01")  # civil affairs: plans, not levels
     session.rollback()
     with pytest.raises(JianhuError, match="等级调整不能由提交人（S01）自己审批"):
         override(session, host, case, who="S01", date="2026-09-12", level="green",
@@ -64,8 +68,12 @@ def test_lowering_needs_a_supervisor_named_on_the_form(session, host, case):
     with pytest.raises(JianhuError, match="当前已是「黄」，无需调整"):
         override(session, host, case, date="2026-09-12", level="yellow", reason="核实")
     session.rollback()
-    override(session, host, case, date="2026-09-12", level="green", reason="父母已返乡",
-             approved_by="S01")
+    with pytest.raises(JianhuError, match="降低等级须由审批的儿童督导员本人登记"):
+        override(session, host, case, date="2026-09-12", level="green", reason="父母已返乡",
+                 approved_by="S01")  # a director cannot enter the supervisor's approval
+    session.rollback()
+    override(session, host, case, who="S01", requested_by="D01", date="2026-09-12",
+             level="green", reason="父母已返乡", approved_by="S01")
     assert case.level == "green"
     assert session.scalars(select(Approval.decision)).all() == ["approved"]
 

@@ -83,10 +83,10 @@ def test_harm_report_raises_the_level_and_the_police_report_task(run, town, tmp_
 
     sheet = _file(tmp_path, "a.json", answer_sheet("2026-03-17", score=0))
     assert run("--as", "D01", "record", "assessment", "--case", girl, sheet).exit_code == 0
-    closure = _file(tmp_path, "c.json", {"closure": {
-        "date": "2026-03-20", "reason": "moved", "summary": "迁出", "closed_by": "S01",
-        "override_reason": "家庭迁往外省", "approved_by": "C01"}})
     for who in ("D01", "S01"):
+        closure = _file(tmp_path, "c.json", {"closure": {
+            "date": "2026-03-20", "reason": "moved", "summary": "迁出", "closed_by": who,
+            "override_reason": "家庭迁往外省", "approved_by": "C01"}})
         out = run("--as", who, "record", "closure", "--case", girl, closure)
         assert out.exit_code == 1
         assert "有未办的强制报告（法定义务，不能特批）" in out.output
@@ -137,7 +137,12 @@ def test_plan_approval_by_a_township_approver_never_the_requester(run, town, tmp
     del plan["plan"]["approved_by"]
     out = run("--as", "S01", "record", "plan", "--case", girl, _file(tmp_path, "p.json", plan))
     assert out.exit_code == 0 and "救助方案待审批" in out.output
-    assert (girl, "approval", "2026-03-20", "township_supervisor") in _due(run)
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    entered = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()  # 3 days from entry, not the
+    due = (entered + dt.timedelta(days=3)).isoformat()  # plan's date: back-dated is not late
+    assert (girl, "approval", due, "township_supervisor") in _due(run, on=entered.isoformat())
     out = run("--as", "S01", "approvals", "decide", girl, "--subject", "救助方案", "--approve")
     assert out.exit_code == 1 and "不能由提交人（S01）自己审批" in out.output
     out = run("--as", "C01", "approvals", "decide", girl, "--subject", "plan", "--reject")
@@ -147,7 +152,7 @@ def test_plan_approval_by_a_township_approver_never_the_requester(run, town, tmp
     decided = session.scalars(select(Approval)).one()
     assert (decided.subject, decided.requested_by, decided.decided_by, decided.decision) == (
         "plan", "S01", "C01", "approved")
-    assert "approval" not in [t[1] for t in _due(run) if t[0] == girl]
+    assert "approval" not in [t[1] for t in _due(run, on=entered.isoformat()) if t[0] == girl]
     case = session.scalars(select(Case).where(Case.case_no == girl)).one()
     assert case.status == "intervention"
 

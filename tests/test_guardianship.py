@@ -73,7 +73,7 @@ def test_entrusted_care_has_a_period_and_a_task_at_its_end(session, host, case):
                                                            True)
     kinds = sorted((t.kind, t.due_on.isoformat()) for t in session.scalars(select(FollowUp).where(
         FollowUp.case_id == case.id, FollowUp.status == "pending")))
-    assert kinds == [("approval", "2026-04-04"), ("first_assessment", "2026-03-30"),
+    assert kinds == [("approval", "2026-12-04"), ("first_assessment", "2026-03-30"),  # entered 12-01
                      ("guardianship_period_end", "2026-10-31")]
     assert shown(session, host, case, "2026-11-01")[2] == (
         "entrusted", "测试戊", "委托照护（待审批）；期限至 2026-10-31 已过，请核实", True)

@@ -824,21 +824,34 @@ def test_a_guardianship_change_is_approved_on_the_approvals_page(site):
     page = get(s, f"/cases/{case_no}").text
     assert "受托照护人：测试叔（叔父），委托照护（待审批）" in page
     assert "/approvals" not in get(s, "/today").text.split("<main>")[0]  # no menu entry
-    other = signed_in(site, OTHER_TOWN)
-    assert case_no not in get(other, "/approvals").text
-    r = post(other, f"/approvals/{case_no}/guardianship_change", data={
-        "csrf_token": page_token(get(other, "/approvals").text), "decision": "approve"})
-    assert r.status_code == 303
-    assert f"未能审批：没有个案 {case_no}" in get(other, "/approvals").text
+    # a second change waiting too: a decision acts on the card it was made on
+    second = {**data, "guardianship.change": "family_education", "guardianship.until": "",
+              "guardianship.parents": "father", "guardianship.measure": "admonish",
+              "guardianship.authority": "灌南县人民法院"}
+    r = post(s, f"/cases/{case_no}/forms/guardianship", data=second)
+    assert r.status_code == 303, r.text
     sup = signed_in(site, SUPERVISOR)
     listed = get(sup, "/approvals").text
-    assert f"个案 {case_no}</a>：监护变更" in listed and 'value="approve"' in listed
+    cards = [c for c in listed.split('<article class="approval">')[1:]
+             if case_no in c and "：监护变更</h2>" in c]
+    assert len(cards) == 2 and "监护变更记录" in cards[0] and "委托照护" in cards[0]
+    assert "家庭教育措施" in cards[1]  # each card says what is to be approved
+    first_id, second_id = (c.split('action="/approvals/')[1].split('"')[0] for c in cards)
+    other = signed_in(site, OTHER_TOWN)
+    assert case_no not in get(other, "/approvals").text
+    r = post(other, f"/approvals/{first_id}", data={
+        "csrf_token": page_token(get(other, "/approvals").text), "decision": "approve"})
+    assert r.status_code == 303
+    assert "未能审批：没有这项待审批事项" in get(other, "/approvals").text
     token = page_token(listed)
-    r = post(sup, f"/approvals/{case_no}/guardianship_change", data={
-        "csrf_token": token, "decision": "reject"})
+    r = post(sup, f"/approvals/{second_id}", data={"csrf_token": token, "decision": "reject"})
     assert "未能审批：不同意时须填写理由" in get(sup, "/approvals").text
-    r = post(sup, f"/approvals/{case_no}/guardianship_change", data={
-        "csrf_token": token, "decision": "approve"})
+    r = post(sup, f"/approvals/{second_id}", data={"csrf_token": token, "decision": "reject",
+                                                   "reason": "措施登记有误"})
+    assert r.status_code == 303
+    still = get(sup, "/approvals").text
+    assert first_id in still and second_id not in still  # the first is still waiting
+    r = post(sup, f"/approvals/{first_id}", data={"csrf_token": token, "decision": "approve"})
     assert r.status_code == 303
     assert "已审批个案" in get(sup, "/approvals").text
     assert "受托照护人：测试叔（叔父），委托照护，" in get(sup, f"/cases/{case_no}").text

@@ -424,9 +424,10 @@ def _level_override(c: _Ctx) -> None:
     """Level adjustment by professional judgment (等级调整, 四（四）分级分类 by the assessment
     team). Raising applies at once — danger never waits for paperwork — and brings the next
     visit forward to the new level's interval; the supervisor's approval follows (pending
-    unless named). Lowering takes a supervisor's approval named on the form (a lowered level
-    that awaited approval would leave a child less protected in between). The next assessment
-    grades from its scores again."""
+    unless named). Lowering is recorded by the approving supervisor themselves, for someone
+    else's request (a lowered level that awaited approval, or a written approval entered by
+    someone else, could leave a child less protected on one person's word). The next
+    assessment grades from its scores again."""
     o = c.payload["override"]
     require_people(c.session, [o["requested_by"]])
     current, level = c.case.level, o["level"]
@@ -435,9 +436,9 @@ def _level_override(c: _Ctx) -> None:
     if level == current:
         raise JianhuError(f"个案 {c.case.case_no} 当前已是「{level_label(current)}」，无需调整")
     lowering = LEVEL_RANK[level] > LEVEL_RANK[current]
-    if lowering and not o.get("approved_by"):
-        raise JianhuError("降低等级须经儿童督导员审批：请在「审批人编号」填写督导员的编号"
-                          "（不能是申请人本人）")
+    if lowering and o.get("approved_by") != c.actor.code:
+        raise JianhuError("降低等级须由审批的儿童督导员本人登记：在「审批人编号」填自己的编号，"
+                          "「申请人编号」填提出调整的人（不能是自己）")
     c.approval("level_override", o["requested_by"], o.get("approved_by"))
     way = "降低" if lowering else "提高"
     set_level(c.session, c.host, c.case, level, reason=f"等级调整（{way}）：{o['reason']}",
@@ -491,6 +492,49 @@ HANDLERS: dict[str, Callable[[_Ctx], None]] = {
 CONFIDENTIAL = {"incident": "reporter"}
 
 
+#: Roster-code fields of the forms: who entered the record (the actor — or, for a role that may
+#: record on behalf of others, a person of the case's township) and who did what it records
+#: (a person of the case's township), with the Chinese names messages use.
+ENTERED_BY = {"recorded_by": "登记人", "closed_by": "个案负责人", "requested_by": "申请人"}
+DONE_BY = {"visitor": "随访（回访）人", "provider": "服务人员", "reported_by": "报告人",
+           "responsible": "措施责任人", "approved_by": "审批人"}
+
+
+def _people_named(payload: Any) -> list[tuple[str, str]]:
+    """``(field, code)`` of every roster-code field (:data:`ENTERED_BY`, :data:`DONE_BY`) in a
+    payload, in groups and in lists of them (plan measures)."""
+    out = []
+    if isinstance(payload, dict):
+        for k, v in payload.items():
+            if k in ENTERED_BY or k in DONE_BY:
+                if isinstance(v, str):
+                    out.append((k, v))
+            else:
+                out += _people_named(v)
+    elif isinstance(payload, list):
+        for v in payload:
+            out += _people_named(v)
+    return out
+
+
+def check_people(session: Session, case: Case, payload: dict[str, Any], actor: Actor) -> None:
+    """Refuse, in Chinese, a person named on a form who may not be there: not on the roster;
+    of another township than the case's (people without a township — the county's and the
+    local administrator — may be named anywhere); or, in a field saying who entered the
+    record, someone else than the actor when the actor may not record on behalf of others
+    (``records:on_behalf``). The audit trail names the actor either way."""
+    named = _people_named(payload)
+    people = require_people(session, [code for _, code in named])
+    for key, code in named:
+        title = ENTERED_BY.get(key) or DONE_BY[key]
+        if key in ENTERED_BY and code != actor.code and not actor.can("records:on_behalf"):
+            raise JianhuError(f"「{title}」应填登记人本人的编号（{actor.code}）；"
+                              "代他人登记须由乡镇督导员进行")
+        town = people[code].township_id
+        if town is not None and town != case.township_id:
+            raise JianhuError(f"{code} 不是本乡镇的人员，不能填在「{title}」")
+
+
 def _record_date(payload: dict[str, Any]) -> dt.date:
     """The local date a record is about: its first ``date`` field, else its first instant."""
     for group in payload.values():
@@ -538,6 +582,7 @@ def record_form(session: Session, host: Host, case: Case, form_id: str, payload:
     form = load_form(host, form_id)
     payload = form.with_codes(payload)  # "方式": "入户" as well as "home"
     form.validate(payload)
+    check_people(session, case, payload, actor)
     on = _record_date(payload)
     if on > local_today(now):
         raise JianhuError(f"{form.title}的日期 {on} 晚于今天")

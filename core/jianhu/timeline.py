@@ -119,7 +119,7 @@ def case_view(session: Session, host: Host, case: Case, actor: Actor, *,
         detail = disclose(actor, r.form_id, dict(r.payload))
         if r.id in secrets:
             detail["reporter"] = secrets[r.id]
-        summary = _summary(r.form_id, r.payload, form)
+        summary = record_summary(r.form_id, r.payload, form)
         if limited(actor) and r.form_id in WITHHELD_SUMMARIES:
             summary = "（详情仅限个案工作人员查看）"
         entries.append(Entry(r.recorded_on, r.created_at, r.form_id, form.title, summary, detail))
@@ -179,7 +179,7 @@ def _guardians(session: Session, host: Host, case: Case, actor: Actor) -> list[d
     return entries
 
 
-def _summary(form_id: str, p: dict[str, Any], form: Any) -> str:
+def record_summary(form_id: str, p: dict[str, Any], form: Any) -> str:
     """One Chinese line about a record (no personal data beyond staff codes). A field an old
     record lacks (a form changed without a declared migration, :mod:`jianhu.forms.migrations`)
     reads 未填 instead of failing the whole case."""

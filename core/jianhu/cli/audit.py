@@ -65,6 +65,10 @@ def retention_run(ws: Workspace, dry_run: bool, on: dt.date | None, years: int |
     from jianhu.retention import Policy, run
 
     policy = Policy(years_after_closure=years) if years else Policy()
+    if on is not None and on > local_today():
+        from jianhu.errors import JianhuError
+
+        raise JianhuError(f"--on {on} 晚于今天：去标识不可撤销，只能按今天或以前的日期计算")
     with ws.session() as session:
         ws.scoped(session, "retention:run")
         s = run(session, ws.host, on=on or local_today(), actor=ws.actor, policy=policy,

@@ -18,7 +18,9 @@ from jianhu.lifecycle import RECORD_FORMS
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_workspace
 def record(ws: Workspace, form_id: str, case_no: str, file: Path) -> None:
-    """在个案上登记一份表单 FORM（JSON 文件 FILE），如救助方案、服务、随访、侵害事件、结案、回访。"""
+    """在个案上登记一份表单 FORM（JSON 文件 FILE）：assessment 评估、plan 救助方案、service 服务、
+    visit 随访、incident 侵害事件、police_report 向公安机关报告、escalation 干预升级、closure 结案、
+    return_visit 回访、guardianship 监护变更、level_override 等级调整。选项可写代码或中文名（如「入户」）。"""
     from jianhu.lifecycle import state_label
     from jianhu.records import record_form
     from jianhu.tasks import label as task_label
@@ -210,17 +212,19 @@ def approvals_list(ws: Workspace, as_json: bool) -> None:
 
     with ws.session() as session:
         _actor, scope = ws.scoped(session, "view:cases")
-        rows = awaiting(session, scope)
+        rows = awaiting(session, scope, ws.host)
         session.commit()  # nothing is written; ends the read transaction
     if as_json:
-        click.echo(json.dumps([{"case_no": r.case_no, "subject": r.subject,
-                                "subject_label": r.subject_label, "requested_by": r.requested_by,
+        click.echo(json.dumps([{"id": r.id, "case_no": r.case_no, "subject": r.subject,
+                                "subject_label": r.subject_label, "what": r.what,
+                                "requested_by": r.requested_by,
                                 "requested_at": r.requested_at.isoformat(),
                                 "decidable": r.decidable} for r in rows], ensure_ascii=False))
         return
-    table = Table("个案", "事项", "提交人", "提交时间", "本人可审批", title=f"待审批（{len(rows)}）")
+    table = Table("编号", "个案", "事项", "内容", "提交人", "提交时间", "本人可审批",
+                  title=f"待审批（{len(rows)}）")
     for r in rows:
-        table.add_row(r.case_no, r.subject_label, r.requested_by,
+        table.add_row(r.id[:8], r.case_no, r.subject_label, r.what, r.requested_by,
                       f"{r.requested_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}",
                       "是" if r.decidable else "否")
     console().print(table)
@@ -233,15 +237,24 @@ def approvals_list(ws: Workspace, as_json: bool) -> None:
                    "或中文名（如 救助方案）")
 @click.option("--approve/--reject", "approve", required=True, help="同意或不同意")
 @click.option("--reason", default=None, help="理由（不同意时必填）")
+@click.option("--id", "approval_id", default=None,
+              help="待审批事项的编号（approvals list 所列，前8位即可）；不给则为最早一项")
 @pass_workspace
 def approvals_decide(ws: Workspace, case_no: str, subject: str, approve: bool,
-                     reason: str | None) -> None:
-    """对个案 CASE_NO 最早一项待审批的事项作出决定，并办结其审批待办；记入审计。"""
+                     reason: str | None, approval_id: str | None) -> None:
+    """对个案 CASE_NO 的一项待审批事项作出决定（--id 指定，否则为最早一项），并办结其审批待办；记入审计。"""
     from jianhu.approvals import SUBJECTS, decide
 
     with ws.unit() as session:
         actor, scope = ws.scoped(session, "view:cases")
-        row = decide(session, scope.find_case(session, case_no), subject, approve=approve,
-                     reason=reason, actor=actor)
+        case = scope.find_case(session, case_no)
+        if approval_id:
+            from jianhu.approvals import awaiting
+
+            ids = [a.id for a in awaiting(session, scope) if a.case_no == case_no
+                   and a.id.startswith(approval_id.lower())]
+            approval_id = ids[0] if len(ids) == 1 else approval_id
+        row = decide(session, case, subject, approve=approve, reason=reason, actor=actor,
+                     approval_id=approval_id)
     verdict = "同意" if approve else "不同意"
     click.echo(f"已审批：个案 {case_no} 的{SUBJECTS[row.subject]}，{verdict}")

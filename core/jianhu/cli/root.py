@@ -275,6 +275,9 @@ def usage_message(exc: click.UsageError) -> str:
         missing = name(exc.param)
         return f"缺少{'选项' if missing.startswith('-') else '参数'} {missing}"
     if isinstance(exc, click.NoSuchOption):
+        if exc.option_name in ("--as", "--db", "--plugins-dir"):
+            return (f"{exc.option_name} 是全局选项，须写在命令之前，如 jianhu {exc.option_name} "
+                    f"值 {exc.ctx.command_path.removeprefix('jianhu ') if exc.ctx else '命令'} …")
         near = [p for p in exc.possibilities or () if p != "--help"]
         hint = f"，是否想用 {'、'.join(near)}？" if near else ""
         return f"没有选项 {exc.option_name}{hint}"

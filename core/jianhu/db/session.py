@@ -20,6 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from jianhu.errors import JianhuError
@@ -77,7 +78,14 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except Exception as exc:
         raise JianhuError(f"数据库地址无法识别：{exc}") from None
-    engine = create_engine(parsed, hide_parameters=True)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise JianhuError(f"不支持数据库「{parsed.get_backend_name()}」：请用 sqlite:///文件路径 或 "
+                          "postgresql+psycopg://用户:密码@主机:5432/库名")
+    try:
+        engine = create_engine(parsed, hide_parameters=True)
+    except (ImportError, NoSuchModuleError) as exc:
+        raise JianhuError(f"数据库地址的驱动不可用（{parsed.drivername}）：PostgreSQL 请写作 "
+                          "postgresql+psycopg://…") from exc
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

@@ -34,7 +34,7 @@ from jianhu.lifecycle import (
     check_form,
     state_label,
 )
-from jianhu.records import record_form
+from jianhu.records import DONE_BY, ENTERED_BY, record_form
 from jianhu.reports import build as build_report
 from jianhu.reports import suppress_small_cells
 from jianhu.roles import role_labels
@@ -190,7 +190,8 @@ def _form_or_404(ctx: Ctx, form_id: str):  # noqa: ANN202
 
 @router.get("/cases/{case_no}/forms/{form_id}")
 def form_page(case_no: str, form_id: str, ctx: SignedIn) -> Response:
-    """An empty form to record on the case (dates default to today)."""
+    """An empty form to record on the case: dates default to today, and the fields naming who
+    entered it or did it (登记人, 随访人, 服务人员…) to the signed-in person."""
     form = _form_or_404(ctx, form_id)
     if not ctx.actor.can(f"record:{form_id}"):
         raise Forbidden(f"{role_labels().get(ctx.actor.role, ctx.actor.role)}无权登记{form.title}")
@@ -200,6 +201,8 @@ def form_page(case_no: str, form_id: str, ctx: SignedIn) -> Response:
     for f in form.fields:
         if f.kind == "date" and f.key == "date":
             defaults[f.group][f.key] = ctx.today.isoformat()
+        elif f.key in ENTERED_BY or (f.key in DONE_BY and f.key != "approved_by"):
+            defaults[f.group][f.key] = ctx.actor.code
     page = build_page(form, defaults)
     return render(ctx.request, "form.html", actor=ctx.actor, case=case, page=page,
                   state=state_label(case.status))
@@ -330,33 +333,38 @@ def transfer_decide(transfer_id: int, ctx: SignedIn, data: Submitted) -> Respons
 # --------------------------------------------------------------------------- approvals
 @router.get("/approvals")
 def approvals_page(ctx: SignedIn) -> Response:
-    """Pending approvals of the cases in scope; an approver decides the ones they may."""
+    """Pending approvals of the cases in scope, each saying what is to be approved; an approver
+    decides the ones they may."""
     ctx.require("view:cases")
-    rows = approvals.awaiting(ctx.session, ctx.scope)
+    rows = approvals.awaiting(ctx.session, ctx.scope, ctx.host)
     return render(ctx.request, "approvals.html", actor=ctx.actor, rows=rows, local_tz=LOCAL_TZ)
 
 
-@router.post("/approvals/{case_no}/{subject}")
-def approval_decide(case_no: str, subject: str, ctx: SignedIn, data: Submitted) -> Response:
-    """Approve or reject the oldest pending approval of ``subject`` on the case
+@router.post("/approvals/{approval_id}")
+def approval_decide(approval_id: str, ctx: SignedIn, data: Submitted) -> Response:
+    """Approve or reject the pending approval the approver was shown
     (:func:`approvals.decide`); a rejection needs a reason."""
     ctx.require("view:cases")
     decision = str(data.get("decision") or "")
     if decision not in ("approve", "reject"):
         flash(ctx.request, "未能审批：请选择「同意」或「不同意」")
         return RedirectResponse("/approvals", status_code=303)
+    shown = {a.id: a for a in approvals.awaiting(ctx.session, ctx.scope)}
     try:
-        row = approvals.decide(ctx.session, ctx.scope.find_case(ctx.session, case_no), subject,
-                               approve=decision == "approve",
+        if approval_id not in shown:
+            raise JianhuError("没有这项待审批事项（或已有人作出决定）")
+        item = shown[approval_id]
+        row = approvals.decide(ctx.session, ctx.scope.find_case(ctx.session, item.case_no),
+                               item.subject, approve=decision == "approve",
                                reason=str(data.get("reason") or "").strip() or None,
-                               actor=ctx.actor)
+                               actor=ctx.actor, approval_id=approval_id)
         ctx.session.commit()
     except JianhuError as exc:
         ctx.session.rollback()
         flash(ctx.request, f"未能审批：{exc}")
         return RedirectResponse("/approvals", status_code=303)
     verdict = "同意" if decision == "approve" else "不同意"
-    flash(ctx.request, f"已审批个案 {case_no} 的{approvals.SUBJECTS[row.subject]}：{verdict}")
+    flash(ctx.request, f"已审批个案 {item.case_no} 的{approvals.SUBJECTS[row.subject]}：{verdict}")
     return RedirectResponse("/approvals", status_code=303)
 
 
