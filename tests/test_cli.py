@@ -172,3 +172,19 @@ def test_users_may_type_what_they_read(run, engine, session, host, tmp_path):
     assert out.exit_code == 0 and (tmp_path / "s.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     out = run("report", "summary", "--format", "csv", "--out", str(tmp_path / "s.xlsx"))
     assert out.exit_code == 1 and "扩展名与格式「csv」（.csv）不符" in out.output
+
+
+def test_bad_files_and_missing_values_are_told_in_chinese(run, engine, tmp_path):
+    empty = tmp_path / "e.json"
+    empty.write_text("", "utf-8")
+    broken = tmp_path / "b.json"
+    broken.write_text('{"visit": {\n  "date": }', "utf-8")
+    gbk = tmp_path / "g.json"
+    gbk.write_bytes('{"visit": "入户"}'.encode("gbk"))
+    for path, message in ((empty, "e.json 不是有效的 JSON 文件：文件是空的"),
+                          (broken, "b.json 不是有效的 JSON 文件：第2行第11列格式有误"),
+                          (gbk, "g.json 不是 UTF-8 编码的文本文件（请另存为 UTF-8）")):
+        out = run("record", "visit", "--case", "320724100-2026-0001", str(path))
+        assert out.output == f"错误：{message}\n", out.output
+    out = run("cases", "list", "--level")
+    assert out.exit_code == 2 and "选项 --level 后面须写一个值" in out.output

@@ -128,3 +128,11 @@ def test_documents_and_the_case_page_show_the_guardian_in_force(session, host, c
     assert volunteer.child["guardians"] == [
         {"label": "受托照护人", "name": "测试乙", "relation": "祖母", "phone": None},
         {"label": "指定监护人", "name": "测试丁", "relation": "姑母", "phone": None}]
+
+
+def test_an_end_awaiting_approval_leaves_the_carer_in_force(session, host, case):
+    change(session, host, case, who="D01", change="entrusted_care", date="2026-04-01",
+           until="2026-10-31", guardian_name="测试戊", guardian_relation="叔父", approved_by="S01")
+    change(session, host, case, who="D01", change="entrusted_care_end", date="2026-05-01")
+    assert shown(session, host, case, "2026-05-02")[2] == (
+        "entrusted", "测试戊", "委托照护（终止待审批）", True)

@@ -14,7 +14,8 @@ Afterwards the law changes who cares for a child, and each change is a 监护变
   (《家庭教育促进法》第48—49条); it changes no guardian and is kept in the history.
 
 :func:`in_force` applies the changes dated on or before a day, in date order, to the surveyed
-guardians; a rejected change is ignored, one awaiting approval shows marked 待审批. Documents
+guardians; a rejected change is ignored, one awaiting approval shows marked 待审批 (an end of a
+care awaiting approval leaves the carer listed, marked so). Documents
 print the guardians in force on their own date, the case page those in force today (handbook:
 侵害报告与升级干预 → 监护变更, which prints :data:`CHANGES`).
 """
@@ -166,6 +167,10 @@ def apply(entries: dict[str, GuardianInForce], g: dict[str, Any], pending: bool,
                           g.get("guardian_phone"), "", on, until, pending)
     if change == "entrusted_care":
         entries["entrusted"] = replace(new, status=f"委托照护{mark}")
+    elif change == "entrusted_care_end" and pending:  # still caring until the end is approved
+        if "entrusted" in entries:
+            entries["entrusted"] = replace(entries["entrusted"],
+                                           status=entries["entrusted"].status + "（终止待审批）")
     elif change == "entrusted_care_end":
         entries.pop("entrusted", None)
     elif change == "revocation":
@@ -183,6 +188,10 @@ def apply(entries: dict[str, GuardianInForce], g: dict[str, Any], pending: bool,
             entries.pop("appointed", None)
     elif change in ("state_temporary", "state_long_term"):
         entries["state"] = replace(new, role="state", status=CHANGES[change][0] + mark)
+    elif change == "state_temporary_end" and pending:
+        if "state" in entries:
+            entries["state"] = replace(entries["state"],
+                                       status=entries["state"].status + "（结束待审批）")
     elif change == "state_temporary_end":
         entries.pop("state", None)
 

@@ -284,6 +284,8 @@ def usage_message(exc: click.UsageError) -> str:
     if isinstance(exc, click.BadParameter):
         return f"{name(exc.param) or exc.param_hint or ''} 的值不对：{_translate(exc.message)}"
     message = exc.message
+    if message.startswith("Option '") and message.endswith("requires an argument."):
+        return f"选项 {message.split(chr(39))[1]} 后面须写一个值"
     if message.startswith("No such command"):
         return "没有命令 " + message.removeprefix("No such command").strip(" .'\"")
     if message.startswith("Got unexpected extra argument"):
@@ -360,8 +362,11 @@ def read_json_object(path: Path) -> dict[str, Any]:
     """
     try:
         doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise JianhuError(f"{path.name} 不是有效的 UTF-8 JSON 文件：{exc}") from None
+    except json.JSONDecodeError as exc:
+        where = "文件是空的" if not exc.doc.strip() else f"第{exc.lineno}行第{exc.colno}列格式有误"
+        raise JianhuError(f"{path.name} 不是有效的 JSON 文件：{where}") from None
+    except UnicodeDecodeError:
+        raise JianhuError(f"{path.name} 不是 UTF-8 编码的文本文件（请另存为 UTF-8）") from None
     if not isinstance(doc, dict):
         raise JianhuError(f"{path.name} 应为一个 JSON 对象")
     return doc
