@@ -136,3 +136,33 @@ def test_an_end_awaiting_approval_leaves_the_carer_in_force(session, host, case)
     change(session, host, case, who="D01", change="entrusted_care_end", date="2026-05-01")
     assert shown(session, host, case, "2026-05-02")[2] == (
         "entrusted", "测试戊", "委托照护（终止待审批）", True)
+
+
+def test_the_case_page_says_what_to_know_before_a_visit(session, host, case):
+    from jianhu.web.queries import before_visit
+
+    director = resolve_actor(session, "D01")
+    record_form(session, host, case, "assessment", answer_sheet("2026-09-10", score=1),
+                actor=director, now=NOW)
+    record_form(session, host, case, "plan", {
+        "plan": {"date": "2026-09-11", "goals": ["学业跟上"], "approved_by": "S01"},
+        "measures": [{"service_type": "tutoring", "description": "每周辅导两次",
+                      "responsible": "T01", "start": "2026-09-12", "due": "2026-10-12"},
+                     {"service_type": "parenting_training", "description": "亲职培训",
+                      "responsible": "D01", "start": "2026-09-12", "due": "2026-11-12"}]},
+        actor=director, now=NOW)
+    record_form(session, host, case, "service", {"service": {
+        "date": "2026-09-20", "service_type": "tutoring", "provider": "T01", "measure": 1,
+        "measure_completed": True, "content": "数学"}}, actor=resolve_actor(session, "T01"),
+        now=NOW)
+    for day, notes in (("2026-09-21", "祖母腿脚不便"), ("2026-10-21", "作业按时完成")):
+        record_form(session, host, case, "visit", {"visit": {
+            "date": day, "visitor": "D01", "method": "home", "child_seen": True,
+            "risk_change": "unchanged", "notes": notes}}, actor=director, now=NOW)
+    b = before_visit(session, case_view(session, host, case, resolve_actor(session, "S01")))
+    assert b.measures == [
+        {"description": "每周辅导两次", "due": "2026-10-12", "owner": "辅导员庚", "open": False},
+        {"description": "亲职培训", "due": "2026-11-12", "owner": "主任乙", "open": True}]
+    assert [(v["on"], v["notes"]) for v in b.visits] == [("2026-10-21", "作业按时完成"),
+                                                         ("2026-09-21", "祖母腿脚不便")]
+    assert b.address == "测试村"

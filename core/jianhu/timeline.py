@@ -160,7 +160,7 @@ def case_view(session: Session, host: Host, case: Case, actor: Actor, *,
     tasks = [
         {"kind": t.kind, "label": KIND_LABELS.get(t.kind, t.kind), "due_on": t.due_on.isoformat(),
          "due_at": t.due_at.isoformat() if t.due_at else None, "status": t.status,
-         "done_on": t.done_on.isoformat() if t.done_on else None}
+         "done_on": t.done_on.isoformat() if t.done_on else None, "ref": t.ref}
         for t in session.scalars(select(FollowUp).where(FollowUp.case_id == case.id)
                                  .order_by(FollowUp.due_on, FollowUp.kind))
     ]

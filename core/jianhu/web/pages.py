@@ -177,6 +177,7 @@ def case_page(case_no: str, ctx: SignedIn) -> Response:
     ctx.session.commit()  # audit of confidential reads
     forms = [(f, load_form(ctx.host, f).title) for f in allowed_forms(ctx.actor, case)]
     return render(ctx.request, "case.html", actor=ctx.actor, view=view, forms=forms,
+                  before=queries.before_visit(ctx.session, view),
                   may_transfer=ctx.actor.can("transfer:request"),
                   documents=KINDS if ctx.actor.can("documents:export") else {},
                   level_label=queries.level_label, today=ctx.today.isoformat())

@@ -192,3 +192,40 @@ def dashboard(session: Session, scope: Scope, today: dt.date, months: int = 6) -
 def level_label(code: str | None) -> str:
     """Chinese level name (``None``: 未评估)."""
     return f"{LEVEL_LABELS[code]}色" if code in LEVEL_LABELS else "未评估"
+
+
+@dataclass
+class BeforeVisit:
+    """What a worker reads before going to the family, from the case view (so a service
+    provider gets only what its disclosure allows)."""
+
+    address: str
+    measures: list[dict[str, Any]]
+    visits: list[dict[str, Any]]
+
+
+def before_visit(session: Session, view: Any) -> BeforeVisit:
+    """The address of the latest survey, the latest plan's measures with their owners' names
+    and whether each is still to do, and the three latest visits and return visits."""
+    from jianhu.db.models import Person
+
+    entries = view.timeline
+    surveys = [e for e in entries if e.kind == "screening"]
+    residence = surveys[-1].detail.get("residence", {}) if surveys else {}
+    address = "".join(x for x in (residence.get("village", ""), residence.get("address", "")) if x)
+    plans = [e for e in entries if e.kind == "plan"]
+    raw = plans[-1].detail.get("measures", []) if plans else []
+    open_refs = {t.get("ref") for t in view.tasks if t["kind"] == "measure_due"
+                 and t["status"] == "pending"}
+    codes = {m.get("responsible") for m in raw if m.get("responsible")}
+    names = dict(session.execute(select(Person.code, Person.name).where(
+        Person.code.in_(codes))).all()) if codes else {}
+    measures = [{"description": m.get("description", ""), "due": m.get("due", ""),
+                 "owner": names.get(m.get("responsible"), m.get("responsible", "")),
+                 "open": f"measure:{i}" in open_refs} for i, m in enumerate(raw, start=1)]
+    visits = []
+    for e in reversed([e for e in entries if e.kind in ("visit", "return_visit")][-3:]):
+        group = e.detail.get(e.kind, {})
+        visits.append({"on": e.on.isoformat(), "title": e.title, "summary": e.summary,
+                       "notes": group.get("notes") or group.get("observations") or ""})
+    return BeforeVisit(address, measures, visits)
