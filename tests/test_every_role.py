@@ -110,3 +110,12 @@ def test_a_support_role_not_assigned_sees_no_case(run, case_no, session, host, t
     session.commit()
     out = run("--as", "R-other", "case", "show", case_no)
     assert out.output == f"错误：没有个案 {case_no}\n"
+
+
+def test_the_audit_list_reads_in_chinese(run, case_no):
+    rows = json.loads(run("audit", "list", "--json", "--limit", "500").output)
+    assert len(rows) > 20
+    untranslated = {r["action"] for r in rows if r["action_label"] == r["action"]}
+    untranslated |= {r["entity_type"] for r in rows if r["entity_label"] == r["entity_type"]}
+    assert untranslated == set()
+    assert any(r["case_no"] == case_no for r in rows if r["action"] == "record")

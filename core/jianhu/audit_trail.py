@@ -21,12 +21,24 @@ from jianhu.scope import Scope
 
 #: Entity types whose events a township sees (those tied to one of its cases or children).
 CASE_BOUND = ("case", "child", "followup", "form_record")
-ACTION_LABELS = {"read": "查看", "read_confidential": "查看报告人", "create": "新增",
-                 "update": "修改", "open": "开案", "grade": "定级", "transition": "状态变更",
-                 "refused": "越权写入被拒", "move": "迁移", "transfer_request": "申请转移",
-                 "transfer_accepted": "接收转移", "transfer_refused": "退回转移",
-                 "export": "导出文书", "search": "按姓名查询", "schedule": "排期",
-                 "migrate": "表单数据迁移"}
+ACTION_LABELS = {"read": "查看", "read_confidential": "查看报告人", "read_list": "查看列表（含姓名）",
+                 "create": "新增", "update": "修改", "open": "开案", "grade": "定级",
+                 "transition": "状态变更", "refused": "越权写入被拒", "move": "迁移",
+                 "transfer_request": "申请转移", "transfer_accepted": "接收转移",
+                 "transfer_refused": "退回转移", "export": "导出文书", "search": "按姓名查询",
+                 "schedule": "排期", "migrate": "表单数据迁移", "record": "登记记录",
+                 "done": "办结", "cancelled": "取消", "cancel": "取消", "cancel_measure": "取消方案措施",
+                 "approval": "提交审批", "decide": "审批决定", "escalate": "升级干预",
+                 "reclassify": "重新分类", "resolve": "核实疑似重复", "import": "导入文件",
+                 "backup": "备份", "restore": "恢复", "restore_refused": "恢复被拒",
+                 "deidentify": "到期去标识", "configure": "设置插件", "login": "登录",
+                 "login_failed": "登录失败", "lock": "锁定", "throttle": "限制设备登录",
+                 "set_password": "设置密码", "outbox_retry": "重新推送"}
+#: Entity types as users say them.
+ENTITY_LABELS = {"case": "个案", "child": "儿童", "followup": "待办", "form_record": "记录",
+                 "assessment": "评估", "person": "人员", "approval": "审批", "database": "数据库",
+                 "file": "文件", "village": "村（社区）", "township": "乡镇", "case_list": "列表",
+                 "address": "设备", "plugin": "插件", "outbox": "推送队列", "transfer": "转移"}
 
 
 def _uuid(text: str) -> uuid.UUID | None:
@@ -106,5 +118,7 @@ def events(session: Session, scope: Scope, *, case: Case | None = None,
     return [{"id": e.id, "at": e.at.astimezone(LOCAL_TZ).isoformat(), "actor": e.actor,
              "action": e.action,
              "action_label": ACTION_LABELS.get(e.action, e.action),
-             "entity_type": e.entity_type, "entity_id": e.entity_id, "context": e.context}
+             "entity_label": ENTITY_LABELS.get(e.entity_type, e.entity_type),
+             "entity_type": e.entity_type, "entity_id": e.entity_id, "context": e.context,
+             "case_no": (e.context or {}).get("case_no") or (e.after or {}).get("case_no")}
             for e in out[:limit]]

@@ -42,8 +42,8 @@ def audit_list(ws: Workspace, case_no: str | None, person: str | None, since: dt
     for r in rows:
         ctx = r["context"] or {}
         table.add_row(r["at"][:19].replace("T", " "), r["actor"], r["action_label"],
-                      f"{r['entity_type']} {r['entity_id'][:8]}",
-                      str(ctx.get("case_no") or ctx.get("file") or ""))
+                      f"{r['entity_label']} {r['case_no'] or r['entity_id'][:8]}",
+                      str(ctx.get("file") or ""))
     console().print(table)
 
 
