@@ -83,7 +83,7 @@ def test_assess_command_bad_input(run, engine, host, sample_dir, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", "utf-8")
     result = run("assess", case_no, "--answers", str(bad))
-    assert result.exit_code == 1 and "不是有效的 UTF-8 JSON 文件" in result.output
+    assert result.exit_code == 1 and "bad.json 不是有效的 JSON 文件：第1行第2列格式有误" in result.output
     sheet = answer_sheet("2026-10-05", score=1)
     sheet["items"]["care_meals"] = 7
     del sheet["assessment"]["assessor"]

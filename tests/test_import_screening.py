@@ -257,3 +257,102 @@ def test_an_eight_digit_number_cell_is_a_date(session, host, tmp_path):
     wb.save(path)
     import_screening(session, host, path, actor="t")
     assert session.scalars(select(Child.birth_date)).one().isoformat() == "2014-06-01"
+
+
+def _workbook(form, rows, path, *, title_rows=0, first_sheet=None, hidden_first=False):
+    """A workbook shaped as offices keep them: title rows over the header, another sheet first
+    (instructions, or hidden)."""
+    from openpyxl import Workbook
+
+    from files import rows_of
+
+    wb = Workbook()
+    ws = wb.active
+    if first_sheet is not None:
+        ws.title = first_sheet
+        ws.append(["填表说明：每名儿童一行，日期写作 2026-03-15。"])
+        if hidden_first:
+            ws.sheet_state = "hidden"
+        ws = wb.create_sheet("调查表")
+    for i in range(title_rows):
+        ws.append(["新安镇儿童基本情况调查表" if i == 0 else "填报单位：测试村（盖章）"])
+    for row in rows_of(form, rows):
+        ws.append(["" if v is None else v for v in row])
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("shape", [
+    {"title_rows": 2}, {"first_sheet": "填表说明"}, {"first_sheet": "旧表", "hidden_first": True},
+    {"title_rows": 1, "first_sheet": "填表说明"}])
+def test_workbooks_as_offices_keep_them(session, host, tmp_path, shape):
+    form = load_form(host, "screening")
+    path = _workbook(form, [survey(), survey(child__name="测试丁", child__citizen_id=None)],
+                     tmp_path / "office.xlsx", **shape)
+    s = import_screening(session, host, path, actor="t")
+    assert (s.rows, s.created) == (2, 2)
+    assert sorted(session.scalars(select(Child.name))) == ["测试丁", "测试甲"]
+
+
+def test_a_bad_row_under_title_rows_is_named_by_its_spreadsheet_row(session, host, tmp_path):
+    form = load_form(host, "screening")
+    path = _workbook(form, [survey(), survey(child__sex="未知", child__name="测试丁",
+                                            child__citizen_id=None)], tmp_path / "t.xlsx",
+                     title_rows=2)
+    with pytest.raises(ImportRejected) as err:
+        import_screening(session, host, path, actor="t")
+    assert [str(e) for e in err.value.errors] == ["第5行「儿童性别」：「未知」不是可选项，可选：男、女"]
+
+
+def test_a_two_row_header_of_merged_groups_over_fields(session, host, tmp_path):
+    from openpyxl import Workbook
+
+    from files import rows_of
+
+    form = load_form(host, "screening")
+    header, *data = rows_of(form, [survey()])
+    groups, fields = [], []
+    for f, column in zip(form.fields, header, strict=True):
+        prefix = column[: len(column) - len(f.schema.get("title", f.key))]
+        groups.append(prefix if prefix and column.endswith(f.schema.get("title", f.key)) else column)
+        fields.append(column[len(prefix):] if groups[-1] != column else "")
+    wb = Workbook()
+    ws = wb.active
+    ws.append([g if i == 0 or g != groups[i - 1] else None for i, g in enumerate(groups)])
+    ws.append(fields)
+    for row in data:
+        ws.append(["" if v is None else v for v in row])
+    start = 1
+    for i in range(1, len(groups) + 1):  # merge each run of the same group, as offices do
+        if i == len(groups) or groups[i] != groups[start - 1] or not fields[i - 1]:
+            if i - start >= 1 and fields[start - 1]:
+                ws.merge_cells(start_row=1, start_column=start, end_row=1, end_column=i)
+            start = i + 1
+    wb.save(tmp_path / "merged.xlsx")
+    s = import_screening(session, host, tmp_path / "merged.xlsx", actor="t")
+    assert (s.rows, s.created) == (1, 1)
+
+
+def test_header_only_files_semicolons_and_a_named_sheet(session, host, tmp_path):
+    from jianhu.errors import JianhuError
+
+    form = load_form(host, "screening")
+    with pytest.raises(JianhuError, match="empty.xlsx 只有表头，没有数据行"):
+        import_screening(session, host, write_xlsx(form, [], tmp_path / "empty.xlsx"), actor="t")
+    csv_path = write_csv(form, [survey()], tmp_path / "semi.csv")
+    text = csv_path.read_text("utf-8")
+    import csv as csvlib
+    import io
+
+    rows = list(csvlib.reader(io.StringIO(text)))
+    buf = io.StringIO()
+    csvlib.writer(buf, delimiter=";").writerows(rows)
+    csv_path.write_text(buf.getvalue(), "utf-8")
+    assert import_screening(session, host, csv_path, actor="t").created == 1
+    path = _workbook(form, [survey(child__name="测试戊", child__citizen_id=None)],
+                     tmp_path / "two.xlsx", first_sheet="填表说明")
+    with pytest.raises(JianhuError, match="two.xlsx 中没有工作表「三月」；有：填表说明、调查表"):
+        import_screening(session, host, path, actor="t", sheet="三月")
+    assert import_screening(session, host, path, actor="t", sheet="调查表").created == 1
+    with pytest.raises(JianhuError, match="找不到表头"):
+        import_screening(session, host, path, actor="t", sheet="填表说明")

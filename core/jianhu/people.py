@@ -76,7 +76,7 @@ def import_people(session: Session, host: Host, path: str | Path, *, actor: Acto
     """
     actor.require("people:import")
     form = load_form(host, "person")
-    table = open_table(path)
+    table = open_table(path, {f.column for f in form.fields})
     fields, errors = map_header(table.header, form)
     if errors:
         raise ImportRejected(errors, 0)

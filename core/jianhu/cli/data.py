@@ -32,8 +32,9 @@ def _summary_line(s, what: str) -> str:  # noqa: ANN001
 @import_.command(name="screening")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="只检查，不写入")
+@click.option("--sheet", default=None, help="数据所在的工作表名（不给则自动找有表头的工作表）")
 @pass_workspace
-def import_screening_cmd(ws: Workspace, file: Path, dry_run: bool) -> None:
+def import_screening_cmd(ws: Workspace, file: Path, dry_run: bool, sheet: str | None) -> None:
     """导入基本情况调查表 FILE：登记儿童和监护人、分类、开立个案。"""
     from jianhu.imports.screening import import_screening
 
@@ -41,7 +42,7 @@ def import_screening_cmd(ws: Workspace, file: Path, dry_run: bool) -> None:
         start_bar = _bar(bars, "导入调查表")
         ws.scoped(session, "import:screening")
         s = import_screening(session, ws.host, file, actor=ws.actor, dry_run=dry_run,
-                             progress=start_bar)
+                             progress=start_bar, sheet=sheet)
     reopened = f"，重新开案{s.cases_reopened}" if s.cases_reopened else ""
     click.echo(_summary_line(s, "调查表") + f"；开立个案{s.cases_opened}{reopened}，"
                f"个案分类变更{s.cases_updated}，新登记村（社区）{s.villages_created}。")

@@ -66,7 +66,7 @@ def import_assessments(
     """
     scale = level_scale(host, scale_name) if scale_name else level_scale(host)
     form = load_form(host, scale.form_id)
-    table = open_table(path)
+    table = open_table(path, {f.column for f in form.fields})
     advance = progress(table.total) if progress is not None else None
     fields, errors = map_header(table.header, form)
     if errors:

@@ -49,7 +49,7 @@ from jianhu.db.models import (
 from jianhu.db.rls import ensure_township_roles
 from jianhu.db.session import unit_of_work
 from jianhu.default_plugins.categories import guardianship_rating
-from jianhu.errors import ImportRejected, RowError
+from jianhu.errors import ImportRejected, JianhuError, RowError
 from jianhu.extensions import CaseEvent
 from jianhu.forms import load_form
 from jianhu.forms.fields import fold
@@ -641,6 +641,7 @@ def import_screening(
     actor: str,
     dry_run: bool = False,
     progress: Callable[[int | None], Callable[[int], None] | None] | None = None,
+    sheet: str | None = None,
 ) -> ImportSummary:
     """Import a survey workbook or CSV into ``session`` and commit, all or nothing.
 
@@ -662,9 +663,9 @@ def import_screening(
             number, column title and a Chinese message. Nothing is written.
         JianhuError: the file cannot be opened or read.
     """
-    table = open_table(path)
-    advance = progress(table.total) if progress is not None else None
     run = ScreeningImport(session, host, actor, Path(path).name)
+    table = open_table(path, {f.column for f in run.form.fields}, sheet)
+    advance = progress(table.total) if progress is not None else None
     fields, errors = map_header(table.header, run.form)
     if errors:
         session.rollback()
@@ -688,6 +689,8 @@ def import_screening(
         if errors:
             identity.report(session, run.alerts)
             raise ImportRejected(sorted(errors, key=lambda e: e.row), run.summary.rows)
+        if run.summary.rows == 0:
+            raise JianhuError(f"{Path(path).name} 只有表头，没有数据行：没有导入任何儿童")
         run.summary.dry_run = dry_run
         if not dry_run:
             audit.record(session, actor=actor, action="import", entity_type="file",

@@ -45,21 +45,31 @@ class TableFile:
     encoding: str | None = None
 
 
-def open_table(path: str | Path) -> TableFile:
+#: Rows above the header a sheet may have (a title, a unit, a date line) before giving up.
+HEADER_SEARCH_ROWS = 10
+
+
+def open_table(path: str | Path, columns: set[str] | None = None,
+               sheet: str | None = None) -> TableFile:
     """Open ``path`` (XLSX, XLSM, XLS, ODS or CSV) and read its header.
 
-    The first sheet of a workbook holds the data (the template's notes sheet comes after it).
+    Files are taken as offices keep them (handbook: 入户摸排). With ``columns`` (the column
+    titles the form knows) a workbook's data sheet and header row are found: the first visible
+    sheet — or ``sheet`` — whose first :data:`HEADER_SEARCH_ROWS` rows hold a row naming at
+    least two known columns, title rows above it skipped, and a two-row header of merged group
+    cells over field cells (``父亲`` over ``状况``) read as one (``父亲状况``). A CSV separated by
+    semicolons or tabs is read with its separator.
 
     Raises:
-        JianhuError: missing file, unknown suffix, unreadable workbook, unknown encoding, or no
-            header row.
+        JianhuError: missing file, unknown suffix, unreadable workbook, no such sheet, unknown
+            encoding, or no header row.
     """
     path = Path(path)
     if not path.is_file():
         raise JianhuError(f"找不到文件：{path}")
     suffix = path.suffix.lower()
     if suffix in SPREADSHEET_SUFFIXES:
-        return _open_workbook(path)
+        return _open_workbook(path, columns, sheet)
     if suffix in CSV_SUFFIXES:
         return _open_csv(path)
     raise JianhuError(f"不支持的文件类型「{suffix}」：请用 .xlsx 或 .csv")
@@ -92,28 +102,81 @@ def check_archive(path: Path) -> None:
                           f"{unpacked // (1024 * 1024)} MB），不像是正常的调查表，未读取")
 
 
-def _open_workbook(path: Path) -> TableFile:
+def _score(header: list[str], columns: set[str]) -> int:
+    from jianhu.forms.fields import fold
+
+    return sum(1 for h in header if h and fold(h) in columns)
+
+
+def _find_header(cells: list[list[Any]], columns: set[str]) -> tuple[int, list[str]] | None:
+    """``(index of the header's last row, header)`` among the first rows, or ``None``."""
+    best: tuple[int, int, list[str]] | None = None
+    for i, row in enumerate(cells[:HEADER_SEARCH_ROWS]):
+        header = [_header_text(c) for c in row]
+        candidates = [(i, header)]
+        if i + 1 < len(cells):  # a group row (merged: its text in the first cell) over fields
+            group, combined = "", []
+            below = [_header_text(c) for c in cells[i + 1]]
+            for j, field in enumerate(below):
+                top = header[j] if j < len(header) else ""
+                group = top or group
+                combined.append(group + field if field and field != group else (field or top))
+            candidates.append((i + 1, combined))
+        for end, h in candidates:
+            score = _score(h, columns)
+            if score >= 2 and (best is None or score > best[0]):
+                best = (score, end, h)
+        if best is not None and best[0] >= max(2, len([h for h in header if h]) // 2):
+            break
+    return (best[1], best[2]) if best else None
+
+
+def _open_workbook(path: Path, columns: set[str] | None = None,
+                   wanted: str | None = None) -> TableFile:
     if path.suffix.lower() in (".xlsx", ".xlsm", ".ods"):
         check_archive(path)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-        sheet = workbook.get_sheet_by_index(0)
+        names = [m.name for m in workbook.sheets_metadata
+                 if str(m.visible).lower().endswith("visible") and
+                 "hidden" not in str(m.visible).lower()] or workbook.sheet_names
     except Exception as exc:  # calamine raises its own error types for broken files
         raise JianhuError(f"无法读取工作簿 {path.name}：文件已损坏或不是 Excel/WPS 工作簿，"
                           "请用 Excel 或 WPS 打开后另存为 .xlsx 再导入") from exc
-    first_row = (sheet.start or (0, 0))[0] + 1
-    rows = iter(sheet.iter_rows())
-    header_cells = next(rows, None)
-    if header_cells is None:
-        raise JianhuError(f"{path.name} 是空表，没有表头")
-    header = [_header_text(c) for c in header_cells]
+    if wanted is not None:
+        if wanted not in workbook.sheet_names:
+            raise JianhuError(f"{path.name} 中没有工作表「{wanted}」；有：{'、'.join(workbook.sheet_names)}")
+        names = [wanted]
+    if columns:
+        from jianhu.forms.fields import fold
 
-    def data() -> Iterator[tuple[int, list[Any]]]:
-        for i, cells in enumerate(rows, start=first_row + 1):
-            if any(c not in ("", None) for c in cells):
-                yield i, list(cells)
+        columns = {fold(c) for c in columns}
+    for name in names if columns else names[:1]:
+        sheet = workbook.get_sheet_by_name(name)
+        rows = iter(sheet.iter_rows())
+        head = [list(r) for _, r in zip(range(HEADER_SEARCH_ROWS + 1), rows, strict=False)]
+        found = _find_header(head, columns) if columns else ((0, [_header_text(c) for c in head[0]])
+                                                              if head else None)
+        if found is None:
+            continue
+        end, header = found
+        first_row = (sheet.start or (0, 0))[0] + 1
+        leftover = head[end + 1:]
 
-    return TableFile(header, data(), max(sheet.height - 1, 0))
+        def data(leftover: list[list[Any]] = leftover, rows: Iterator = rows,
+                 start: int = first_row + end + 1) -> Iterator[tuple[int, list[Any]]]:
+            for i, cells in enumerate([*leftover], start=start):
+                if any(c not in ("", None) for c in cells):
+                    yield i, list(cells)
+            for i, cells in enumerate(rows, start=start + len(leftover)):
+                if any(c not in ("", None) for c in cells):
+                    yield i, list(cells)
+
+        return TableFile(header, data(), max(sheet.height - end - 1, 0))
+    if columns:
+        raise JianhuError(f"{path.name} 的前{HEADER_SEARCH_ROWS}行里找不到表头（工作表："
+                          f"{'、'.join(names)}）：请用导入模板的列名，或用 --sheet 指定数据所在的工作表")
+    raise JianhuError(f"{path.name} 是空表，没有表头")
 
 
 def detect_encoding(path: Path) -> str:
@@ -132,10 +195,19 @@ def detect_encoding(path: Path) -> str:
     return "utf-8" if best.encoding in ("utf_8", "ascii") else "gb18030"
 
 
+def _delimiter(path: Path, encoding: str) -> str:
+    """The CSV's separator: a comma unless the first line is split by semicolons or tabs."""
+    with path.open(encoding=encoding, newline="", errors="replace") as fh:
+        first = fh.readline()
+    counts = {d: first.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
 def _open_csv(path: Path) -> TableFile:
     encoding = detect_encoding(path)
     fh = path.open(encoding=encoding, newline="")
-    reader = csv.reader(fh)
+    reader = csv.reader(fh, delimiter=_delimiter(path, encoding))
     try:
         header = next(reader, None)
     except UnicodeDecodeError:
