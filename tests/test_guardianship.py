@@ -166,3 +166,11 @@ def test_the_case_page_says_what_to_know_before_a_visit(session, host, case):
     assert [(v["on"], v["notes"]) for v in b.visits] == [("2026-10-21", "作业按时完成"),
                                                          ("2026-09-21", "祖母腿脚不便")]
     assert b.address == "测试村"
+
+
+def test_the_same_change_twice_is_refused(session, host, case):
+    change(session, host, case, who="D01", change="entrusted_care", date="2026-04-01",
+           until="2026-10-31", guardian_name="测试戊", guardian_relation="叔父")
+    with pytest.raises(JianhuError, match="已登记过同一天的同一项监护变更（委托照护，测试戊）"):
+        change(session, host, case, who="D01", change="entrusted_care", date="2026-04-01",
+               until="2026-10-31", guardian_name="测试戊", guardian_relation="叔父")

@@ -341,3 +341,13 @@ def test_unknown_task_kind(run, session, host, case):
     session.commit()
     out = run("--as", "S01", "followups", "done", case.case_no, "--kind", "nosuch")
     assert out.exit_code == 1 and out.output.startswith("错误：没有「nosuch」这种事项")
+
+
+def test_a_visit_entered_after_a_later_one_leaves_the_schedule(session, host, case):
+    rec(session, host, case, "assessment", answer_sheet("2026-09-10", score=1))  # yellow: 30 days
+    visit = {"visitor": "D01", "method": "home", "child_seen": True, "risk_change": "unchanged"}
+    rec(session, host, case, "visit", {"visit": {"date": "2026-10-02", **visit}})
+    assert [d for k, d, _ in pending(session, case) if k == "visit"] == ["2026-11-01"]
+    r = rec(session, host, case, "visit", {"visit": {"date": "2026-10-01", **visit}})
+    assert [d for k, d, _ in pending(session, case) if k == "visit"] == ["2026-11-01"]
+    assert r.notes == ["补登的随访（2026-10-01）早于已登记的随访（2026-10-02），下次随访仍按 2026-10-02 起算"]

@@ -99,14 +99,18 @@ class GuardianInForce:
 
 
 def check(payload: dict[str, Any], current: list[GuardianInForce]) -> None:
-    """Refuse, in Chinese, a change that contradicts the guardians in force on its date: a
-    period ending before it starts, revoking a guardianship already revoked, restoring one
-    that was not, ending a period that is not running.
+    """Refuse, in Chinese, a change that contradicts the guardians in force on its date: the
+    same change recorded twice, a period ending before it starts, revoking a guardianship
+    already revoked, restoring one that was not, ending a period that is not running.
 
     The fields each change needs are the form's own ``if``/``then`` rules.
     """
     g = payload["guardianship"]
     change, on = g["change"], dt.date.fromisoformat(g["date"])
+    if any(e.since == on and e.name == g.get("guardian_name") and e.status.startswith(
+            CHANGES[change][0]) for e in current if g.get("guardian_name")):
+        raise JianhuError(f"已登记过同一天的同一项监护变更（{CHANGES[change][0]}，"
+                          f"{g.get('guardian_name')}）")
     if "until" in g and dt.date.fromisoformat(g["until"]) < on:
         raise JianhuError(f"期限至 {g['until']} 早于生效日期 {on}")
     by_role = {e.role: e for e in current}

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jianhu import approvals, audit, guardianship
@@ -174,11 +174,22 @@ def _reassess_by(c: _Ctx, soon: dt.date) -> None:
 def _visit(c: _Ctx) -> None:
     """Follow-up visit (定期访问, 四（六））: completes the earliest due visit, schedules the next;
     being there also completes an emergency response (未保法 Art 92) and the visit owed after a
-    police warning letter (反家庭暴力法 Art 17)."""
+    police warning letter (反家庭暴力法 Art 17). A visit entered after a later one is history:
+    the schedule counted from the later visit stands."""
     v = c.payload["visit"]
     require_people(c.session, [v["visitor"]])
     assign(c.session, c.case, [v["visitor"]])
     on = _date(v["date"])
+    latest = c.session.scalar(select(func.max(FormRecord.recorded_on)).where(
+        FormRecord.subject_id == c.case.id, FormRecord.form_id == "visit",
+        FormRecord.id != c.record.id))
+    if latest is not None and latest > on:  # entered late: history, the schedule stands
+        finish(c.session, pending(c.session, c.case, ("warning_letter_visit",))[:1]
+               + pending(c.session, c.case, ("emergency_response",)), status="done", on=on,
+               actor=c.actor.code)
+        c.result.notes.append(f"补登的随访（{on}）早于已登记的随访（{latest}），下次随访仍按 "
+                              f"{latest} 起算")
+        return
     finish(c.session, pending(c.session, c.case, ("visit",))[:1]
            + pending(c.session, c.case, ("warning_letter_visit",))[:1]
            + pending(c.session, c.case, ("emergency_response",)), status="done", on=on,
