@@ -82,6 +82,8 @@ class _Ctx:
     result: Recorded
     record: FormRecord | None = None
     on: dt.date | None = None
+    #: The people the form names, by code (checked by :func:`check_people`).
+    people: dict[str, Any] = field(default_factory=dict)
 
     def form_label(self, form_id: str, field_name: str, value: Any) -> str:
         """Chinese label of a choice of a form field (an array field's item choices)."""
@@ -130,7 +132,6 @@ def _plan(c: _Ctx) -> None:
     """Assistance plan: every measure has a named responsible person (责任到人, 四（三）), whose
     task the measure is; the plan is approved by a township approver (:mod:`jianhu.approvals`)."""
     measures = c.payload["measures"]
-    require_people(c.session, [m["responsible"] for m in measures])
     for i, m in enumerate(measures, start=1):
         if _date(m["due"]) < _date(m["start"]):
             raise JianhuError(f"第{i}项措施的完成期限早于开始日期")
@@ -152,7 +153,6 @@ def _latest_plan(c: _Ctx) -> FormRecord | None:
 def _service(c: _Ctx) -> None:
     """Service record: only on a case under intervention (a closed case takes no new service)."""
     s = c.payload["service"]
-    require_people(c.session, [s["provider"]])
     assign(c.session, c.case, [s["provider"]])
     if "measure" in s:
         plan = _latest_plan(c)
@@ -177,7 +177,6 @@ def _visit(c: _Ctx) -> None:
     police warning letter (反家庭暴力法 Art 17). A visit entered after a later one is history:
     the schedule counted from the later visit stands."""
     v = c.payload["visit"]
-    require_people(c.session, [v["visitor"]])
     assign(c.session, c.case, [v["visitor"]])
     on = _date(v["date"])
     latest = c.session.scalar(select(func.max(FormRecord.recorded_on)).where(
@@ -234,7 +233,6 @@ def _incident(c: _Ctx) -> None:
     """
     inc = c.payload["incident"]
     police = c.payload.get("police")
-    require_people(c.session, [inc["recorded_by"]] + ([police["reported_by"]] if police else []))
     discovered = _instant(inc["discovered_at"])
     if discovered > c.now:
         raise JianhuError("发现时间晚于现在")
@@ -272,7 +270,6 @@ def _incident(c: _Ctx) -> None:
 def _police_report(c: _Ctx) -> None:
     """A report to the police made: completes the case's open mandatory-report tasks."""
     p = c.payload["police"]
-    require_people(c.session, [p["reported_by"]])
     reported = _instant(p["reported_at"])
     if reported > c.now:
         raise JianhuError("报告时间晚于现在")
@@ -286,8 +283,7 @@ def _escalation(c: _Ctx) -> None:
     step is approved by a township approver (:mod:`jianhu.approvals`) and completes an open
     emergency response (the child was seen to)."""
     e = c.payload["escalation"]
-    people = require_people(c.session, [e["recorded_by"]])
-    recorder = people[e["recorded_by"]]
+    recorder = c.people[e["recorded_by"]]
     if not Actor(recorder.code, recorder.name, recorder.role).can("record:escalation"):
         raise JianhuError(f"登记人 {recorder.code} 的角色不能登记干预升级")
     step, on = e["step"], _date(e["date"])
@@ -387,7 +383,6 @@ def _closure(c: _Ctx) -> None:
     cancelled only with a reason each; then return visits every ``return_visit_months`` (at
     least two a year, 四（六））. The closure is approved by a township approver."""
     cl = c.payload["closure"]
-    require_people(c.session, [cl["closed_by"]])
     on = _date(cl["date"])
     for item in cl.get("measures_cancelled", []):
         tasks = pending(c.session, c.case, ("measure_due",), ref=f"measure:{item['measure']}")
@@ -422,7 +417,6 @@ def _closure(c: _Ctx) -> None:
 def _return_visit(c: _Ctx) -> None:
     """Return visit after closure (回访, 四（六））; one that finds risk reopens the case."""
     rv = c.payload["return_visit"]
-    require_people(c.session, [rv["visitor"]])
     on = _date(rv["date"])
     finish(c.session, pending(c.session, c.case, ("return_visit",))[:1], status="done", on=on,
            actor=c.actor.code)
@@ -440,7 +434,6 @@ def _level_override(c: _Ctx) -> None:
     someone else, could leave a child less protected on one person's word). The next
     assessment grades from its scores again."""
     o = c.payload["override"]
-    require_people(c.session, [o["requested_by"]])
     current, level = c.case.level, o["level"]
     if current is None:
         raise JianhuError(f"个案 {c.case.case_no} 尚未评估定级，不能调整等级；请先登记评估")
@@ -468,7 +461,6 @@ def _guardianship(c: _Ctx) -> None:
     on its date; a period with an end date (委托照护, 临时监护) becomes a task due that day, which
     the next change of the same period completes; approved by a township approver."""
     g = c.payload["guardianship"]
-    require_people(c.session, [g["recorded_by"]])
     on = _date(g["date"])
     guardianship.check(c.payload, guardianship.in_force(c.session, c.host, c.case.child_id, on,
                                                         exclude=c.record.id))
@@ -528,7 +520,8 @@ def _people_named(payload: Any) -> list[tuple[str, str]]:
     return out
 
 
-def check_people(session: Session, case: Case, payload: dict[str, Any], actor: Actor) -> None:
+def check_people(session: Session, case: Case, payload: dict[str, Any], actor: Actor
+                 ) -> dict[str, Any]:
     """Refuse, in Chinese, a person named on a form who may not be there: not on the roster;
     of another township than the case's (people without a township — the county's and the
     local administrator — may be named anywhere); or, in a field saying who entered the
@@ -544,6 +537,7 @@ def check_people(session: Session, case: Case, payload: dict[str, Any], actor: A
         town = people[code].township_id
         if town is not None and town != case.township_id:
             raise JianhuError(f"{code} 不是本乡镇的人员，不能填在「{title}」")
+    return people
 
 
 def _record_date(payload: dict[str, Any]) -> dt.date:
@@ -593,7 +587,7 @@ def record_form(session: Session, host: Host, case: Case, form_id: str, payload:
     form = load_form(host, form_id)
     payload = form.with_codes(payload)  # "方式": "入户" as well as "home"
     form.validate(payload)
-    check_people(session, case, payload, actor)
+    people = check_people(session, case, payload, actor)
     on = _record_date(payload)
     if on > local_today(now):
         raise JianhuError(f"{form.title}的日期 {on} 晚于今天")
@@ -612,7 +606,7 @@ def record_form(session: Session, host: Host, case: Case, form_id: str, payload:
         session.add(ConfidentialRecord(record_id=record.id, payload=secret))
     result = Recorded(record.id, case.case_no, before, before)
     ctx = _Ctx(session, host, case, payload, actor, now,
-               host.followup_policy(township.code), township, result, record, on)
+               host.followup_policy(township.code), township, result, record, on, people)
     handler(ctx)
     audit.record(session, actor=actor.code, action="record", entity_type="form_record",
                  entity_id=record.id, after={"case_no": case.case_no, "form": form_id,

@@ -138,8 +138,7 @@ def _open_workbook(path: Path, columns: set[str] | None = None,
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
         names = [m.name for m in workbook.sheets_metadata
-                 if str(m.visible).lower().endswith("visible") and
-                 "hidden" not in str(m.visible).lower()] or workbook.sheet_names
+                 if m.visible == python_calamine.SheetVisibleEnum.Visible] or workbook.sheet_names
     except Exception as exc:  # calamine raises its own error types for broken files
         raise JianhuError(f"无法读取工作簿 {path.name}：文件已损坏或不是 Excel/WPS 工作簿，"
                           "请用 Excel 或 WPS 打开后另存为 .xlsx 再导入") from exc
