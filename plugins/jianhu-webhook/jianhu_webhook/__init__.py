@@ -159,6 +159,7 @@ def post(url: str, message_id: str, body: dict[str, Any], secret: str, timeout: 
 
 
 def deliver(session: Any, *, backoff_base: float = 2.0, limit: int = 100,
+            lease_seconds: float | None = None,
             env: dict[str, str] | None = None) -> tuple[int, int]:
     """Deliver up to ``limit`` due messages, one claimed at a time (:func:`jianhu.outbox.claim`),
     committing each outcome. Returns ``(delivered, failed)``.
@@ -176,7 +177,8 @@ def deliver(session: Any, *, backoff_base: float = 2.0, limit: int = 100,
     env = os.environ if env is None else env
     ok = bad = 0
     while ok + bad < limit:
-        message = claim(session, NAME)
+        message = claim(session, NAME) if lease_seconds is None else claim(
+            session, NAME, lease_seconds=lease_seconds)
         if message is None:
             break
         settings = _settings(session, message.payload["township_code"]) or {}
@@ -211,14 +213,18 @@ def jianhu_register_commands(cli: click.Group) -> None:
     @outbox.command(name="deliver")
     @click.option("--watch", is_flag=True, help="持续运行，每隔 --interval 秒推送一次")
     @click.option("--interval", type=float, default=5.0, show_default=True)
+    @click.option("--lease", type=click.FloatRange(1, 3600), default=None,
+                  help="一条事件交给一个推送进程的时限（秒，默认 300）；"
+                       "进程中途被停止时，过了时限由别的进程重发")
     @click.option("--backoff-base", type=float, default=2.0, show_default=True,
                   help="失败后重试间隔的基数（秒，指数退避）")
     @pass_workspace
-    def deliver_cmd(ws: Workspace, watch: bool, interval: float, backoff_base: float) -> None:
+    def deliver_cmd(ws: Workspace, watch: bool, interval: float, backoff_base: float,
+                    lease: float | None) -> None:
         """推送到期的事件（失败按指数退避重试；中途中断不丢失）。"""
         while True:
             with ws.session() as session:
-                ok, bad = deliver(session, backoff_base=backoff_base)
+                ok, bad = deliver(session, backoff_base=backoff_base, lease_seconds=lease)
             click.echo(f"{dt.datetime.now():%H:%M:%S} 已推送 {ok} 条，失败 {bad} 条")
             if not watch:
                 return

@@ -186,7 +186,9 @@ def test_killed_worker_loses_nothing_and_sends_nothing_twice(tmp_path, receiver,
     ids = outbox_ids(engine)
     env = {**os.environ, "JIANHU_DATABASE_URL": db, "JIANHU_LOAD_PLUGINS": "webhook",
            "JIANHU_WEBHOOK_SECRET": SECRET}
-    cmd = [sys.executable, "-c", "from jianhu.cli import main; main()", "outbox", "deliver"]
+    # a short lease, so the event the killed worker held is due again soon
+    cmd = [sys.executable, "-c", "from jianhu.cli import main; main()", "outbox", "deliver",
+           "--lease", "2"]
     worker = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 30
     while len(srv.processed) < 5 and time.time() < deadline:
@@ -194,6 +196,7 @@ def test_killed_worker_loses_nothing_and_sends_nothing_twice(tmp_path, receiver,
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     assert 0 < len(srv.processed) < len(ids), "the worker was killed mid-way"
+    time.sleep(2.5)  # the killed worker's lease runs out
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert sorted(srv.processed) == sorted(ids)  # every event, each processed once
