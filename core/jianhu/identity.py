@@ -121,14 +121,15 @@ def find_children(session: Session, batch: list[dict[str, Any]]) -> dict[tuple, 
     Returns:
         ``{("id", citizen_id) | ("nv", village_id, name, birth_date): row}`` for the children
         found; rows have ``id, citizen_id, township_id, village_id, name, sex, birth_date,
-        name_key, legal_basis, consent``.
+        name_key, legal_basis, consent, version``.
         A row with an ID that matches no stored ID also matches a stored child without an ID and
         the same name, birth date and village (a corrected file that adds the ID).
     """
     scope = current(session)
     limit = scope.children if scope is not None else (lambda stmt: stmt)
     cols = (Child.id, Child.citizen_id, Child.township_id, Child.village_id, Child.name,
-            Child.sex, Child.birth_date, Child.name_key, Child.legal_basis, Child.consent)
+            Child.sex, Child.birth_date, Child.name_key, Child.legal_basis, Child.consent,
+            Child.version)
     ids = [c["citizen_id"] for c in batch if c["citizen_id"]]
     found: dict[tuple, Any] = {}
     if ids:

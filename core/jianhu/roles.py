@@ -59,6 +59,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "transfer:decide": SUPERVISORS | {"county_admin"},
     "duplicates:list": CASEWORKERS | ASSESSORS | {"county_admin"},
     "duplicates:resolve": SUPERVISORS | {"county_admin"},
+    # An edit made on a device from an older copy of a child (jianhu.conflicts).
+    "conflicts:resolve": SUPERVISORS,
     "audit:list": SUPERVISORS | {"county_admin"},
     "view:reporter": SUPERVISORS | {"assessor_police"},
     "view:identified": CASEWORKERS | ASSESSORS | SUPPORT | {"county_admin"},
@@ -89,7 +91,8 @@ ACTION_LABELS = {
     "people:list": "查看人员名册", "plugins:configure": "设置插件",
     "records:on_behalf": "代他人导入个案记录", "transfer:request": "申请个案转移",
     "transfer:decide": "接收或退回个案转移", "duplicates:list": "查看疑似重复登记",
-    "duplicates:resolve": "核实疑似重复登记", "audit:list": "查看审计日志",
+    "duplicates:resolve": "核实疑似重复登记", "conflicts:resolve": "处理修改冲突",
+    "audit:list": "查看审计日志",
     "documents:export": "生成个案文书",
 }
 

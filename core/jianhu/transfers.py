@@ -236,7 +236,7 @@ def _move(conn: Any, actor: Actor, transfer: Transfer, village_id: uuid.UUID) ->
     town = transfer.to_township_id
     now = dt.datetime.now(dt.UTC)
     conn.execute(update(Child).where(Child.id == child_id).values(
-        township_id=town, village_id=village_id, updated_at=now))
+        township_id=town, village_id=village_id, updated_at=now, version=Child.version + 1))
     conn.execute(update(Case).where(Case.id.in_(case_ids)).values(
         township_id=town, village_id=village_id, updated_at=now))
     conn.execute(update(FollowUp).where(FollowUp.case_id.in_(case_ids)).values(township_id=town))

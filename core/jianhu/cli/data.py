@@ -121,3 +121,21 @@ def report(ws: Workspace, name: str, fmt: str | None, out: Path, on: dt.date | N
         table = suppress_small_cells(table)
     formats[fmt].write(table, out)
     click.echo(f"已写入{reports[name].title}：{out}（{len(table.rows)}行）")
+
+
+@import_.command(name="outbox")
+@click.argument("file", type=click.Path(path_type=Path))
+@pass_workspace
+def import_outbox_cmd(ws: Workspace, file: Path) -> None:
+    """导入离线采集导出的待上传记录 FILE（手机要清空或更换时）：每条记录按其编号只登记一次。"""
+    from jianhu.capture import import_outbox
+
+    with ws.session() as session:
+        _, scope = ws.scoped(session)
+        result = import_outbox(session, ws.host, scope, file)
+    click.echo(f"待上传记录：已登记{result.recorded}条，此前已上传{result.replayed}条，"
+               f"交督导员处理（修改冲突）{result.conflicts}条，未登记{len(result.refused or [])}条。")
+    for line in result.refused or []:
+        click.echo(f"  {line}")
+    if result.refused:
+        raise SystemExit(1)

@@ -88,6 +88,9 @@ class Child(Base):
     consent: Mapped[dict[str, Any] | None]
     #: The day its personal data was de-identified at the end of retention (:mod:`jianhu.retention`).
     deidentified_on: Mapped[dt.date | None] = mapped_column(Date)
+    #: Raised by one at every change of the child's or guardians' fields: an edit made on a
+    #: device from an older version is held as a conflict (:mod:`jianhu.conflicts`).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 
@@ -375,6 +378,44 @@ class SignInThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[dt.datetime] = mapped_column(default=now_utc)
     blocked_until: Mapped[dt.datetime | None] = mapped_column(index=True)
+
+
+class Submission(Base):
+    """A write sent with an idempotency key (the record's id made on the device): the key, who
+    sent what, and the answer given, so the same key sent again gets the same answer and writes
+    nothing (:mod:`jianhu.submissions`)."""
+
+    __tablename__ = "submissions"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    township_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("townships.id"))
+    endpoint: Mapped[str] = mapped_column(String(120))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc, index=True)
+
+
+class EditConflict(Base):
+    """An edit of a child's or guardians' fields made from an older version than the stored one,
+    held for a supervisor instead of being applied (:mod:`jianhu.conflicts`)."""
+
+    __tablename__ = "edit_conflicts"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
+    township_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("townships.id"), index=True)
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("children.id"))
+    form_id: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[dict[str, Any]]
+    base_version: Mapped[int] = mapped_column(Integer)
+    stored_version: Mapped[int] = mapped_column(Integer)
+    #: ``[{"field", "stored", "proposed"}]``: what the edit would change.
+    changes: Mapped[list[Any]]
+    submitted_by: Mapped[str] = mapped_column(String(100))
+    submitted_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    #: ``open``, ``applied`` (the edit was recorded) or ``dismissed`` (the stored values stay).
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[dt.datetime | None]
 
 
 class AuditEvent(Base):

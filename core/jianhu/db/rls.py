@@ -48,6 +48,9 @@ POLICIES: dict[str, str | dict[str, str]] = {
                          "insert": "jianhu_visible(township_id) OR jianhu_visible(from_township_id)",
                          "update": "jianhu_visible(township_id)"},
     "transfers": "jianhu_visible(from_township_id) OR jianhu_visible(to_township_id)",
+    # Idempotency keys and held edits: the sender's township (county staff: none, county only).
+    "submissions": "jianhu_visible(township_id)",
+    "edit_conflicts": "jianhu_visible(township_id)",
     # The audit trail: a township reads the events about its own cases, children, tasks and
     # records (the subqueries are themselves under row-level security); any role may append,
     # none may change or delete (APPEND_ONLY).

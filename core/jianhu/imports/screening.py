@@ -19,6 +19,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,24 @@ def ensure_townships(session: Session, host: Host, actor: str) -> dict[str, Town
     return {fold(t.name): t for t in existing.values()}
 
 
+class StaleEdit(Exception):
+    """A survey would change a child stored since at a newer version than the one it was
+    filled in from (an offline device's copy): it is held, not applied (:mod:`jianhu.conflicts`).
+
+    Attributes:
+        child_id / township_id: the child.
+        stored_version: the child's version now.
+        before / after: the child's fields the survey would change, stored and proposed (the
+            guardians and other answers change too when only ``survey_hash`` differs).
+    """
+
+    def __init__(self, child_id: uuid.UUID, township_id: uuid.UUID, stored_version: int,
+                 before: dict[str, Any], after: dict[str, Any]):
+        super().__init__("该儿童的信息在本次调查表填写之后已被他人修改")
+        self.child_id, self.township_id, self.stored_version = child_id, township_id, stored_version
+        self.before, self.after = before, after
+
+
 class ScreeningImport:
     """One run of a screening import into an open session (see :func:`import_screening`)."""
 
@@ -170,6 +189,9 @@ class ScreeningImport:
         self.import_id = str(uuid.uuid4())
         self.summary = ImportSummary()
         self.alerts: list[dict[str, Any]] = []
+        #: The child's version the survey was filled in from (a device's copy), or ``None``: a
+        #: change of a child stored since at a newer version is refused (:class:`StaleEdit`).
+        self.based_on: int | None = None
 
     # ------------------------------------------------------------------ checks
     def check(self, parsed: ParsedRow) -> list[RowError]:
@@ -349,8 +371,11 @@ class ScreeningImport:
                     continue
                 child_id = found.id
                 old, new = audit.diff(before, columns)
+                if self.based_on is not None and found.version > self.based_on:
+                    raise StaleEdit(child_id, found.township_id, found.version, old, new)
                 new["survey_hash"], old["survey_hash"] = digest, latest_hash.get(found.id)
-                child_updates.append({"id": child_id, **columns, "updated_at": now})
+                child_updates.append({"id": child_id, **columns, "updated_at": now,
+                                      "version": found.version + 1})
                 replaced_guardians.append(child_id)
                 audits.append(audit.event_row(actor=self.actor, action="update",
                                               entity_type="child", entity_id=child_id,
@@ -704,18 +729,28 @@ def _counts(summary: ImportSummary) -> dict[str, int]:
 
 
 def record_survey(session: Session, host: Host, doc: dict[str, Any], *,
-                  actor: str) -> ImportSummary:
+                  actor: str, based_on: int | None = None,
+                  commit: bool = True) -> ImportSummary:
     """Record one survey filled in on a form (the web page) and commit: exactly the checks and
     effects of a one-row import (:func:`import_screening`), so a child already registered is
     updated, not added again, and a case is opened when the rules say so.
 
+    Args:
+        based_on: the child's version the survey was filled in from (an offline device's copy),
+            or ``None`` (the form was filled in on the stored child).
+        commit: commit (rolled back on any error); ``False``: leave both to the caller (who
+            stores more in the same transaction).
+
     Raises:
         ImportRejected: the survey fails the form or the import's checks; ``errors`` name the
             column titles (row 1). Nothing is written.
+        StaleEdit: ``based_on`` is older than the stored child and the survey would change it.
+            Nothing is written.
     """
     run = ScreeningImport(session, host, actor, "网页录入")
+    run.based_on = based_on
     parsed = ParsedRow(1, doc, [RowError(1, col, msg) for col, msg in run.form.problems(doc)])
-    with unit_of_work(session):
+    with unit_of_work(session) if commit else nullcontext(session):
         problems = parsed.errors + run.check(parsed)
         if problems:
             raise ImportRejected(problems, 1)

@@ -14,17 +14,17 @@ import secrets
 from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyCookie, APIKeyHeader
 from pydantic import BaseModel, Field
 
+from jianhu import capture, submissions
 from jianhu.errors import JianhuError
 from jianhu.followups import due_list
 from jianhu.forms import load_form
-from jianhu.lifecycle import RECORD_FORMS, STATES, TransitionRefused, allowed_forms, state_label
-from jianhu.records import record_form
+from jianhu.lifecycle import RECORD_FORMS, STATES, allowed_forms, state_label
 from jianhu.reports import build as build_report
 from jianhu.reports import suppress_small_cells
 from jianhu.roles import role_labels
@@ -32,8 +32,7 @@ from jianhu.tasks import KIND_LABELS
 from jianhu.timeline import case_view
 from jianhu.web import queries
 from jianhu.web.auth import SignInRefused, revoke, sign_in
-from jianhu.web.context import DB, Ctx, Forbidden, SignedIn
-from jianhu.web.forms import problems_json
+from jianhu.web.context import DB, Ctx, SignedIn
 from jianhu.web.security import COOKIE, CSRF_HEADER, csrf_token
 
 cookie_auth = APIKeyCookie(name=COOKIE, auto_error=False, description="登录后的会话 Cookie")
@@ -45,6 +44,13 @@ FormId = Enum("FormId", {f: f for f in RECORD_FORMS}, type=str)  # type: ignore[
 FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 Payload = Annotated[dict[str, Any], Body(description="表单内容（按该表单的 JSON Schema）")]
 LocalDay = Annotated[dt.date | None, Query(description="日期（YYYY-MM-DD，北京时间；默认今天）")]
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", max_length=102,
+    description="记录在设备上保存时生成的编号（UUID）：同一编号再次提交只算一份，返回第一次的结果")]
+BasedOn = Annotated[int | None, Query(ge=1, le=1_000_000, description=(
+    "填表时设备上该儿童信息的版本（离线副本）；信息已被他人修改时不写入，交督导员处理"))]
+#: The header marking an answer given again for a key already used (jianhu.submissions).
+REPLAYED = "Idempotency-Replayed"
 
 
 class Credentials(BaseModel):
@@ -144,6 +150,21 @@ class RecordedOut(BaseModel):
     status_after: str
     tasks: list[dict[str, Any]]
     notes: list[str]
+    replay: bool = Field(False, description="true：同一编号已提交过，这是第一次的结果，未重复写入")
+
+
+class SurveyOut(BaseModel):
+    """What recording a survey did (or that it was held as a conflict)."""
+
+    created: int
+    updated: int
+    unchanged: int
+    cases_opened: int
+    cases_reopened: int
+    emergencies: int
+    warnings: list[str]
+    conflict_id: str | None = Field(None, description="调查表基于旧的儿童信息：已交督导员处理，未写入")
+    replay: bool = False
 
 
 class TableOut(BaseModel):
@@ -285,31 +306,35 @@ def api_form(form_id: FormId, ctx: SignedIn) -> Any:
                                                              "description": "当前状态不允许"},
                         422: {"model": Problems, "description": "表单填写有误，未写入"}})
 def api_record(case_no: Annotated[str, PathParam(max_length=40)], form_id: FormId,
-               payload: Payload, ctx: SignedIn) -> Any:
+               payload: Payload, ctx: SignedIn, idempotency_key: IdempotencyKey = None) -> Any:
     """在个案上登记一份表单（随访、服务、救助方案……）。
 
-    表单不符合要求时返回 422 和每个问题，不写入任何数据。"""
-    form = load_form(ctx.host, form_id.value)
-    if not ctx.actor.can(f"record:{form_id.value}"):
-        raise Forbidden(f"{role_labels().get(ctx.actor.role, ctx.actor.role)}无权登记{form.title}")
-    case = ctx.find_case(case_no)
-    problems = problems_json(form, payload)
-    if problems:
-        return JSONResponse({"detail": f"{form.title}填写有误，未写入", "problems": problems},
-                            status_code=422)
-    try:
-        done = record_form(ctx.session, ctx.host, case, form_id.value, payload, actor=ctx.actor)
-        ctx.session.commit()
-    except TransitionRefused as exc:
-        ctx.session.rollback()
-        return JSONResponse({"detail": str(exc), "problems": []}, status_code=409)
-    except (JianhuError, ValueError) as exc:
-        ctx.session.rollback()
-        return JSONResponse({"detail": str(exc), "problems": []}, status_code=422)
-    return RecordedOut(record_id=str(done.record_id), case_no=done.case_no,
-                       status_before=done.status_before, status_after=done.status_after,
-                       tasks=[{"kind": k, "label": KIND_LABELS.get(k, k), "due_on": d.isoformat()}
-                              for k, d in done.tasks], notes=done.notes)
+    表单不符合要求时返回 422 和每个问题，不写入任何数据。带 Idempotency-Key 时，同一编号
+    再次提交返回第一次的结果（响应头 Idempotency-Replayed: true），不重复写入。"""
+    outcome = capture.submit(ctx.session, ctx.host, ctx.scope,
+                             submissions.read_key(idempotency_key), form_id.value, payload,
+                             case_no=case_no)
+    return _answer(outcome)
+
+
+def _answer(outcome: submissions.Outcome) -> JSONResponse:
+    return JSONResponse(outcome.body, status_code=outcome.status,
+                        headers={REPLAYED: "true"} if outcome.replay else None)
+
+
+@router.post("/surveys", status_code=201, response_model=SurveyOut,
+             dependencies=[Depends(cookie_auth), Depends(csrf_auth)],
+             responses={202: {"model": SurveyOut, "description": "基于旧的儿童信息：已交督导员处理"},
+                        422: {"model": Problems, "description": "调查表填写有误，未写入"}})
+def api_survey(payload: Payload, ctx: SignedIn, idempotency_key: IdempotencyKey = None,
+               based_on: BasedOn = None) -> Any:
+    """登记一份基本情况调查表（一名儿童）：与导入一行调查表的检查和结果相同。
+
+    带 Idempotency-Key 时同一编号只登记一次。"""
+    outcome = capture.submit(ctx.session, ctx.host, ctx.scope,
+                             submissions.read_key(idempotency_key), capture.SURVEY, payload,
+                             based_on=based_on)
+    return _answer(outcome)
 
 
 @router.get("/reports/summary", response_model=TableOut, dependencies=[Depends(cookie_auth)])

@@ -55,6 +55,8 @@ MENU: tuple[tuple[str, str, str], ...] = (
     ("/import", "导入调查表", "import:screening"),
     ("/transfers", "个案转移", "transfer:request"),
     ("/approvals", "待审批", "approve:plan"),
+    ("/conflicts", "修改冲突", "conflicts:resolve"),
+    ("/offline/", "离线采集", "record:visit"),
     ("/reports", "报表", "report:aggregate"),
     ("/dashboard", "统计图", "view:cases"),
 )
@@ -169,7 +171,7 @@ def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> Fa
         JianhuError: the database is not initialised or not on the current schema.
         PluginError: a plugin's web page is invalid.
     """
-    from jianhu.web import api, pages
+    from jianhu.web import api, offline, pages
 
     config = config or WebConfig.from_env()
     open_session(engine).close()  # the schema is current (checked once, not per request)
@@ -187,6 +189,7 @@ def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> Fa
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(offline.router)
     for page in host.web_pages.values():
         _add_plugin_page(app, page)
 

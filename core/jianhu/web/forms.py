@@ -71,6 +71,34 @@ class Widget:
         return self.field.required
 
     @property
+    def value_type(self) -> str:
+        """The JSON type of the value (of each value, for check boxes): ``"integer"``,
+        ``"number"``, ``"boolean"`` or ``"string"`` (the offline app builds the document with it)."""
+        if self.field.kind == "boolean":
+            return "boolean"
+        if self.field.kind in ("integer", "number"):
+            return self.field.kind
+        if self.choices and all(isinstance(v, int) and not isinstance(v, bool)
+                                for v, _ in self.field.choices):
+            return "integer"
+        return "string"
+
+    @property
+    def constraints(self) -> dict[str, str]:
+        """HTML constraint attributes from the field's schema (``pattern``, ``maxlength``,
+        ``min``, ``max``): the browser checks them before saving; the server checks again."""
+        s, out = self.field.schema, {}
+        if "pattern" in s and self.control == "text":
+            out["pattern"] = str(s["pattern"]).removeprefix("^").removesuffix("$")
+        if "maxLength" in s and self.control in ("text", "textarea"):
+            out["maxlength"] = str(s["maxLength"])
+        if self.control == "number":
+            for key, attr in (("minimum", "min"), ("maximum", "max")):
+                if key in s:
+                    out[attr] = str(s[key])
+        return out
+
+    @property
     def dom_id(self) -> str:
         """An HTML id for the input."""
         return "f-" + self.name.replace(".", "-")
@@ -315,8 +343,3 @@ def read_submission(form: Form, data: Mapping[str, Sequence[str]]) -> tuple[dict
         w.error = errors.get(w.name, "")
     return doc, page
 
-
-def problems_json(form: Form, doc: Mapping[str, Any]) -> list[dict[str, str]]:
-    """The form's problems with ``doc`` as ``[{"field": column title, "message": ...}]`` (for
-    the API); empty when the document passes."""
-    return [{"field": column, "message": message} for column, message in form.problems(doc)]

@@ -117,7 +117,9 @@ def logout(request: Request, session: DB) -> Response:
     if isinstance(user, dict) and user.get("sid"):
         revoke(session, user["sid"], keep_hours=request.app.state.config.session_hours)
     request.session.clear()
-    return RedirectResponse("/login", status_code=303)
+    # the offline app's saved pages go; its read cache is cleared by the sign-in page's script
+    # (static/offline/signed-out.js); records waiting to be sent stay (handbook 离线采集)
+    return RedirectResponse("/login", status_code=303, headers={"Clear-Site-Data": '"cache"'})
 
 
 # --------------------------------------------------------------------------- work

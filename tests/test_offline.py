@@ -1,0 +1,242 @@
+"""Records captured on devices: a record sent twice is one record, a stale edit is held as a
+conflict, a refused record is answered (never dropped), and a phone's exported records import
+once (jianhu.capture, jianhu.submissions, jianhu.conflicts; handbook 离线采集).
+
+The browser side (the offline app in chromium, offline and back) is tests/test_offline_browser.py.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from conftest import TEST_ENV
+from jianhu.db.models import Child, EditConflict, FormRecord, Submission
+from jianhu.db.session import open_session
+from jianhu.plugins import Host
+from jianhu.web import WebConfig, create_app
+from surveys import survey
+from web_helpers import DIRECTOR, OTHER_TOWN, PASSWORD, SUPERVISOR, build_sample, database, \
+    page_token, serve
+
+TODAY = "2026-11-30"
+VISIT = {"visit": {"date": TODAY, "visitor": DIRECTOR, "method": "home", "child_seen": True,
+                   "risk_change": "unchanged", "notes": "孩子在家，情况稳定"}}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, sample_dir):
+    host = Host.load(env=TEST_ENV)
+    with database(tmp_path_factory.mktemp("offline")) as url:
+        sample = build_sample(url, host, sample_dir)
+        with serve(create_app(sample.engine, host, WebConfig(secret_key="offline"))) as base:
+            yield {"base": base, "sample": sample, "url": url, "host": host}
+        sample.engine.dispose()
+
+
+def client(site, code: str = DIRECTOR) -> tuple[requests.Session, dict]:
+    s = requests.Session()
+    r = s.post(site["base"] + "/api/session", json={"code": code, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return s, {"X-CSRF-Token": r.json()["csrf_token"]}
+
+
+def visits(site, case_no: str) -> int:
+    from jianhu.db.models import Case
+
+    with open_session(site["sample"].engine) as s:
+        case_id = s.scalar(select(Case.id).where(Case.case_no == case_no))
+        return s.scalar(select(func.count()).select_from(FormRecord).where(
+            FormRecord.subject_id == case_id, FormRecord.form_id == "visit"))
+
+
+def test_the_same_key_twice_is_one_record_and_the_second_answer_is_a_replay(site):
+    s, headers = client(site)
+    case_no = site["sample"].own_case
+    before = visits(site, case_no)
+    key = str(uuid.uuid4())
+    url = f"{site['base']}/api/cases/{case_no}/records/visit"
+    first = s.post(url, json=VISIT, headers=headers | {"Idempotency-Key": key})
+    assert first.status_code == 201, first.text
+    assert "Idempotency-Replayed" not in first.headers
+    again = s.post(url, json=VISIT, headers=headers | {"Idempotency-Key": f'"{key}"'})
+    assert again.status_code == 201
+    assert again.headers["Idempotency-Replayed"] == "true"
+    assert again.json()["record_id"] == first.json()["record_id"]
+    assert again.json()["replay"] is True
+    assert visits(site, case_no) == before + 1
+    # the same key with other content, or from another township, writes nothing
+    other = s.post(url, json={"visit": VISIT["visit"] | {"notes": "改过的内容"}},
+                   headers=headers | {"Idempotency-Key": key})
+    assert other.status_code == 422
+    assert "这个记录编号已用于另一份内容不同的记录" in other.json()["detail"]
+    elsewhere, h2 = client(site, OTHER_TOWN)
+    r = elsewhere.post(url, json=VISIT, headers=h2 | {"Idempotency-Key": key})
+    assert r.status_code in (404, 422)
+    assert visits(site, case_no) == before + 1
+
+
+def test_a_refused_record_is_answered_and_can_be_sent_again_with_its_key_corrected(site):
+    s, headers = client(site)
+    case_no = site["sample"].own_case
+    before = visits(site, case_no)
+    key = str(uuid.uuid4())
+    url = f"{site['base']}/api/cases/{case_no}/records/visit"
+    bad = {"visit": VISIT["visit"] | {"method": "飞鸽"}}
+    r = s.post(url, json=bad, headers=headers | {"Idempotency-Key": key})
+    assert r.status_code == 422
+    assert r.json()["problems"][0]["field"] == "方式"
+    assert visits(site, case_no) == before
+    r = s.post(url, json=VISIT, headers=headers | {"Idempotency-Key": key})
+    assert r.status_code == 201 and "Idempotency-Replayed" not in r.headers
+    assert visits(site, case_no) == before + 1
+
+
+def test_a_record_for_a_child_outside_scope_is_refused_with_its_reason(site):
+    s, headers = client(site)
+    other = site["sample"].other_town_case
+    r = s.post(f"{site['base']}/api/cases/{other}/records/visit", json=VISIT,
+               headers=headers | {"Idempotency-Key": str(uuid.uuid4())})
+    assert r.status_code == 404
+    assert r.json()["detail"] == f"没有个案 {other}"
+    with open_session(site["sample"].engine) as session:
+        assert session.scalar(select(func.count()).select_from(Submission).where(
+            Submission.endpoint == f"records/{other}/visit")) == 0
+
+
+def test_a_malformed_key_is_refused_in_chinese(site):
+    s, headers = client(site)
+    r = s.post(f"{site['base']}/api/cases/{site['sample'].own_case}/records/visit", json=VISIT,
+               headers=headers | {"Idempotency-Key": "a b"})
+    assert r.status_code == 422
+    assert r.json()["detail"] == "Idempotency-Key 应为设备生成的记录编号（UUID）"
+
+
+def children_named(site, name: str) -> list[tuple[str, int]]:
+    with open_session(site["sample"].engine) as s:
+        return [(c.citizen_id, c.version) for c in s.scalars(select(Child).where(Child.name == name))]
+
+
+def test_a_survey_sent_twice_is_one_child(site):
+    s, headers = client(site, SUPERVISOR)
+    doc = survey(child__name="离线甲", child__citizen_id="320724201503030063",
+                 child__birth_date="2015-03-03", residence__village="测试村")
+    key = str(uuid.uuid4())
+    first = s.post(site["base"] + "/api/surveys", json=doc, headers=headers | {"Idempotency-Key": key})
+    assert first.status_code == 201, first.text
+    assert first.json()["created"] == 1
+    again = s.post(site["base"] + "/api/surveys", json=doc, headers=headers | {"Idempotency-Key": key})
+    assert again.status_code == 201 and again.json()["replay"] is True
+    assert again.json()["created"] == 1  # the first answer, not a second child
+    assert children_named(site, "离线甲") == [("320724201503030063", 1)]
+
+
+def test_a_survey_made_from_an_older_copy_is_held_as_a_conflict_for_the_supervisor(site):
+    s, headers = client(site, SUPERVISOR)
+    doc = survey(child__name="离线乙", child__citizen_id="320724201504040079", child__sex="male",
+                 child__birth_date="2015-04-04", residence__village="测试村")
+    assert s.post(site["base"] + "/api/surveys", json=doc, headers=headers).status_code == 201
+    # the office corrects the child (version 2) while a director's phone still has version 1
+    office = survey(**{**{f"child__{k}": v for k, v in doc["child"].items()},
+                       "residence__village": "测试村", "child__schooling": "junior"})
+    r = s.post(site["base"] + "/api/surveys", json=office, headers=headers)
+    assert r.status_code == 201 and r.json()["updated"] == 1
+    assert children_named(site, "离线乙") == [("320724201504040079", 2)]
+    phone = survey(**{**{f"child__{k}": v for k, v in doc["child"].items()},
+                      "residence__village": "测试村", "child__name": "离线丙"})
+    key = str(uuid.uuid4())
+    held = s.post(site["base"] + "/api/surveys?based_on=1", json=phone,
+                  headers=headers | {"Idempotency-Key": key})
+    assert held.status_code == 202, held.text
+    assert held.json()["conflict_id"]
+    assert children_named(site, "离线乙") == [("320724201504040079", 2)]  # nothing applied
+    replay = s.post(site["base"] + "/api/surveys?based_on=1", json=phone,
+                    headers=headers | {"Idempotency-Key": key})
+    assert replay.status_code == 202 and replay.json()["conflict_id"] == held.json()["conflict_id"]
+    with open_session(site["sample"].engine) as session:
+        row = session.get(EditConflict, uuid.UUID(held.json()["conflict_id"]))
+        assert (row.status, row.base_version, row.stored_version) == ("open", 1, 2)
+        assert {"field": "姓名", "stored": "离线乙", "proposed": "离线丙"} in row.changes
+        assert session.scalar(select(func.count()).select_from(EditConflict)) == 1
+    # the supervisor sees it on the page, another township's supervisor does not
+    page = requests.Session()
+    token = page_token(page.get(site["base"] + "/login").text)
+    page.post(site["base"] + "/login", data={"csrf_token": token, "code": SUPERVISOR,
+                                             "password": PASSWORD, "next": "/"})
+    listed = page.get(site["base"] + "/conflicts")
+    assert listed.status_code == 200 and "离线丙" in listed.text and "离线乙" in listed.text
+    outsider = requests.Session()
+    token = page_token(outsider.get(site["base"] + "/login").text)
+    outsider.post(site["base"] + "/login", data={"csrf_token": token, "code": OTHER_TOWN,
+                                                 "password": PASSWORD, "next": "/"})
+    assert "离线乙" not in outsider.get(site["base"] + "/conflicts").text
+    r = outsider.post(site["base"] + f"/conflicts/{held.json()['conflict_id']}",
+                      data={"csrf_token": page_token(outsider.get(site["base"] + "/today").text),
+                            "decision": "apply"})
+    assert "未处理：没有这个修改冲突（或已处理）" in r.text
+    assert children_named(site, "离线丙") == []
+    # applied by the supervisor: recorded as a re-survey, version 3
+    token = page_token(listed.text)
+    r = page.post(site["base"] + f"/conflicts/{held.json()['conflict_id']}",
+                  data={"csrf_token": token, "decision": "apply"}, allow_redirects=False)
+    assert r.status_code == 303
+    assert children_named(site, "离线丙") == [("320724201504040079", 3)]
+    assert "没有待处理的修改冲突" in page.get(site["base"] + "/conflicts").text
+
+
+def test_the_app_manifest_and_service_worker_answer_and_the_app_needs_sign_in(site):
+    r = requests.get(site["base"] + "/manifest.webmanifest")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/manifest+json")
+    assert r.json()["start_url"] == "/offline/" and r.json()["display"] == "standalone"
+    sw = requests.get(site["base"] + "/offline/sw.js")
+    assert sw.status_code == 200 and sw.headers["content-type"].startswith("text/javascript")
+    assert "__VERSION__" not in sw.text and "jianhu-offline-" in sw.text
+    r = requests.get(site["base"] + "/offline/", allow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    s, _ = client(site)
+    page = s.get(site["base"] + "/offline/")
+    assert page.status_code == 200
+    for form_id in ("visit", "service", "incident"):
+        assert f'<template id="form-{form_id}"' in page.text
+    assert '<template id="form-screening"' in page.text  # a director surveys too
+    bundle = s.get(site["base"] + "/api/offline/bundle").json()
+    assert site["sample"].own_case in {c["case_no"] for c in bundle["cases"]}
+    assert site["sample"].other_town_case not in {c["case_no"] for c in bundle["cases"]}
+    assert site["sample"].other_village_case not in {c["case_no"] for c in bundle["cases"]}
+
+
+def test_a_phones_exported_records_import_once_and_anothers_are_refused(site, tmp_path):
+    from click.testing import CliRunner
+
+    from jianhu.cli import cli
+
+    case_no = site["sample"].own_case
+    before = visits(site, case_no)
+    mine, theirs = str(uuid.uuid4()), str(uuid.uuid4())
+    file = tmp_path / "待上传记录.json"
+    file.write_text(json.dumps({"format": "jianhu-outbox", "version": 1, "records": [
+        {"id": mine, "form_id": "visit", "case_no": case_no, "by": DIRECTOR, "doc": VISIT},
+        {"id": theirs, "form_id": "visit", "case_no": case_no, "by": "320724100-W01",
+         "doc": VISIT}]}, ensure_ascii=False), encoding="utf-8")
+    runner = CliRunner()
+    env = {**TEST_ENV, "JIANHU_DATABASE_URL": site["url"]}
+    out = runner.invoke(cli, ["--as", DIRECTOR, "import", "outbox", str(file)], env=env)
+    assert out.exit_code == 1, out.output
+    assert "已登记1条，此前已上传0条" in out.output
+    assert "第2条：由 320724100-W01 采集，请由本人登录后上传" in out.output
+    assert visits(site, case_no) == before + 1
+    # the phone sends the same record afterwards: a replay, no second visit
+    s, headers = client(site)
+    r = s.post(f"{site['base']}/api/cases/{case_no}/records/visit", json=VISIT,
+               headers=headers | {"Idempotency-Key": mine})
+    assert r.status_code == 201 and r.headers["Idempotency-Replayed"] == "true"
+    out = runner.invoke(cli, ["--as", DIRECTOR, "import", "outbox", str(file)], env=env)
+    assert "已登记0条，此前已上传1条" in out.output
+    assert visits(site, case_no) == before + 1
+    file.write_text("不是文件", encoding="utf-8")
+    out = runner.invoke(cli, ["--as", DIRECTOR, "import", "outbox", str(file)], env=env)
+    assert out.exit_code != 0 and "无法读取待上传记录文件" in out.output
