@@ -20,8 +20,7 @@ from jianhu.db.session import open_session
 from jianhu.plugins import Host
 from jianhu.web import WebConfig, create_app
 from surveys import survey
-from web_helpers import DIRECTOR, OTHER_TOWN, PASSWORD, SUPERVISOR, build_sample, database, \
-    page_token, serve
+from web_helpers import DIRECTOR, OTHER_TOWN, PASSWORD, SUPERVISOR, build_sample, database, page_token, serve
 
 TODAY = "2026-11-30"
 VISIT = {"visit": {"date": TODAY, "visitor": DIRECTOR, "method": "home", "child_seen": True,

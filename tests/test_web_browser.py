@@ -10,7 +10,6 @@ saved in the test's temporary directory (the path is printed).
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -18,11 +17,7 @@ from conftest import TEST_ENV
 from jianhu.dates import local_today
 from jianhu.plugins import Host
 from jianhu.web import WebConfig, create_app
-from web_helpers import DIRECTOR, OTHER_TOWN, PASSWORD, build_sample, database, serve
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from web_helpers import ARGS, CHROMIUM, DIRECTOR, OTHER_TOWN, PASSWORD, build_sample, database, serve
 
 if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed (/usr/bin/chromium; apt-get install chromium)",

@@ -25,6 +25,10 @@ from jianhu.lifecycle import ACTIVE
 from jianhu.people import import_people, resolve_actor
 
 PASSWORD = "jianhu-test-2026"
+#: Debian's chromium (installed by .ci/run; never ``playwright install``) and its flags.
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 #: Roster codes of the sample (people.xlsx of ``write_sample``): the child director of 新安镇's
 #: first village, 新安镇's supervisor, 堆沟港镇's supervisor, a 新安镇 social worker (lock-out),
 #: and 新安镇's caring mother (a service provider: assigned cases only).

@@ -14,6 +14,9 @@ import unicodedata
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
+#: The shape of a number (18 characters, the last a digit or X; or the old 15 digits), for an
+#: input's ``pattern`` (the browser checks the shape; :func:`problem` checks the rest).
+SHAPE = "[0-9]{17}[0-9Xx]|[0-9]{15}"
 
 
 def normalize(raw: object) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from jianhu import citizen_id
 from jianhu.forms import Form
 from jianhu.forms.fields import CellError, Field
 
@@ -90,6 +91,8 @@ class Widget:
         s, out = self.field.schema, {}
         if "pattern" in s and self.control == "text":
             out["pattern"] = str(s["pattern"]).removeprefix("^").removesuffix("$")
+        elif self.field.kind == "citizen_id":
+            out["pattern"] = citizen_id.SHAPE
         if "maxLength" in s and self.control in ("text", "textarea"):
             out["maxlength"] = str(s["maxLength"])
         if self.control == "number":

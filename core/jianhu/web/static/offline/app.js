@@ -16,7 +16,7 @@
   const $ = (id) => document.getElementById(id);
   const LEVELS = { red: "红色", orange: "橙色", yellow: "黄色", green: "绿色" };
   const STATES = { waiting: "待上传", refused: "被退回，请修改后再上传", sending: "正在上传" };
-  let db, bundle = null, csrf = null, online = false, syncing = false;
+  let db, bundle = null, csrf = null, online = false, syncing = false, again = false;
 
   // ------------------------------------------------------------------ storage
   async function openDb() {
@@ -389,8 +389,23 @@
   }
 
   // ------------------------------------------------------------------ upload
+  function post(r, doc) {
+    const url = r.form_id === "screening"
+      ? "/api/surveys" + (r.based_on ? `?based_on=${r.based_on}` : "")
+      : `/api/cases/${encodeURIComponent(r.case_no)}/records/${encodeURIComponent(r.form_id)}`;
+    return fetch(url, { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Idempotency-Key": r.id, "X-CSRF-Token": csrf || "" },
+      body: JSON.stringify(doc) });
+  }
+
+  /* Send the signed-in worker's waiting records, one at a time, each with its id as the key.
+     A record leaves the outbox only on the server's answer for it; with no connection, an
+     expired sign-in or a server error it waits for the next try. */
   async function sync() {
-    if (syncing) return;
+    if (syncing) {
+      again = true;
+      return;
+    }
     syncing = true;
     try {
       if (!csrf) await connect();
@@ -398,14 +413,13 @@
       const mine = (await db.getAll("outbox")).filter((r) => r.by === ME && r.state === "waiting");
       for (const r of mine) {
         const doc = await open_(r.box, "outboxKey");
-        const url = r.form_id === "screening"
-          ? "/api/surveys" + (r.based_on ? `?based_on=${r.based_on}` : "")
-          : `/api/cases/${encodeURIComponent(r.case_no)}/records/${encodeURIComponent(r.form_id)}`;
         let answer;
         try {
-          answer = await fetch(url, { method: "POST", credentials: "same-origin",
-            headers: { "Content-Type": "application/json", "Idempotency-Key": r.id, "X-CSRF-Token": csrf },
-            body: JSON.stringify(doc) });
+          answer = await post(r, doc);
+          if (answer.status === 403 && (await answer.clone().json().catch(() => ({}))).problems === undefined) {
+            await connect(); // an anti-forgery token gone stale: fetch a new one, try once more
+            answer = await post(r, doc);
+          }
         } catch (err) {
           online = false;
           break; // no connection: the record waits
@@ -415,18 +429,15 @@
           say("登录已过期：请联网登录后再上传（记录仍在本机）。");
           break;
         }
-        if (answer.status === 403 && !(await answer.clone().json().catch(() => ({}))).problems) {
-          csrf = null; // an expired anti-forgery token: fetch a new one next time
-          break;
-        }
-        if (answer.status >= 500) break; // the server will be tried again later
         const body = await answer.json().catch(() => ({}));
+        if (answer.status >= 500 || (answer.status === 403 && body.problems === undefined)) break;
         if (answer.status < 300) {
           await db.delete("outbox", r.id);
           await log(r, answer.status === 202 ? "已交督导员处理（修改冲突）" : "已上传");
         } else {
           r.state = "refused";
-          r.problems = (body.problems && body.problems.length) ? body.problems : [{ field: "", message: String(body.detail || answer.status) }];
+          r.problems = (body.problems && body.problems.length) ? body.problems
+            : [{ field: "", message: String(body.detail || answer.status) }];
           await db.put("outbox", r);
         }
       }
@@ -434,6 +445,10 @@
     } finally {
       syncing = false;
       await showStatus();
+      if (again) {
+        again = false;
+        sync();
+      }
     }
   }
 
@@ -482,9 +497,9 @@
     for (const b of document.querySelectorAll("[data-open]")) {
       b.addEventListener("click", () => edit({ form_id: b.dataset.open }));
     }
-    $("sync-now").addEventListener("click", () => { csrf = null; sync(); });
+    $("sync-now").addEventListener("click", () => sync());
     $("export").addEventListener("click", exportFile);
-    window.addEventListener("online", () => { csrf = null; sync(); });
+    window.addEventListener("online", () => sync());
     window.addEventListener("offline", () => { online = false; showStatus(); });
     await connect();
     await askPersistence();

@@ -9,7 +9,14 @@ const PAGE = "/offline/";
 const WAIT_MS = 5000;
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(FILES)).then(() => self.skipWaiting()));
+  // the files, and the page the worker is signed in to (fetched with the session cookie)
+  event.waitUntil(caches.open(CACHE).then(async (c) => {
+    await c.addAll(FILES);
+    try {
+      const response = await fetch(PAGE, { credentials: "same-origin" });
+      if (response.ok && !response.redirected) await c.put(PAGE, response);
+    } catch (err) { /* kept on the next visit */ }
+  }).then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
@@ -48,7 +55,7 @@ async function file(request) {
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (url.origin !== self.location.origin || event.request.method !== "GET") return;
-  if (event.request.mode === "navigate" && url.pathname === PAGE) {
+  if (url.pathname === PAGE) {
     event.respondWith(page(event.request));
   } else if (FILES.includes(url.pathname)) {
     event.respondWith(file(event.request));
