@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -44,18 +45,9 @@ def db_upgrade(ws: Workspace) -> None:
 @pass_workspace
 def template(ws: Workspace, form_id: str, out: Path, township: str | None) -> None:
     """生成表单 FORM（如 screening、assessment）的空白导入模板。"""
-    from jianhu.errors import JianhuError
-    from jianhu.forms import load_form
     from jianhu.workbooks import write_template
 
-    if township is not None:
-        from jianhu.settings import load_enablement
-
-        if township not in ws.host.areas:
-            raise JianhuError(f"「{township}」不是本县的乡镇代码")
-        with ws.session() as session:
-            load_enablement(session, ws.host)
-    form = load_form(ws.host, form_id, township)
+    form = _effective_form(ws, form_id, township)
     write_template(form, out)
     click.echo(f"已生成「{form.title}」导入模板：{out}（{len(form.fields)}列，说明见第二个工作表）")
 
@@ -111,3 +103,42 @@ def demo(ws: Workspace, out: Path, children: int, seed: int) -> None:
         click.echo(f"  演示账号 {code}（{role}），密码 {password}"
                    "（只显示这一次；再运行 jianhu demo 会换新密码）")
 
+
+
+def _effective_form(ws: Workspace, form_id: str, township: str | None) -> Any:
+    """The form with the plugin fields of ``township`` (or of every plugin)."""
+    from jianhu.errors import JianhuError
+    from jianhu.forms import load_form
+
+    if township is not None:
+        from jianhu.settings import load_enablement
+
+        if township not in ws.host.areas:
+            raise JianhuError(f"「{township}」不是本县的乡镇代码")
+        with ws.session() as session:
+            load_enablement(session, ws.host)
+    return load_form(ws.host, form_id, township)
+
+
+@cli.group()
+def forms() -> None:
+    """表单：导出给 ODK Collect、KoboCollect 使用的 XLSForm。"""
+
+
+@forms.command(name="export")
+@click.argument("form_id", metavar="FORM")
+@click.option("--xlsform", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="要写入的 XLSForm（.xlsx）文件")
+@click.option("--township", default=None, metavar="CODE",
+              help="12位乡镇代码：只含为该乡镇启用的插件栏目（默认含全部插件栏目）")
+@pass_workspace
+def forms_export(ws: Workspace, form_id: str, out: Path, township: str | None) -> None:
+    """把表单 FORM（screening 调查表，或个案上的 visit、service、incident 等）导出为 XLSForm。"""
+    from jianhu import xlsform
+    from jianhu.lifecycle import RECORD_FORMS
+
+    form = _effective_form(ws, form_id, township)
+    on_case = form.id in RECORD_FORMS
+    xlsform.write(form, out, on_case=on_case)
+    click.echo(f"已导出「{form.title}」XLSForm：{out}（{len(form.fields)}题"
+               f"{'，另加个案编号' if on_case else ''}）")

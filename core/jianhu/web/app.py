@@ -171,7 +171,7 @@ def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> Fa
         JianhuError: the database is not initialised or not on the current schema.
         PluginError: a plugin's web page is invalid.
     """
-    from jianhu.web import api, offline, pages
+    from jianhu.web import api, offline, openrosa, pages
 
     config = config or WebConfig.from_env()
     open_session(engine).close()  # the schema is current (checked once, not per request)
@@ -190,6 +190,7 @@ def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> Fa
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(offline.router)
+    app.include_router(openrosa.router)
     for page in host.web_pages.values():
         _add_plugin_page(app, page)
 

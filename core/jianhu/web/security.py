@@ -30,7 +30,9 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 #: Unsafe requests that need no token: the API sign-in takes JSON only.
-CSRF_EXEMPT = frozenset({("POST", "/api/session")})
+#: Requests that carry no session cookie: the API's sign-in, and OpenRosa submissions, which
+#: authenticate each request with HTTP Basic (jianhu.web.openrosa).
+CSRF_EXEMPT = frozenset({("POST", "/api/session"), ("POST", "/submission")})
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 #: For the printable documents, whose template carries its own ``<style>``.
