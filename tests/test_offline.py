@@ -8,6 +8,7 @@ The browser side (the offline app in chromium, offline and back) is tests/test_o
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 
 import pytest
@@ -239,3 +240,21 @@ def test_a_phones_exported_records_import_once_and_anothers_are_refused(site, tm
     file.write_text("不是文件", encoding="utf-8")
     out = runner.invoke(cli, ["--as", DIRECTOR, "import", "outbox", str(file)], env=env)
     assert out.exit_code != 0 and "无法读取待上传记录文件" in out.output
+
+
+def test_three_phones_on_a_bad_network_lose_nothing_and_duplicate_nothing(tmp_path):
+    """The chaos benchmark (benchmarks/offline_chaos.py) at a small size."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "benchmarks" / "offline_chaos.py"
+    spec = importlib.util.spec_from_file_location("offline_chaos", path)
+    chaos = importlib.util.module_from_spec(spec)
+    sys.modules["offline_chaos"] = chaos  # its dataclasses look their module up
+    spec.loader.exec_module(chaos)
+    host = Host.load(env=TEST_ENV)
+    engine, cases = chaos.workspace(tmp_path, host, 120)
+    out = chaos.replay(engine, host, cases, 60, seed=3)
+    engine.dispose()
+    assert (out["arrived"], out["lost"], out["duplicated"], out["conflicts"]) == (60, 0, 0, 1)
+    assert out["sends"] > 62  # the network lost some: phones sent again
