@@ -16,8 +16,7 @@ from conftest import TEST_ENV
 from jianhu.db.models import Case, Child, FormRecord, Person, Village
 from jianhu.db.session import open_session
 from jianhu.plugins import Host
-from jianhu.web import WebConfig, create_app
-from web_helpers import DIRECTOR, OTHER_TOWN, PASSWORD, build_sample, database, serve
+from web_helpers import DIRECTOR, OTHER_TOWN, PASSWORD, served_sample
 
 TODAY = "2026-11-30"
 LIST_NS = "http://openrosa.org/xforms/xformsList"
@@ -26,11 +25,9 @@ LIST_NS = "http://openrosa.org/xforms/xformsList"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, sample_dir):
     host = Host.load(env=TEST_ENV)
-    with database(tmp_path_factory.mktemp("odk")) as url:
-        sample = build_sample(url, host, sample_dir)
-        with serve(create_app(sample.engine, host, WebConfig(secret_key="odk"))) as base:
-            yield base, sample
-        sample.engine.dispose()
+    with served_sample(tmp_path_factory.mktemp("odk"), sample_dir, host, "odk") as (
+            base, sample, url):
+        yield base, sample
 
 
 def test_the_exported_xlsform_converts_with_pyxform(run, tmp_path):

@@ -19,9 +19,8 @@ from conftest import TEST_ENV
 from jianhu.db.models import Child, EditConflict, FormRecord, Submission
 from jianhu.db.session import open_session
 from jianhu.plugins import Host
-from jianhu.web import WebConfig, create_app
 from surveys import survey
-from web_helpers import DIRECTOR, OTHER_TOWN, PASSWORD, SUPERVISOR, build_sample, database, page_token, serve
+from web_helpers import DIRECTOR, OTHER_TOWN, PASSWORD, SUPERVISOR, page_token, served_sample
 
 TODAY = "2026-11-30"
 VISIT = {"visit": {"date": TODAY, "visitor": DIRECTOR, "method": "home", "child_seen": True,
@@ -31,11 +30,9 @@ VISIT = {"visit": {"date": TODAY, "visitor": DIRECTOR, "method": "home", "child_
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, sample_dir):
     host = Host.load(env=TEST_ENV)
-    with database(tmp_path_factory.mktemp("offline")) as url:
-        sample = build_sample(url, host, sample_dir)
-        with serve(create_app(sample.engine, host, WebConfig(secret_key="offline"))) as base:
-            yield {"base": base, "sample": sample, "url": url, "host": host}
-        sample.engine.dispose()
+    with served_sample(tmp_path_factory.mktemp("offline"), sample_dir, host, "offline") as (
+            base, sample, url):
+        yield {"base": base, "sample": sample, "url": url, "host": host}
 
 
 def client(site, code: str = DIRECTOR) -> tuple[requests.Session, dict]:
@@ -258,3 +255,29 @@ def test_three_phones_on_a_bad_network_lose_nothing_and_duplicate_nothing(tmp_pa
     engine.dispose()
     assert (out["arrived"], out["lost"], out["duplicated"], out["conflicts"]) == (60, 0, 0, 1)
     assert out["sends"] > 62  # the network lost some: phones sent again
+
+
+def test_signing_out_clears_the_phones_copy_but_not_its_waiting_records(site):
+    s = requests.Session()
+    login = s.get(site["base"] + "/login")
+    assert '<script src="/static/offline/signed-out.js"></script>' in login.text
+    s.post(site["base"] + "/login", data={"csrf_token": page_token(login.text), "code": DIRECTOR,
+                                          "password": PASSWORD, "next": "/offline/"})
+    page = s.get(site["base"] + "/offline/")
+    assert 'data-offline-days="7"' in page.text
+    out = s.post(site["base"] + "/logout", data={"csrf_token": page_token(page.text)},
+                 allow_redirects=False)
+    assert out.status_code == 303 and out.headers["Clear-Site-Data"] == '"cache"'
+    script = requests.get(site["base"] + "/static/offline/signed-out.js").text
+    assert 'objectStore("cache").clear()' in script and "outbox\").clear" not in script
+
+
+def test_the_offline_period_is_set_by_the_county_within_bounds():
+    from jianhu.errors import JianhuError
+    from jianhu.web import WebConfig
+
+    assert WebConfig.from_env({"JIANHU_OFFLINE_DAYS": "3"}).offline_days == 3
+    assert WebConfig.from_env({}).offline_days == 7
+    for bad in ("0", "31", "七", "-1"):
+        with pytest.raises(JianhuError, match="JIANHU_OFFLINE_DAYS 应为 1 至 30 之间的天数"):
+            WebConfig.from_env({"JIANHU_OFFLINE_DAYS": bad})

@@ -18,9 +18,8 @@ from conftest import TEST_ENV
 from jianhu.db.models import Case, Child, EditConflict, FormRecord, Person, Village
 from jianhu.db.session import open_session
 from jianhu.plugins import Host
-from jianhu.web import WebConfig, create_app
 from surveys import survey
-from web_helpers import ARGS, CHROMIUM, DIRECTOR, PASSWORD, SUPERVISOR, build_sample, database, serve
+from web_helpers import ARGS, CHROMIUM, DIRECTOR, PASSWORD, SUPERVISOR, served_sample
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 TODAY = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
@@ -33,11 +32,9 @@ NEW = [("离线一", "320724201207070095", "2012-07-07", "male"),
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, sample_dir):
     host = Host.load(env=TEST_ENV)
-    with database(tmp_path_factory.mktemp("offline-browser")) as url:
-        sample = build_sample(url, host, sample_dir)
-        with serve(create_app(sample.engine, host, WebConfig(secret_key="offline-b"))) as base:
-            yield base, sample
-        sample.engine.dispose()
+    with served_sample(tmp_path_factory.mktemp("offline-browser"), sample_dir, host, "offline-b") as (
+            base, sample, url):
+        yield base, sample
 
 
 def api(base: str, code: str) -> tuple[requests.Session, dict]:

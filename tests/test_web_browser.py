@@ -16,8 +16,7 @@ import pytest
 from conftest import TEST_ENV
 from jianhu.dates import local_today
 from jianhu.plugins import Host
-from jianhu.web import WebConfig, create_app
-from web_helpers import ARGS, CHROMIUM, DIRECTOR, OTHER_TOWN, PASSWORD, build_sample, database, serve
+from web_helpers import ARGS, CHROMIUM, DIRECTOR, OTHER_TOWN, PASSWORD, served_sample
 
 if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed (/usr/bin/chromium; apt-get install chromium)",
@@ -30,11 +29,9 @@ playwright_api = pytest.importorskip("playwright.sync_api",
 def site(tmp_path_factory, sample_dir):
     """The sample workspace served on 127.0.0.1."""
     host = Host.load(env=TEST_ENV)
-    with database(tmp_path_factory.mktemp("browser")) as url:
-        sample = build_sample(url, host, sample_dir)
-        with serve(create_app(sample.engine, host, WebConfig(secret_key="browser"))) as base:
-            yield base, sample
-        sample.engine.dispose()
+    with served_sample(tmp_path_factory.mktemp("browser"), sample_dir, host, "browser") as (
+            base, sample, url):
+        yield base, sample
 
 
 @pytest.fixture(scope="module")

@@ -120,6 +120,19 @@ def serve(app) -> Iterator[str]:  # noqa: ANN001
         thread.join(timeout=10)
 
 
+@contextmanager
+def served_sample(tmp: Path, sample_dir: Path, host, secret: str) -> Iterator[tuple[str, Sample, str]]:  # noqa: ANN001
+    """The sample workspace (:func:`build_sample`) in a throwaway database, served on 127.0.0.1;
+    yields ``(base URL, sample, database URL)``."""
+    from jianhu.web import WebConfig, create_app
+
+    with database(tmp) as url:
+        sample = build_sample(url, host, sample_dir)
+        with serve(create_app(sample.engine, host, WebConfig(secret_key=secret))) as base:
+            yield base, sample, url
+        sample.engine.dispose()
+
+
 def page_token(html: str) -> str:
     """The anti-forgery token of the first form of a page."""
     return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]

@@ -36,12 +36,16 @@ def db_upgrade(ws: Workspace) -> None:
             click.echo(f"表单数据迁移「{name}」：已更新{n}份记录（审计日志记有原值）")
 
 
+#: The ``--township`` option of the commands that write a form: its plugin fields only.
+township_fields = click.option("--township", default=None, metavar="CODE",
+                               help="12位乡镇代码：只含为该乡镇启用的插件栏目（默认含全部插件栏目）")
+
+
 @cli.command()
 @click.argument("form_id", metavar="FORM")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="要写入的 .xlsx 文件")
-@click.option("--township", default=None, metavar="CODE",
-              help="12位乡镇代码：只含为该乡镇启用的插件栏目（默认含全部插件栏目）")
+@township_fields
 @pass_workspace
 def template(ws: Workspace, form_id: str, out: Path, township: str | None) -> None:
     """生成表单 FORM（如 screening、assessment）的空白导入模板。"""
@@ -129,8 +133,7 @@ def forms() -> None:
 @click.argument("form_id", metavar="FORM")
 @click.option("--xlsform", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="要写入的 XLSForm（.xlsx）文件")
-@click.option("--township", default=None, metavar="CODE",
-              help="12位乡镇代码：只含为该乡镇启用的插件栏目（默认含全部插件栏目）")
+@township_fields
 @pass_workspace
 def forms_export(ws: Workspace, form_id: str, out: Path, township: str | None) -> None:
     """把表单 FORM（screening 调查表，或个案上的 visit、service、incident 等）导出为 XLSForm。"""

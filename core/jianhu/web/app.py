@@ -75,20 +75,24 @@ class WebConfig:
             ``None`` when the request came over HTTPS (the default; tests on
             ``http://127.0.0.1`` then still get a cookie).
         session_hours: hours a sign-in lasts.
+        offline_days: days the offline app may keep capturing after an online sign-in
+            (:mod:`jianhu.web.offline`; ``JIANHU_OFFLINE_DAYS``).
         lockout: failures that lock an account, and for how long.
     """
 
     secret_key: str | None = None
     cookie_secure: bool | None = None
     session_hours: int = 12
+    offline_days: int = 7
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WebConfig:
-        """Read ``JIANHU_WEB_SECRET`` and ``JIANHU_WEB_SECURE_COOKIE`` (``auto``, ``1`` or ``0``).
+        """Read ``JIANHU_WEB_SECRET``, ``JIANHU_WEB_SECURE_COOKIE`` (``auto``, ``1`` or ``0``)
+        and ``JIANHU_OFFLINE_DAYS`` (1–30).
 
         Raises:
-            JianhuError: ``JIANHU_WEB_SECURE_COOKIE`` has another value.
+            JianhuError: ``JIANHU_WEB_SECURE_COOKIE`` or ``JIANHU_OFFLINE_DAYS`` has another value.
         """
         env = os.environ if env is None else env
         flag = (env.get("JIANHU_WEB_SECURE_COOKIE") or "auto").strip().lower()
@@ -96,7 +100,11 @@ class WebConfig:
                   "no": False}
         if flag not in values:
             raise JianhuError("JIANHU_WEB_SECURE_COOKIE 只能是 auto、1 或 0")
-        return cls(secret_key=env.get("JIANHU_WEB_SECRET") or None, cookie_secure=values[flag])
+        days = (env.get("JIANHU_OFFLINE_DAYS") or "7").strip()
+        if not (days.isdigit() and 1 <= int(days) <= 30):
+            raise JianhuError("JIANHU_OFFLINE_DAYS 应为 1 至 30 之间的天数")
+        return cls(secret_key=env.get("JIANHU_WEB_SECRET") or None, cookie_secure=values[flag],
+                   offline_days=int(days))
 
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))

@@ -37,8 +37,6 @@ from jianhu.web.forms import build_page
 router = APIRouter()
 #: The forms the offline app captures: the survey, then the records of a case.
 FORMS = (SURVEY, "visit", "service", "incident")
-#: Days a worker signed in online may keep capturing offline before signing in again.
-OFFLINE_DAYS = 7
 #: Open cases kept on a device at most (a village's or a township's; county staff get the first).
 MAX_CASES = 2000
 #: The fields a new record starts with today's date in (filled in on the device).
@@ -76,7 +74,8 @@ def offline_page(ctx: SignedIn) -> Response:
             form = load_form(ctx.host, form_id, township)
             forms.append((form_id, build_page(form)))
     return render(ctx.request, "offline.html", actor=ctx.actor, forms=forms,
-                  offline_days=OFFLINE_DAYS, today_fields=TODAY_FIELDS, survey=SURVEY)
+                  offline_days=ctx.request.app.state.config.offline_days,
+                  today_fields=TODAY_FIELDS, survey=SURVEY)
 
 
 @router.get("/api/offline/bundle", tags=["api"])
@@ -101,7 +100,7 @@ def offline_bundle(ctx: SignedIn) -> Any:
     ctx.session.commit()
     now = dt.datetime.now(dt.UTC)
     return {"user": {"code": ctx.actor.code, "name": ctx.actor.name},
-            "issued_at": now.isoformat(), "valid_days": OFFLINE_DAYS,
+            "issued_at": now.isoformat(), "valid_days": ctx.request.app.state.config.offline_days,
             "cases": cases,
             "due": [{"case_no": i.case_no, "label": KIND_LABELS.get(i.kind, i.kind),
                      "due_on": i.due_on.isoformat(), "overdue": i.overdue} for i in due]}
