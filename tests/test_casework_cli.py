@@ -145,3 +145,26 @@ def test_records_import_is_all_or_nothing(session, host, tmp_path, case_no):
     assert messages[1] == "第3行「visit」：找不到这名儿童：请先导入基本情况调查表"
     assert messages[2].startswith("第4行：不是有效的 JSON")
     assert count(session, FormRecord) == records
+
+
+def test_the_same_records_file_imported_twice_records_once(run, session, case_no, tmp_path):
+    child = {"citizen_id": "320724201406010028"}
+    service = {"service": {"date": "2026-09-12", "service_type": "心理疏导",
+                           "provider": "D01", "content": "谈心一次", "minutes": 40}}
+    lines = [{"form": "assessment", "as": "D01", "child": child,
+              "payload": answer_sheet("2026-09-10", score=1)},
+             {"form": "service", "as": "D01", "child": child, "payload": service},
+             {"form": "service", "as": "D01", "child": child,
+              "payload": {"service": {**service["service"], "date": "2026-09-13"}}}]
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), "utf-8")
+    first = run("--as", "S01", "import", "records", str(path))
+    assert first.output == "个案记录：共3行，已登记3份。\n", first.output
+    services = count(session, FormRecord)
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines[1:]), "utf-8")
+    again = run("--as", "S01", "import", "records", str(path))
+    assert again.output == "个案记录：共2行，已登记0份，2份与已登记的记录相同、未重复登记。\n"
+    assert count(session, FormRecord) == services
+    dated = session.scalars(select(FormRecord.recorded_on).where(
+        FormRecord.form_id == "service")).all()
+    assert sorted(d.isoformat() for d in dated) == ["2026-09-12", "2026-09-13"]

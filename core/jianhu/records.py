@@ -552,6 +552,23 @@ def _record_date(payload: dict[str, Any]) -> dt.date:
     raise JianhuError("记录缺少日期")
 
 
+def _stored(form_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The part of a record kept in ``form_records`` (the confidential reporter goes apart)."""
+    return {k: v for k, v in payload.items() if k != CONFIDENTIAL.get(form_id)}
+
+
+def is_recorded(session: Session, host: Host, case: Case, form_id: str,
+                payload: dict[str, Any]) -> bool:
+    """Whether exactly this record (same form, same content, codes or labels alike) is already on
+    the case: a file imported twice records nothing the second time (:mod:`jianhu.imports.records`)."""
+    if form_id not in HANDLERS:
+        return False
+    digest = payload_hash(_stored(form_id, load_form(host, form_id).with_codes(payload)))
+    return session.scalar(select(func.count()).select_from(FormRecord).where(
+        FormRecord.subject_type == "case", FormRecord.subject_id == case.id,
+        FormRecord.form_id == form_id, FormRecord.payload_hash == digest)) > 0
+
+
 def record_form(session: Session, host: Host, case: Case, form_id: str, payload: dict[str, Any],
                 *, actor: Actor, now: dt.datetime | None = None) -> Recorded:
     """Record one filled-in lifecycle form on ``case``. Does not commit.
@@ -594,7 +611,7 @@ def record_form(session: Session, host: Host, case: Case, form_id: str, payload:
     if on < case.opened_on:
         raise JianhuError(f"{form.title}的日期 {on} 早于开案日期 {case.opened_on}")
     township = session.get(Township, case.township_id)
-    stored = {k: v for k, v in payload.items() if k != CONFIDENTIAL.get(form_id)}
+    stored = _stored(form_id, payload)
     record = FormRecord(id=uuid.uuid4(), form_id=form_id, form_version=form.version,
                         subject_type="case", subject_id=case.id, payload=stored,
                         payload_hash=payload_hash(stored), recorded_on=on, created_at=now,

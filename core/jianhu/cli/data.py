@@ -87,7 +87,8 @@ def import_records_cmd(ws: Workspace, file: Path, dry_run: bool) -> None:
         actor, _ = ws.scoped(session)
         s = import_records(session, ws.host, file, actor=actor, dry_run=dry_run)
     head = "（试导入，未写入）" if dry_run else ""
-    click.echo(f"{head}个案记录：共{s.rows}行，已登记{s.created}份。")
+    same = f"，{s.unchanged}份与已登记的记录相同、未重复登记" if s.unchanged else ""
+    click.echo(f"{head}个案记录：共{s.rows}行，已登记{s.created}份{same}。")
 
 
 @cli.command()

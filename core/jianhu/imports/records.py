@@ -9,7 +9,8 @@ Each line is one record::
 Lines are applied in file order through :func:`jianhu.records.record_form`, so every role,
 schema and lifecycle rule applies exactly as for ``jianhu record``. The child's case is its open
 case, else its latest closed one (for return visits). Any bad line rolls the whole file back and
-every problem is reported with its line number.
+every problem is reported with its line number. A record already on the case with the same form and
+content (its date included) is not recorded again: importing a file twice changes nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from jianhu.identity import find_children
 from jianhu.imports.screening import ImportSummary
 from jianhu.people import resolve_actor
 from jianhu.plugins import Host
-from jianhu.records import record_form
+from jianhu.records import is_recorded, record_form
 from jianhu.roles import Actor
 from jianhu.scope import restrict
 
@@ -128,6 +129,10 @@ def import_records(session: Session, host: Host, path: str | Path, *, actor: Act
                     with session.begin_nested():
                         case = _case_for(session, item["child"], towns, villages, alerts=alerts,
                                          actor=actor.code, source=path.name, number=number)
+                        if isinstance(item["payload"], dict) and is_recorded(
+                                session, host, case, item["form"], item["payload"]):
+                            summary.unchanged += 1  # the same file imported again
+                            continue
                         record_form(session, host, case, item["form"], item["payload"],
                                     actor=actors[who])
                     summary.created += 1
