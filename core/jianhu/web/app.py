@@ -13,7 +13,6 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -21,7 +20,6 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
@@ -33,9 +31,10 @@ from jianhu.db.session import for_writing, open_session
 from jianhu.errors import JianhuError
 from jianhu.extensions import WebDownload, WebPage, WebRequest
 from jianhu.lifecycle import TransitionRefused
-from jianhu.roles import COUNTY_WIDE, role_labels
+from jianhu.web import api, offline, openrosa, pages
 from jianhu.web.auth import LockoutPolicy
 from jianhu.web.context import Forbidden, NotFound, NotSignedIn, SignedIn, Submitted
+from jianhu.web.rendering import HERE, download, error_page, is_api, plugin_page_visible, render
 from jianhu.web.security import (
     CSRF_FIELD,
     CsrfRefused,
@@ -44,24 +43,6 @@ from jianhu.web.security import (
     csrf_protect,
     csrf_token,
 )
-
-HERE = Path(__file__).parent
-#: Core menu entries: (path, label, the permission needed).
-MENU: tuple[tuple[str, str, str], ...] = (
-    ("/today", "今日待办", "view:cases"),
-    ("/mine", "我的待办", "view:cases"),
-    ("/cases", "个案", "view:cases"),
-    ("/surveys/new", "登记调查表", "import:screening"),
-    ("/import", "导入调查表", "import:screening"),
-    ("/transfers", "个案转移", "transfer:request"),
-    ("/approvals", "待审批", "approve:plan"),
-    ("/conflicts", "修改冲突", "conflicts:resolve"),
-    ("/offline/", "离线采集", "record:visit"),
-    ("/reports", "报表", "report:aggregate"),
-    ("/dashboard", "统计图", "view:cases"),
-)
-STATUS_TEXT = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "没有找到", 405: "不支持此操作",
-               409: "当前状态不允许", 413: "文件过大", 422: "填写有误", 429: "尝试次数过多"}
 
 
 @dataclass(frozen=True)
@@ -107,63 +88,6 @@ class WebConfig:
                    offline_days=int(days))
 
 
-templates = Jinja2Templates(directory=str(HERE / "templates"))
-
-
-def is_api(request: Request) -> bool:
-    """Whether the request is for the JSON API (errors answer JSON, not pages)."""
-    return request.url.path.startswith("/api/")
-
-
-def menu(request: Request, actor: Any) -> list[tuple[str, str]]:
-    """The navigation entries ``(href, label)`` the user may open: core pages, then plugin
-    pages with ``menu=True``."""
-    items = [(href, label) for href, label, action in MENU if actor.can(action)]
-    for page in request.app.state.host.web_pages.values():
-        if page.menu and plugin_page_visible(page, actor):
-            items.append((f"/plugins/{page.path}", page.title))
-    return items
-
-
-def plugin_page_visible(page: WebPage, actor: Any) -> bool:
-    """Whether ``actor`` may open a plugin page (its permission and its townships)."""
-    if not actor.can(page.permission):
-        return False
-    return (not page.townships or actor.role in COUNTY_WIDE
-            or actor.township_code in page.townships)
-
-
-def render(request: Request, template: str, status: int = 200, *, actor: Any = None,
-           headers: Mapping[str, str] | None = None, **context: Any) -> HTMLResponse:
-    """Render a page template with the common context (user, menu, token, messages)."""
-    flash = request.session.pop("flash", []) if "flash" in request.session else []
-    base = {"user": actor, "role_label": role_labels().get(actor.role, actor.role) if actor else "",
-            "menu": menu(request, actor) if actor else [], "csrf": csrf_token(request.session),
-            "csrf_field_name": CSRF_FIELD, "flash": flash, "version": __version__}
-    return templates.TemplateResponse(request, template, {**base, **context}, status_code=status,
-                                      headers=dict(headers or {}))
-
-
-def flash(request: Request, message: str) -> None:
-    """Show ``message`` on the next page the user sees."""
-    request.session["flash"] = [*request.session.get("flash", []), message]
-
-
-def download(content: bytes, filename: str, media_type: str) -> Response:
-    """A response the browser saves as ``filename`` (UTF-8 names per RFC 6266 / RFC 5987)."""
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "")
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-    return Response(content, media_type=media_type,
-                    headers={"Content-Disposition": disposition})
-
-
-def _error(request: Request, status: int, message: str, actor: Any = None) -> Response:
-    if is_api(request):
-        return JSONResponse({"detail": message}, status_code=status)
-    return render(request, "error.html", status, actor=actor, status_code=status,
-                  heading=STATUS_TEXT.get(status, "出错了"), message=message)
-
-
 def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> FastAPI:
     """Build the web application.
 
@@ -179,8 +103,6 @@ def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> Fa
         JianhuError: the database is not initialised or not on the current schema.
         PluginError: a plugin's web page is invalid.
     """
-    from jianhu.web import api, offline, openrosa, pages
-
     config = config or WebConfig.from_env()
     open_session(engine).close()  # the schema is current (checked once, not per request)
     app = FastAPI(title="监护 Jianhu API", version=__version__, docs_url=None, redoc_url=None,
@@ -211,23 +133,23 @@ def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> Fa
 
     @app.exception_handler(CsrfRefused)
     async def csrf_refused(request: Request, exc: CsrfRefused) -> Response:
-        return _error(request, 403, str(exc))
+        return error_page(request, 403, str(exc))
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:
-        return _error(request, 403, str(exc))
+        return error_page(request, 403, str(exc))
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:
-        return _error(request, 404, str(exc))
+        return error_page(request, 404, str(exc))
 
     @app.exception_handler(TransitionRefused)
     async def refused(request: Request, exc: TransitionRefused) -> Response:
-        return _error(request, 409, str(exc))
+        return error_page(request, 409, str(exc))
 
     @app.exception_handler(JianhuError)
     async def user_error(request: Request, exc: JianhuError) -> Response:
-        return _error(request, 422, str(exc))
+        return error_page(request, 422, str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -236,14 +158,14 @@ def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> Fa
                                 headers=getattr(exc, "headers", None))
         message = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else \
             "没有这个页面"
-        return _error(request, exc.status_code, message)
+        return error_page(request, exc.status_code, message)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         problems = validation_problems(exc.errors())
         if is_api(request):
             return JSONResponse({"detail": problems}, status_code=422)
-        return _error(request, 422, "请求有误：" + "；".join(p["msg"] for p in problems))
+        return error_page(request, 422, "请求有误：" + "；".join(p["msg"] for p in problems))
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception) -> Response:
@@ -251,7 +173,7 @@ def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> Fa
         at = dt.datetime.now(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
         message = (f"系统出错了，这次操作没有保存（{at}）。请返回上一页再试一次；如果一直出错，"
                    "请把出错的时间告诉乡镇督导员或县级信息科。")
-        return _error(request, 500, message)
+        return error_page(request, 500, message)
 
     return app
 

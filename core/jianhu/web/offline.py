@@ -30,9 +30,9 @@ from jianhu.forms import load_form
 from jianhu.lifecycle import may_record
 from jianhu.tasks import KIND_LABELS
 from jianhu.web import queries
-from jianhu.web.app import HERE, flash, render
 from jianhu.web.context import SignedIn, Submitted
 from jianhu.web.forms import build_page
+from jianhu.web.rendering import HERE, flash, render
 
 router = APIRouter()
 #: The forms the offline app captures: the survey, then the records of a case.

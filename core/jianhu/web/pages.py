@@ -42,10 +42,10 @@ from jianhu.tasks import KIND_LABELS
 from jianhu.tasks import label as task_label
 from jianhu.timeline import case_view
 from jianhu.web import charts, queries
-from jianhu.web.app import download, flash, render
 from jianhu.web.auth import SignInRefused, revoke, sign_in
 from jianhu.web.context import DB, Ctx, Forbidden, NotFound, SignedIn, Submitted, signed_in
 from jianhu.web.forms import build_page, read_submission
+from jianhu.web.rendering import download, flash, render
 from jianhu.web.security import CSP_DOCUMENT
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
