@@ -151,3 +151,26 @@ def test_a_survey_from_odk_registers_the_child_once(site):
         assert len(children) == 1
         record = s.scalar(select(FormRecord).where(FormRecord.subject_id == children[0].id))
         assert record.payload["family"]["income_sources"] == ["wages", "farming"]
+
+
+def test_odk_answers_in_its_own_format_and_reads_what_it_is_sent(site):
+    base, sample = site
+    before = visits(sample, sample.own_case)
+    gbk = visit_xml(sample.own_case, str(uuid.uuid4()), "国标编码的走访").decode().replace(
+        '<?xml version="1.0"?>', '<?xml version="1.0" encoding="GBK"?>').encode("gbk")
+    r = submit(base, gbk)
+    assert r.status_code == 201, r.text
+    assert visits(sample, sample.own_case) == before + 1
+    maybe = visit_xml(sample.own_case, str(uuid.uuid4())).replace(b"<child_seen>true",
+                                                                  b"<child_seen>maybe")
+    r = submit(base, maybe)
+    assert r.status_code == 400 and "「见到儿童本人」的值「maybe」不是「是」或「否」" in r.text
+    instance = str(uuid.uuid4())
+    assert submit(base, visit_xml(sample.own_case, instance)).status_code == 201
+    r = submit(base, visit_xml(sample.own_case, instance, "另一份内容"))
+    assert r.status_code == 422 and r.text.startswith("<OpenRosaResponse")
+    assert "这个记录编号已用于另一份内容不同的记录" in r.text
+    no_case = visit_xml("", str(uuid.uuid4()))
+    r = submit(base, no_case)
+    assert r.status_code == 422 and "缺少个案编号" in r.text
+    assert visits(sample, sample.own_case) == before + 2

@@ -157,7 +157,7 @@ def test_a_survey_made_from_an_older_copy_is_held_as_a_conflict_for_the_supervis
     with open_session(site["sample"].engine) as session:
         row = session.get(EditConflict, uuid.UUID(held.json()["conflict_id"]))
         assert (row.status, row.base_version, row.stored_version) == ("open", 1, 2)
-        assert {"field": "姓名", "stored": "离线乙", "proposed": "离线丙"} in row.changes
+        assert {"field": "儿童姓名", "stored": "离线乙", "proposed": "离线丙"} in row.changes
         assert session.scalar(select(func.count()).select_from(EditConflict)) == 1
     # the supervisor sees it on the page, another township's supervisor does not
     page = requests.Session()
@@ -281,3 +281,84 @@ def test_the_offline_period_is_set_by_the_county_within_bounds():
     for bad in ("0", "31", "七", "-1"):
         with pytest.raises(JianhuError, match="JIANHU_OFFLINE_DAYS 应为 1 至 30 之间的天数"):
             WebConfig.from_env({"JIANHU_OFFLINE_DAYS": bad})
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("survey__date", "0000-01-01"), ("survey__date", "2026-11-15T00:00:00"),
+    ("survey__date", "20260-11-15"), ("child__birth_date", "0000-01-01"),
+    ("survey__consent_date", "0000-01-01"), ("child__name", "   ")])
+def test_a_survey_with_an_impossible_date_or_a_blank_name_is_refused_in_chinese(site, field, value):
+    s, headers = client(site, SUPERVISOR)
+    doc = survey(child__name="坏日期", child__citizen_id="320724201207070095", child__sex="male",
+                 child__birth_date="2012-07-07", residence__village="测试村")
+    group, key = field.split("__")
+    doc[group][key] = value
+    r = s.post(site["base"] + "/api/surveys", json=doc,
+               headers=headers | {"Idempotency-Key": str(uuid.uuid4())})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == "调查表填写有误，未写入"
+    assert all(not p["message"].isascii() for p in r.json()["problems"]), r.json()
+    assert children_named(site, "坏日期") == []
+
+
+def test_text_that_cannot_be_stored_is_refused_not_crashed(site):
+    s, headers = client(site)
+    bad = {"visit": VISIT["visit"] | {"notes": "\ud800"}}
+    r = s.post(f"{site['base']}/api/cases/{site['sample'].own_case}/records/visit", json=bad,
+               headers=headers | {"Idempotency-Key": str(uuid.uuid4())})
+    assert r.status_code == 422 and r.json()["detail"] == "内容含有无法识别的字符，未写入"
+    r = s.post(f"{site['base']}/api/cases/{site['sample'].own_case}/records/visit",
+               data="[" * 2000, headers=headers | {"Content-Type": "application/json"})
+    assert r.status_code in (400, 422) and r.json()["detail"] and not str(r.json()["detail"]).isascii()
+
+
+def test_a_held_survey_shows_what_it_changes_and_is_not_applied_over_a_later_change(site):
+    s, headers = client(site, SUPERVISOR)
+    base = survey(child__name="离线丁", child__citizen_id="320724201207070095", child__sex="male",
+                  child__birth_date="2012-07-07", residence__village="测试村")
+    assert s.post(site["base"] + "/api/surveys", json=base, headers=headers).status_code == 201
+    office = {**base, "child": {**base["child"], "health": "ill"}}
+    assert s.post(site["base"] + "/api/surveys", json=office, headers=headers).json()["updated"] == 1
+    phone = {**base, "child": {**base["child"], "schooling": "junior"}}
+    held = s.post(site["base"] + "/api/surveys?based_on=1", json=phone, headers=headers).json()
+    with open_session(site["sample"].engine) as session:
+        row = session.get(EditConflict, uuid.UUID(held["conflict_id"]))
+        assert row.changes == [{"field": "儿童健康状况", "stored": "患病", "proposed": "健康"},
+                               {"field": "儿童就学状况", "stored": "小学", "proposed": "初中"}]
+    later = {**office, "child": {**office["child"], "boarding": True}}
+    assert s.post(site["base"] + "/api/surveys", json=later, headers=headers).json()["updated"] == 1
+    page = requests.Session()
+    token = page_token(page.get(site["base"] + "/login").text)
+    page.post(site["base"] + "/login", data={"csrf_token": token, "code": SUPERVISOR,
+                                             "password": PASSWORD, "next": "/"})
+    r = page.post(site["base"] + f"/conflicts/{held['conflict_id']}",
+                  data={"csrf_token": page_token(page.get(site["base"] + "/conflicts").text),
+                        "decision": "apply"})
+    assert "该儿童的信息在此冲突之后又有修改（现为版本 3）：不能直接采用" in r.text
+    assert children_named(site, "离线丁") == [("320724201207070095", 3)]
+
+
+def test_a_bad_record_in_an_exported_file_is_named_and_the_others_are_recorded(site, tmp_path):
+    from click.testing import CliRunner
+
+    from jianhu.cli import cli
+
+    case_no = site["sample"].own_case
+    before = visits(site, case_no)
+    good = {"id": str(uuid.uuid4()), "form_id": "visit", "case_no": case_no, "by": DIRECTOR,
+            "doc": VISIT}
+    file = tmp_path / "f.json"
+    file.write_text(json.dumps({"format": "jianhu-outbox", "version": 1, "records": [
+        {**good, "id": str(uuid.uuid4()), "based_on": "abc"},
+        {**good, "id": str(uuid.uuid4()), "based_on": True},
+        {**good, "id": str(uuid.uuid4()), "case_no": ["x"]},
+        {**good, "id": str(uuid.uuid4()), "doc": {"visit": {**VISIT["visit"], "date": "0000-01-01"}}},
+        good]}, ensure_ascii=False), encoding="utf-8")
+    out = CliRunner().invoke(cli, ["--as", DIRECTOR, "import", "outbox", str(file)],
+                             env={**TEST_ENV, "JIANHU_DATABASE_URL": site["url"]})
+    assert out.exit_code == 1 and "Traceback" not in out.output, out.output
+    assert "已登记1条" in out.output and "未登记4条" in out.output
+    assert "第1条：based_on 应为正整数" in out.output and "第2条：based_on 应为正整数" in out.output
+    assert "第3条：form_id、case_no 应为文字" in out.output
+    assert "第4条：随访记录填写有误，未写入；「随访日期」" in out.output
+    assert visits(site, case_no) == before + 1

@@ -84,7 +84,7 @@ def survey(session: Session, host: Host, actor: Actor, doc: dict[str, Any],
                         [{"field": e.column, "message": e.message} for e in exc.errors])
     except StaleEdit as stale:
         session.rollback()
-        held = conflicts.hold(session, stale, doc, based_on or 0, actor)
+        held = conflicts.hold(session, host, stale, doc, based_on or 0, actor)
         return 202, {"conflict_id": str(held.id), "created": 0, "updated": 0, "unchanged": 0,
                      "cases_opened": 0, "cases_reopened": 0, "emergencies": 0, "warnings": [],
                      "detail": "该儿童的信息在填表之后已被他人修改：本表未写入，已交乡镇督导员处理"}
@@ -94,10 +94,52 @@ def survey(session: Session, host: Host, actor: Actor, doc: dict[str, Any],
                  "warnings": [w.message for w in summary.warnings]}
 
 
+def tidy(value: Any) -> Any:
+    """A document as the forms read typed text: strings trimmed, empty ones left out (a name of
+    three spaces is no name)."""
+    if isinstance(value, dict):
+        out = {k: tidy(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v != ""}
+    if isinstance(value, list):
+        return [tidy(v) for v in value]
+    return value.strip() if isinstance(value, str) else value
+
+
+def _unreadable(value: Any) -> bool:
+    """Whether a document holds text that cannot be stored (a lone UTF-16 surrogate)."""
+    if isinstance(value, dict):
+        return any(_unreadable(k) or _unreadable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unreadable(v) for v in value)
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+    return False
+
+
 def submit(session: Session, host: Host, scope: Scope, key: str | None, form_id: str,
            doc: dict[str, Any], *, case_no: str | None = None,
            based_on: int | None = None) -> submissions.Outcome:
-    """Record one captured record once per ``key`` (its device-made id) and commit."""
+    """Record one captured record once per ``key`` (its device-made id) and commit.
+
+    A record of a case outside the actor's scope is answered 404 before anything else, a replay
+    included (nobody learns of a record on a case they cannot see)."""
+    if _unreadable(doc):
+        return submissions.Outcome(*_refused(422, "内容含有无法识别的字符，未写入"))
+    if based_on is not None and (isinstance(based_on, bool) or not isinstance(based_on, int)
+                                 or based_on < 1):
+        return submissions.Outcome(*_refused(422, "based_on 应为正整数（设备上儿童信息的版本）"))
+    doc = tidy(doc)
+    if form_id != SURVEY:
+        if not case_no:
+            return submissions.Outcome(*_refused(422, "缺少个案编号"))
+        try:
+            scope.find_case(session, case_no)
+        except JianhuError as exc:
+            session.rollback()
+            return submissions.Outcome(*_refused(404, str(exc)))
     if form_id == SURVEY:
         endpoint = "surveys"
         digest = submissions.request_hash({"doc": doc, "based_on": based_on})
@@ -142,10 +184,14 @@ def import_outbox(session: Session, host: Host, scope: Scope, path: str | Path) 
         if rec.get("by") != scope.actor.code and not scope.actor.can("records:on_behalf"):
             result.refused.append(f"第{n}条：由 {rec.get('by')} 采集，请由本人登录后上传")
             continue
+        case_no = rec.get("case_no")
+        if not isinstance(case_no, str | None) or not isinstance(rec.get("form_id"), str):
+            result.refused.append(f"第{n}条：form_id、case_no 应为文字")
+            continue
         try:
             key = submissions.read_key(str(rec.get("id", "")))
-            outcome = submit(session, host, scope, key, str(rec.get("form_id", "")), rec["doc"],
-                             case_no=rec.get("case_no"), based_on=rec.get("based_on"))
+            outcome = submit(session, host, scope, key, rec["form_id"], rec["doc"],
+                             case_no=case_no, based_on=rec.get("based_on"))
         except JianhuError as exc:
             result.refused.append(f"第{n}条：{exc}")
             continue

@@ -11,7 +11,6 @@ records of a case (visits, services, incidents) never conflict.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -20,44 +19,41 @@ from sqlalchemy.orm import Session
 
 from jianhu import audit
 from jianhu.dates import now_utc
-from jianhu.db.models import EditConflict, Township, Village
+from jianhu.db.models import Child, EditConflict, FormRecord
 from jianhu.errors import JianhuError
+from jianhu.forms import Form, load_form
 from jianhu.imports.screening import StaleEdit, record_survey
 from jianhu.plugins import Host
 from jianhu.roles import Actor
 from jianhu.scope import Scope
 
-#: A child's stored column → the Chinese name shown on the conflict page.
-FIELD_LABELS = {"name": "姓名", "sex": "性别", "birth_date": "出生日期", "citizen_id": "身份证号",
-                "township_id": "乡镇", "village_id": "村（社区）", "legal_basis": "处理依据",
-                "consent": "同意情况", "survey_hash": "调查内容（监护人、家庭情况等）"}
+
+def changes(form: Form, stored: dict[str, Any] | None, proposed: dict[str, Any]
+            ) -> list[dict[str, str]]:
+    """``[{"field", "stored", "proposed"}]``: the answers of the survey that differ from the
+    child's latest stored survey, with Chinese titles and labels."""
+    stored = stored or {}
+    out = []
+    for f in form.fields:
+        old = (stored.get(f.group) or {}).get(f.key)
+        new = (proposed.get(f.group) or {}).get(f.key)
+        if old != new:
+            out.append({"field": f.column, "stored": f.label(old), "proposed": f.label(new)})
+    return out
 
 
-def _shown(session: Session, column: str, value: Any) -> str:
-    if value is None:
-        return ""
-    if column == "village_id":
-        return session.scalar(select(Village.name).where(Village.id == value)) or ""
-    if column == "township_id":
-        return session.scalar(select(Township.name).where(Township.id == value)) or ""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def hold(session: Session, stale: StaleEdit, doc: dict[str, Any], base_version: int,
+def hold(session: Session, host: Host, stale: StaleEdit, doc: dict[str, Any], base_version: int,
          actor: Actor) -> EditConflict:
-    """Keep a stale survey as an open conflict (in the caller's transaction), with an audit
-    event. The child's name_key is not shown; the survey's other answers are one line."""
-    changes = [{"field": FIELD_LABELS[k], "stored": _shown(session, k, stale.before.get(k)),
-                "proposed": _shown(session, k, v)}
-               for k, v in stale.after.items() if k in FIELD_LABELS and k != "survey_hash"]
-    if not changes:
-        changes = [{"field": FIELD_LABELS["survey_hash"], "stored": "", "proposed": "已修改"}]
+    """Keep a stale survey as an open conflict (in the caller's transaction), with what it would
+    change against the child's latest survey and an audit event."""
+    form = load_form(host, "screening")
+    latest = session.scalar(select(FormRecord.payload).where(
+        FormRecord.subject_type == "child", FormRecord.subject_id == stale.child_id,
+        FormRecord.form_id == form.id).order_by(FormRecord.created_at.desc()).limit(1))
     conflict = EditConflict(township_id=stale.township_id, child_id=stale.child_id,
-                            form_id="screening", payload=doc, base_version=base_version,
-                            stored_version=stale.stored_version, changes=changes,
-                            submitted_by=actor.code)
+                            form_id=form.id, payload=doc, base_version=base_version,
+                            stored_version=stale.stored_version,
+                            changes=changes(form, latest, doc), submitted_by=actor.code)
     session.add(conflict)
     session.flush()
     audit.record(session, actor=actor.code, action="hold_conflict", entity_type="child",
@@ -93,6 +89,11 @@ def resolve(session: Session, host: Host, scope: Scope, conflict_id: str, *, app
     conflict = next((c for c in open_conflicts(session, scope) if c.id == cid), None)
     if conflict is None:
         raise JianhuError("没有这个修改冲突（或已处理）")
+    if apply:
+        version = session.scalar(select(Child.version).where(Child.id == conflict.child_id))
+        if version != conflict.stored_version:
+            raise JianhuError(f"该儿童的信息在此冲突之后又有修改（现为版本 {version}）：不能直接采用，"
+                              "请保留现有信息，需要时请采集人重新调查")
     conflict.status = "applied" if apply else "dismissed"
     conflict.resolved_by, conflict.resolved_at = actor.code, now_utc()
     audit.record(session, actor=actor.code, action="resolve_conflict", entity_type="child",

@@ -16,6 +16,36 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 _YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
+#: The years a date of a form may fall in (a birth, a survey, a visit, an order): a date outside
+#: them is a typing error (``0000-01-01``, ``20260-11-15``), refused like any bad date.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def form_date(value: object) -> dt.date | None:
+    """The day of a form document's date (``YYYY-MM-DD``, a real day, in
+    :data:`FIRST_YEAR`–:data:`LAST_YEAR`), or ``None`` when it is not one (the forms' ``date``
+    format, :mod:`jianhu.forms.validation`)."""
+    if not isinstance(value, str) or not _ISO_DAY.match(value):
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+    return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
+
+
+def form_instant(value: object) -> dt.datetime | None:
+    """The instant of a form document's date and time (RFC 3339 with its offset, in
+    :data:`FIRST_YEAR`–:data:`LAST_YEAR`), or ``None`` (the forms' ``date-time`` format)."""
+    if not isinstance(value, str) or not _ISO_INSTANT.match(value):
+        return None
+    try:
+        instant = dt.datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        return None
+    return instant if FIRST_YEAR <= instant.year <= LAST_YEAR else None
 
 
 def now_utc() -> dt.datetime:

@@ -68,7 +68,7 @@ def _is_uuid(key: str) -> bool:
 
 def request_hash(body: Any) -> str:
     """A digest of a request's content (JSON with sorted keys)."""
-    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ CASE_NO = "case_no"
 TYPES = {"date": "date", "integer": "integer", "number": "decimal", "citizen_id": "text",
          "list": "text", "text": "text"}
 BOOLEAN_LIST = "yes_no"
-KIND_WORDS = {"integer": "整数", "number": "数字", "enum": "可选值之一"}
+KIND_WORDS = {"integer": "整数", "number": "数字", "enum": "可选值之一", "boolean": "「是」或「否」"}
 
 
 def form_id(form: Form) -> str:
@@ -157,6 +158,8 @@ def _local(tag: str) -> str:
 
 def _value(f: Field, text: str) -> Any:
     if f.kind == "boolean":
+        if text not in ("true", "false"):
+            raise ValueError(text)
         return text == "true"
     if f.kind == "multi" and f.choices:
         kinds = {type(v) for v, _ in f.choices}
@@ -174,6 +177,26 @@ def _value(f: Field, text: str) -> Any:
     return text
 
 
+_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*encoding=[\"']([A-Za-z0-9_.-]+)[\"'][^>]*\?>")
+
+
+def _utf8(xml: bytes) -> bytes:
+    """The submission as UTF-8 (a declared GBK or GB18030 file decoded first: the XML parser
+    reads single-byte and UTF encodings only).
+
+    Raises:
+        ValueError: an unknown encoding, or bytes not in the declared one.
+    """
+    match = _DECLARATION.match(xml)
+    if match is None or match[1].decode().lower().replace("_", "-") in ("utf-8", "utf8"):
+        return xml
+    try:
+        text = xml[match.end():].decode(match[1].decode())
+    except LookupError:
+        raise ValueError(match[1]) from None
+    return text.encode("utf-8")
+
+
 def read(forms: dict[str, Form], xml: bytes) -> tuple[Form, str, str | None, dict[str, Any]]:
     """Read a submission: ``(form, instanceID, case number or None, document)``.
 
@@ -185,8 +208,8 @@ def read(forms: dict[str, Form], xml: bytes) -> tuple[Form, str, str | None, dic
     from defusedxml.common import DefusedXmlException
 
     try:
-        root = ElementTree.fromstring(xml)
-    except (ElementTree.ParseError, DefusedXmlException):
+        root = ElementTree.fromstring(_utf8(xml))
+    except (ElementTree.ParseError, DefusedXmlException, ValueError):
         raise JianhuError("提交的内容不是有效的 XML") from None
     by_xform = {form_id(f): f for f in forms.values()}
     form = by_xform.get(root.get("id", ""))

@@ -26,14 +26,14 @@ class LocalDate(click.ParamType):
     def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
         if isinstance(value, dt.date):
             return value
-        from jianhu.dates import parse_date
+        from jianhu.dates import FIRST_YEAR, LAST_YEAR, parse_date
 
         try:
             day = parse_date(value)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
-        if not 1900 <= day.year <= 2200:
-            self.fail(f"日期 {day} 超出可用范围（1900—2200年）", param, ctx)
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            self.fail(f"日期 {day} 超出可用范围（{FIRST_YEAR}—{LAST_YEAR}年）", param, ctx)
         return day
 
 

@@ -15,6 +15,7 @@ import jsonschema
 import jsonschema_rs
 
 from jianhu import citizen_id
+from jianhu.dates import form_date, form_instant
 
 TYPE_ZH = {
     "string": "文字",
@@ -31,10 +32,22 @@ def _citizen_id_ok(value: object) -> bool:
     return not isinstance(value, str) or citizen_id.is_valid(value)
 
 
-FORMATS: dict[str, Callable[[object], bool]] = {"cn-citizen-id": _citizen_id_ok}
+def _date_ok(value: object) -> bool:
+    return not isinstance(value, str) or form_date(value) is not None
+
+
+def _instant_ok(value: object) -> bool:
+    return not isinstance(value, str) or form_instant(value) is not None
+
+
+#: The formats both validators assert in the project's own way: the citizen ID's checksum, and
+#: dates a person can mean (a real day, years 1900–2200: :func:`jianhu.dates.form_date`).
+FORMATS: dict[str, Callable[[object], bool]] = {"cn-citizen-id": _citizen_id_ok, "date": _date_ok,
+                                               "date-time": _instant_ok}
 
 _format_checker = jsonschema.FormatChecker()
-_format_checker.checks("cn-citizen-id")(_citizen_id_ok)
+for _name, _check in FORMATS.items():
+    _format_checker.checks(_name)(_check)
 
 
 def fast_validator(schema: Mapping[str, Any]) -> Any:

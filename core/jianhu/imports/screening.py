@@ -36,7 +36,7 @@ from jianhu.cases import (
     emergency_situations,
     needs_case,
 )
-from jianhu.dates import LOCAL_TZ, age_on, local_date, local_today, now_utc
+from jianhu.dates import LOCAL_TZ, age_on, form_date, local_date, local_today, now_utc
 from jianhu.db.models import (
     Case,
     Child,
@@ -231,12 +231,12 @@ class ScreeningImport:
             if child.get("sex") and citizen_id.sex(number) != child["sex"]:
                 errors.append(RowError(row, col["child", "citizen_id"].column,
                                        "身份证号中的性别与「性别」列不一致"))
-        if survey_date:
-            on = dt.date.fromisoformat(survey_date)
+        on = form_date(survey_date)  # None: not a date (the schema's error says so)
+        birth = form_date(born)
+        if on is not None:
             if on > self.today:
                 errors.append(RowError(row, col["survey", "date"].column, "调查日期晚于今天"))
-            if born:
-                birth = dt.date.fromisoformat(born)
+            if birth is not None:
                 if birth > on:
                     errors.append(RowError(row, col["child", "birth_date"].column,
                                            "出生日期晚于调查日期"))
@@ -245,13 +245,13 @@ class ScreeningImport:
                                            "调查时已满18周岁，不属于本表登记范围"))
             for group in GUARDIAN_ROLES:  # a parent or guardian born later than the child
                 adult = (doc.get(group) or {}).get("birth_date")
-                if not adult or (group, "birth_date") not in col:
+                adult_on = form_date(adult)
+                if adult_on is None or (group, "birth_date") not in col:
                     continue
-                adult_on = dt.date.fromisoformat(adult)
                 if adult_on > on:
                     errors.append(RowError(row, col[group, "birth_date"].column,
                                            "出生日期晚于调查日期"))
-                elif born and adult_on >= dt.date.fromisoformat(born):
+                elif birth is not None and adult_on >= birth:
                     errors.append(RowError(row, col[group, "birth_date"].column,
                                            f"出生日期（{adult}）不早于儿童的出生日期（{born}）"))
         key = self.identity(doc)
@@ -751,7 +751,13 @@ def record_survey(session: Session, host: Host, doc: dict[str, Any], *,
     run.based_on = based_on
     parsed = ParsedRow(1, doc, [RowError(1, col, msg) for col, msg in run.form.problems(doc)])
     with unit_of_work(session) if commit else nullcontext(session):
-        problems = parsed.errors + run.check(parsed)
+        try:
+            beyond = run.check(parsed)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            if not parsed.errors:  # a document the schema passed must pass through the checks
+                raise
+            beyond = []  # a document of the wrong shape (an API call): the schema's errors say so
+        problems = parsed.errors + beyond
         if problems:
             raise ImportRejected(problems, 1)
         run.summary.rows = 1

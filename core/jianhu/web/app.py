@@ -34,7 +34,7 @@ from jianhu.lifecycle import TransitionRefused
 from jianhu.web import api, offline, openrosa, pages
 from jianhu.web.auth import LockoutPolicy
 from jianhu.web.context import Forbidden, NotFound, NotSignedIn, SignedIn, Submitted
-from jianhu.web.rendering import HERE, download, error_page, is_api, plugin_page_visible, render
+from jianhu.web.rendering import HERE, STATUS_TEXT, download, error_page, is_api, plugin_page_visible, render
 from jianhu.web.security import (
     CSRF_FIELD,
     CsrfRefused,
@@ -153,11 +153,14 @@ def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> Fa
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail
+        if isinstance(detail, str) and detail.isascii():  # the framework's own English words
+            detail = {400: "请求内容无法解析（应为 JSON 或表单）"}.get(
+                exc.status_code, STATUS_TEXT.get(exc.status_code, "请求有误"))
         if is_api(request) or request.url.path == "/openapi.json":
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+            return JSONResponse({"detail": detail}, status_code=exc.status_code,
                                 headers=getattr(exc, "headers", None))
-        message = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else \
-            "没有这个页面"
+        message = detail if isinstance(detail, str) and exc.status_code != 404 else "没有这个页面"
         return error_page(request, exc.status_code, message)
 
     @app.exception_handler(RequestValidationError)

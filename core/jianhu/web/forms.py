@@ -14,6 +14,7 @@ about. No rule of the forms lives here.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,7 @@ from typing import Any
 from jianhu import citizen_id
 from jianhu.forms import Form
 from jianhu.forms.fields import CellError, Field
+from jianhu.records import DONE_BY, ENTERED_BY
 
 #: Rows of measures shown on the plan form (a plan with more measures is recorded in two steps
 #: or through the API).
@@ -90,7 +92,10 @@ class Widget:
         ``min``, ``max``): the browser checks them before saving; the server checks again."""
         s, out = self.field.schema, {}
         if "pattern" in s and self.control == "text":
-            out["pattern"] = str(s["pattern"]).removeprefix("^").removesuffix("$")
+            # browsers compile the attribute with the ``v`` flag: a literal ``-`` at the edge of a
+            # character class must be escaped there
+            pattern = str(s["pattern"]).removeprefix("^").removesuffix("$")
+            out["pattern"] = pattern.replace("-]", "\\-]").replace("[-", "[\\-")
         elif self.field.kind == "citizen_id":
             out["pattern"] = citizen_id.SHAPE
         if "maxLength" in s and self.control in ("text", "textarea"):
@@ -245,6 +250,19 @@ def build_page(form: Form, doc: Mapping[str, Any] | None = None,
             help_ = "至少填写第1项；不用的行留空。" if i == 0 else ""
             sections.append(Section(title, help_, widgets))
     return FormPage(form, sections)
+
+
+def form_defaults(form: Form, today: dt.date, code: str) -> dict[str, dict[str, Any]]:
+    """What an empty form to record on a case starts with: its dates today, and the fields naming
+    who entered it or did it (登记人, 随访人, 服务人员…; :data:`jianhu.records.ENTERED_BY`,
+    :data:`~jianhu.records.DONE_BY`) the signed-in person, who may change them."""
+    defaults: dict[str, dict[str, Any]] = {f.group: {} for f in form.fields}
+    for f in form.fields:
+        if f.kind == "date" and f.key == "date":
+            defaults[f.group][f.key] = today.isoformat()
+        elif f.key in ENTERED_BY or (f.key in DONE_BY and f.key != "approved_by"):
+            defaults[f.group][f.key] = code
+    return defaults
 
 
 def _read(f: Field, control: str, values: Sequence[str]) -> Any:

@@ -31,7 +31,7 @@ from jianhu.lifecycle import may_record
 from jianhu.tasks import KIND_LABELS
 from jianhu.web import queries
 from jianhu.web.context import SignedIn, Submitted
-from jianhu.web.forms import build_page
+from jianhu.web.forms import build_page, form_defaults
 from jianhu.web.rendering import HERE, flash, render
 
 router = APIRouter()
@@ -72,7 +72,8 @@ def offline_page(ctx: SignedIn) -> Response:
         action = "import:screening" if form_id == SURVEY else f"record:{form_id}"
         if ctx.actor.can(action):
             form = load_form(ctx.host, form_id, township)
-            forms.append((form_id, build_page(form)))
+            start = {} if form_id == SURVEY else form_defaults(form, ctx.today, ctx.actor.code)
+            forms.append((form_id, build_page(form, start)))
     return render(ctx.request, "offline.html", actor=ctx.actor, forms=forms,
                   offline_days=ctx.request.app.state.config.offline_days,
                   today_fields=TODAY_FIELDS, survey=SURVEY)

@@ -153,11 +153,17 @@ def submission(request: Request, session: DB,
         return _message("提交的内容过大", 413)
     try:
         form, instance, case_no, doc = xlsform.read(_forms(request, scope), xml)
-        key = submissions.read_key(instance)
     except JianhuError as exc:
         return _message(str(exc), 400)
-    outcome = capture.submit(session, request.app.state.host, scope, key, form.id, doc,
-                             case_no=case_no)
+    try:
+        key = submissions.read_key(instance)
+    except JianhuError:
+        return _message("提交的 instanceID 无法识别", 400)
+    try:
+        outcome = capture.submit(session, request.app.state.host, scope, key, form.id, doc,
+                                 case_no=case_no)
+    except JianhuError as exc:  # the instanceID was used for another submission
+        return _message(str(exc), 422, "submit_error")
     body = outcome.body
     if outcome.status >= 300:
         text = str(body.get("detail", "未登记")) + "".join(

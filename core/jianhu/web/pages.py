@@ -34,7 +34,7 @@ from jianhu.lifecycle import (
     check_form,
     state_label,
 )
-from jianhu.records import DONE_BY, ENTERED_BY, record_form
+from jianhu.records import record_form
 from jianhu.reports import build as build_report
 from jianhu.reports import suppress_small_cells
 from jianhu.roles import role_labels
@@ -44,7 +44,7 @@ from jianhu.timeline import case_view
 from jianhu.web import charts, queries
 from jianhu.web.auth import SignInRefused, revoke, sign_in
 from jianhu.web.context import DB, Ctx, Forbidden, NotFound, SignedIn, Submitted, signed_in
-from jianhu.web.forms import build_page, read_submission
+from jianhu.web.forms import build_page, form_defaults, read_submission
 from jianhu.web.rendering import download, flash, render
 from jianhu.web.security import CSP_DOCUMENT
 
@@ -200,13 +200,7 @@ def form_page(case_no: str, form_id: str, ctx: SignedIn) -> Response:
         raise Forbidden(f"{role_labels().get(ctx.actor.role, ctx.actor.role)}无权登记{form.title}")
     case = ctx.find_case(case_no)
     check_form(case, form_id, ctx.actor)
-    defaults = {f.group: {} for f in form.fields}
-    for f in form.fields:
-        if f.kind == "date" and f.key == "date":
-            defaults[f.group][f.key] = ctx.today.isoformat()
-        elif f.key in ENTERED_BY or (f.key in DONE_BY and f.key != "approved_by"):
-            defaults[f.group][f.key] = ctx.actor.code
-    page = build_page(form, defaults)
+    page = build_page(form, form_defaults(form, ctx.today, ctx.actor.code))
     return render(ctx.request, "form.html", actor=ctx.actor, case=case, page=page,
                   state=state_label(case.status))
 

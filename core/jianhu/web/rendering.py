@@ -23,13 +23,13 @@ HERE = Path(__file__).parent
 MENU: tuple[tuple[str, str, str], ...] = (
     ("/today", "今日待办", "view:cases"),
     ("/mine", "我的待办", "view:cases"),
+    ("/offline/", "离线采集", "record:visit"),
     ("/cases", "个案", "view:cases"),
     ("/surveys/new", "登记调查表", "import:screening"),
     ("/import", "导入调查表", "import:screening"),
     ("/transfers", "个案转移", "transfer:request"),
     ("/approvals", "待审批", "approve:plan"),
     ("/conflicts", "修改冲突", "conflicts:resolve"),
-    ("/offline/", "离线采集", "record:visit"),
     ("/reports", "报表", "report:aggregate"),
     ("/dashboard", "统计图", "view:cases"),
 )

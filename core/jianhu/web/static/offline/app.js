@@ -198,7 +198,8 @@
       li.append(head);
       const st = document.createElement("p");
       st.className = "task-due";
-      st.textContent = r.by === ME ? STATES[r.state] || r.state : `由 ${r.by} 采集，待其本人登录后上传`;
+      st.textContent = r.by === ME ? (STATES[r.state] || r.state) + (r.note ? `（${r.note}）` : "")
+        : `由 ${r.by} 采集，待其本人登录后上传`;
       li.append(st);
       for (const p of r.problems || []) {
         const e = document.createElement("p");
@@ -330,7 +331,7 @@
     p.textContent = "未保存：请改正下列问题。";
     const ul = document.createElement("ul");
     for (const [el, message] of problems) {
-      const label = el ? el.querySelector("label").firstChild.textContent : "";
+      const label = el ? el.dataset.column : ""; // 父亲状况, not 状况 twice
       const li = document.createElement("li");
       li.textContent = label ? `${label}：${message}` : message;
       ul.append(li);
@@ -411,6 +412,7 @@
       if (!csrf) await connect();
       if (!csrf) return;
       const mine = (await db.getAll("outbox")).filter((r) => r.by === ME && r.state === "waiting");
+      let reached = true, serverTrouble = 0;
       for (const r of mine) {
         const doc = await open_(r.box, "outboxKey");
         let answer;
@@ -422,26 +424,36 @@
           }
         } catch (err) {
           online = false;
-          break; // no connection: the record waits
+          reached = false;
+          break; // no connection: the records wait
         }
         if (answer.status === 401) {
           csrf = null;
+          reached = false;
           say("登录已过期：请联网登录后再上传（记录仍在本机）。");
           break;
         }
         const body = await answer.json().catch(() => ({}));
-        if (answer.status >= 500 || (answer.status === 403 && body.problems === undefined)) break;
+        if (answer.status >= 500 || (answer.status === 403 && body.problems === undefined)) {
+          // the server's trouble, not the record's: it waits, and the others are still sent
+          serverTrouble += 1;
+          r.note = "服务器暂时出错，稍后自动重试";
+          await db.put("outbox", r);
+          continue;
+        }
         if (answer.status < 300) {
           await db.delete("outbox", r.id);
           await log(r, answer.status === 202 ? "已交督导员处理（修改冲突）" : "已上传");
         } else {
           r.state = "refused";
+          r.note = "";
           r.problems = (body.problems && body.problems.length) ? body.problems
             : [{ field: "", message: String(body.detail || answer.status) }];
           await db.put("outbox", r);
         }
       }
-      await db.put("meta", new Date().toISOString(), "lastSync");
+      if (reached) await db.put("meta", new Date().toISOString(), "lastSync");
+      if (serverTrouble) say(`${serverTrouble} 条记录因服务器暂时出错未能上传，稍后自动重试；如一直这样，请告诉乡镇督导员。`);
     } finally {
       syncing = false;
       await showStatus();
@@ -477,7 +489,8 @@
       exported_at: new Date().toISOString(), records }, null, 1)], { type: "application/json" });
     const a = document.createElement("a");
     a.href = URL.createObjectURL(file);
-    a.download = `待上传记录-${ME}-${new Date().toISOString().slice(0, 10)}.json`;
+    const day = new Date().toLocaleDateString("sv-SE", { timeZone: "Asia/Shanghai" });
+    a.download = `待上传记录-${ME}-${day}.json`;
     document.body.append(a);
     a.click();
     a.remove();
@@ -501,6 +514,7 @@
     $("export").addEventListener("click", exportFile);
     window.addEventListener("online", () => sync());
     window.addEventListener("offline", () => { online = false; showStatus(); });
+    setInterval(() => { if (navigator.onLine) sync(); }, 60000); // records the server could not take
     await connect();
     await askPersistence();
     await showStatus();
