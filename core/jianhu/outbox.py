@@ -36,7 +36,8 @@ LEASE_SECONDS = 300
 
 
 def enqueue(session: Session, destination: str, kind: str, payload: Mapping[str, Any],
-            *, message_id: uuid.UUID | None = None, now: dt.datetime | None = None) -> uuid.UUID:
+            *, message_id: uuid.UUID | None = None, now: dt.datetime | None = None,
+            township_code: str | None = None) -> uuid.UUID:
     """Add a message for ``destination`` in the caller's transaction; return its id.
 
     Args:
@@ -46,12 +47,14 @@ def enqueue(session: Session, destination: str, kind: str, payload: Mapping[str,
         payload: the JSON body to deliver.
         message_id: the event id (default: a new UUID).
         now: when it becomes due (default now).
+        township_code: the township the message is about (only its role and the county's read
+            it on PostgreSQL; ``None``: only the county's).
     """
     message_id = message_id or uuid.uuid4()
     now = now or now_utc()
     session.add(OutboxMessage(id=message_id, destination=destination, kind=kind,
                               payload=dict(payload), created_at=now, attempts=0,
-                              next_attempt_at=now))
+                              next_attempt_at=now, township_code=township_code))
     return message_id
 
 

@@ -331,6 +331,8 @@ class OutboxMessage(Base):
     ``id`` is the event id receivers use to drop duplicates (delivery is at least once).
     ``lease_until``: a worker has claimed it until then (:func:`jianhu.outbox.claim`);
     ``parked_at``: it failed too often and waits for someone to look (``jianhu outbox retry``).
+    ``township_code``: the township the message is about; a township's database role sees only
+    its own messages (:mod:`jianhu.db.rls`).
     """
 
     __tablename__ = "outbox"
@@ -346,6 +348,7 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     lease_until: Mapped[dt.datetime | None]
     parked_at: Mapped[dt.datetime | None]
+    township_code: Mapped[str | None] = mapped_column(String(12))
 
 
 class PluginSetting(Base):

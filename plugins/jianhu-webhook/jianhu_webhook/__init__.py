@@ -128,7 +128,8 @@ def jianhu_case_event(session: Any, event: CaseEvent) -> None:
         return
     from jianhu.outbox import enqueue
 
-    enqueue(session, NAME, event.kind, build_body(session, event, settings))
+    enqueue(session, NAME, event.kind, build_body(session, event, settings),
+            township_code=event.township_code)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
