@@ -185,3 +185,22 @@ def test_a_suppressed_csv_explains_its_marks_below_the_figures(tmp_path):
     lines = (tmp_path / "t.csv").read_text("utf-8-sig").splitlines()
     assert lines[:5] == ["乡镇,人数", "甲镇,<5", "乙镇,*", "合计,12", ""]
     assert lines[5].startswith("「<5」：人数为1至4人，不予显示；「*」：人数可能为5人或以上")
+
+
+def test_a_report_day_outside_the_bounds_is_refused_the_same_way_everywhere(run, session, host,
+                                                                             tmp_path):
+    from jianhu.errors import JianhuError
+    from jianhu.reports import build
+
+    out = tmp_path / "s.csv"
+    for day in ("1999-12-31", "2101-01-01"):
+        result = run("report", "summary", "--out", str(out), "--on", day)
+        assert result.exit_code != 0
+        assert result.output == "错误：统计日期应在 2000-01-01 至 2100-12-31 之间\n"
+    assert not out.exists()
+    try:
+        build(session, host, host.reports["summary"], dt.date(1999, 12, 31))
+    except JianhuError as exc:
+        assert str(exc) == "统计日期应在 2000-01-01 至 2100-12-31 之间"
+    else:
+        raise AssertionError("a report of 1999 was built")

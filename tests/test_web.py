@@ -474,8 +474,8 @@ def test_today_caseload_dashboard_reports_and_documents(site):
     r = get(s, "/reports/summary?format=csv")
     assert r.status_code == 200 and r.content.decode("utf-8-sig").startswith("乡镇,村（社区）,在办个案")
     assert "filename*=UTF-8''" in r.headers["content-disposition"]
-    r = get(s, "/reports/summary?format=xlsx&on=2099-01-01")
-    assert r.status_code == 422
+    r = get(s, "/reports/summary?format=xlsx&on=2101-01-01")
+    assert r.status_code == 422 and "统计日期应在 2000-01-01 至 2100-12-31 之间" in r.text
     case_no = site["sample"].own_case
     doc = get(s, f"/cases/{case_no}/documents/assessment")
     assert doc.status_code == 200 and "家庭监护评估报告" in doc.text

@@ -16,10 +16,15 @@ from sqlalchemy.orm import Session
 from jianhu.cases import OPEN_STATUSES
 from jianhu.dates import now_utc
 from jianhu.db.models import Case, FollowUp, Township, Village
+from jianhu.errors import JianhuError
 from jianhu.extensions import LEVELS, Column, Table
 from jianhu.plugins import Host
 from jianhu.scope import restrict
 from jianhu.tasks import WINDOW_DAYS, is_overdue
+
+#: The days a report may be taken on, whoever asks (command line, page, API): from before the
+#: first casework records to a horizon for planning (a future day shows what will be due).
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 
 
 def build(session: Session, host: Host, report: Any, on: dt.date) -> Table:
@@ -33,7 +38,12 @@ def build(session: Session, host: Host, report: Any, on: dt.date) -> Table:
       in none). SQLite's transactions are serialisable already.
 
     The session's transaction is ended first (nothing is pending in it: reports only read).
+
+    Raises:
+        JianhuError: ``on`` is outside :data:`FIRST_DAY`–:data:`LAST_DAY`.
     """
+    if not FIRST_DAY <= on <= LAST_DAY:
+        raise JianhuError(f"统计日期应在 {FIRST_DAY} 至 {LAST_DAY} 之间")
     from jianhu.scope import confined
 
     if session.get_bind().dialect.name == "postgresql":

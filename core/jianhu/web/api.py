@@ -25,8 +25,8 @@ from jianhu.errors import JianhuError
 from jianhu.followups import due_list
 from jianhu.forms import load_form
 from jianhu.lifecycle import RECORD_FORMS, STATES, allowed_forms, state_label
+from jianhu.reports import FIRST_DAY, LAST_DAY, suppress_small_cells
 from jianhu.reports import build as build_report
-from jianhu.reports import suppress_small_cells
 from jianhu.roles import role_labels
 from jianhu.tasks import KIND_LABELS
 from jianhu.timeline import case_view
@@ -41,7 +41,6 @@ csrf_auth = APIKeyHeader(name=CSRF_HEADER, auto_error=False,
 router = APIRouter(prefix="/api", tags=["api"], responses={
     401: {"description": "未登录"}, 403: {"description": "无权访问或缺少防伪令牌"}})
 FormId = Enum("FormId", {f: f for f in RECORD_FORMS}, type=str)  # type: ignore[misc]
-FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 Payload = Annotated[dict[str, Any], Body(description="表单内容（按该表单的 JSON Schema）")]
 LocalDay = Annotated[dt.date | None, Query(description="日期（YYYY-MM-DD，北京时间；默认今天）")]
 IdempotencyKey = Annotated[str | None, Header(
@@ -183,6 +182,8 @@ def _user(actor: Any) -> User:
 
 
 def _day(on: dt.date | None, ctx: Ctx) -> dt.date:
+    """A day asked for (the due list's, a report's): the bounds of reports
+    (:data:`jianhu.reports.FIRST_DAY`–:data:`~jianhu.reports.LAST_DAY`)."""
     day = on or ctx.today
     if not FIRST_DAY <= day <= LAST_DAY:
         raise JianhuError(f"日期应在 {FIRST_DAY} 至 {LAST_DAY} 之间")
