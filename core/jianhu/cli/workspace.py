@@ -36,6 +36,36 @@ def db_upgrade(ws: Workspace) -> None:
             click.echo(f"表单数据迁移「{name}」：已更新{n}份记录（审计日志记有原值）")
 
 
+@db.command(name="app-login")
+@click.option("--name", default="jianhu_app", show_default=True, help="登录角色名")
+@pass_workspace
+def db_app_login(ws: Workspace, name: str) -> None:
+    """（PostgreSQL，用数据库所有者账号运行）建立或轮换网页服务器的数据库登录角色：它不是表的所有者，
+    只能以县级或乡镇角色读写。新密码只显示这一次。"""
+    import re
+    import secrets
+
+    from jianhu import audit
+    from jianhu.db.rls import ensure_app_login
+    from jianhu.errors import JianhuError
+
+    if ws.engine.url.get_backend_name() != "postgresql":
+        raise JianhuError("只有 PostgreSQL 需要网页服务器的登录角色（SQLite 没有数据库角色）")
+    if not re.fullmatch(r"[a-z][a-z0-9_]{2,40}", name) or name.startswith("jianhu_t_") or \
+            name == "jianhu_county":
+        raise JianhuError(f"「{name}」不能用作登录角色名：小写字母开头，只含小写字母、数字和下划线")
+    password = secrets.token_urlsafe(24)
+    with ws.session() as session:
+        ensure_app_login(session.connection(), password, name)
+        audit.record(session, actor=ws.actor, action="app_login", entity_type="database_role",
+                     entity_id=name, after={"rotated": True})
+        session.commit()
+    url = ws.engine.url.set(username=name, password=password)
+    click.echo(f"已设置登录角色 {name}。网页服务器的数据库地址（密码只显示这一次，请写入服务器的"
+               "环境变量 JIANHU_DATABASE_URL）：")
+    click.echo(url.render_as_string(hide_password=False))
+
+
 #: The ``--township`` option of the commands that write a form: its plugin fields only.
 township_fields = click.option("--township", default=None, metavar="CODE",
                                help="12位乡镇代码：只含为该乡镇启用的插件栏目（默认含全部插件栏目）")

@@ -3,10 +3,11 @@
 Each township has a database role ``jianhu_t_<12-digit code>`` and the county one role
 ``jianhu_county`` (both ``NOLOGIN``). Policies on every table holding children's data let a
 township role see and change only its township's rows (directly by ``township_id``, or through
-the child or case a row belongs to); the county role sees all. The application, connected as the
-tables' owner, switches to the acting user's role for each transaction (``SET LOCAL ROLE``), so the
-same rule the scoping layer (:mod:`jianhu.scope`) applies in Python is enforced by the server too
-(个人信息保护法 Art 51: least privilege).
+the child or case a row belongs to); the county role sees all. The application switches to the
+acting user's role for each transaction (``SET LOCAL ROLE``), so the same rule the scoping layer
+(:mod:`jianhu.scope`) applies in Python is enforced by the server too
+(个人信息保护法 Art 51: least privilege). Commands run as the tables' owner; the web server connects
+as :data:`APP_LOGIN`, which can become the county or a township role and never the owner.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from typing import Any
 from sqlalchemy import Connection, event, text
 from sqlalchemy.orm import Session
 
+from jianhu.errors import JianhuError
+
 COUNTY_ROLE = "jianhu_county"
+#: The login role the web server connects as on a county server (``jianhu db app-login``): not
+#: the tables' owner, member of the county and township roles only (handbook 部署 数据库角色).
+APP_LOGIN = "jianhu_app"
 
 #: table → the condition of its policy: one string for reading and writing alike, or a dict of
 #: conditions per command (``select``, ``insert``, ``update``, ``delete``; a command left out is
@@ -162,6 +168,8 @@ def ensure_role(conn: Any, role: str) -> None:
           END IF;
         END $$"""))
     conn.execute(text(f"GRANT {role} TO CURRENT_USER"))
+    if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": APP_LOGIN}).first():
+        conn.execute(text(f"GRANT {role} TO {APP_LOGIN}"))
     conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"))
     conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
     restrict_role(conn, role)
@@ -190,11 +198,50 @@ def restrict_role(conn: Any, role: str) -> None:
 
 
 def ensure_township_roles(conn: Any, codes: list[str]) -> None:
-    """Make sure every township in ``codes`` has its role (PostgreSQL only; no-op elsewhere)."""
+    """Make sure every township in ``codes`` has its role (PostgreSQL only; no-op elsewhere).
+
+    Raises:
+        JianhuError: a role is missing and the connection may not create it (the web server's
+            login: county IT runs ``jianhu deploy apply`` as the owner first).
+    """
     if conn.dialect.name != "postgresql":
         return
+    manager = conn.execute(text(
+        "SELECT r.rolsuper OR t.tableowner = session_user FROM pg_roles r, pg_tables t "
+        "WHERE r.rolname = session_user AND t.schemaname = 'public' AND t.tablename = 'children'"
+    )).scalar()
     for code in codes:
-        ensure_role(conn, township_role(code))
+        role = township_role(code)
+        granted = conn.execute(text(
+            "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = :r) "
+            "AND has_table_privilege(:r, 'public.children', 'SELECT')"), {"r": role}).scalar()
+        if granted and not manager:
+            continue  # the web server's login: the role is there and may work in this database
+        if not manager:
+            raise JianhuError(f"乡镇 {code} 的数据库角色尚未建立：请信息科用数据库所有者账号运行 "
+                              "jianhu deploy apply（或 jianhu db upgrade）后再导入")
+        ensure_role(conn, role)
+
+
+def ensure_app_login(conn: Any, password: str, name: str = APP_LOGIN) -> None:
+    """Create (or give a new password to) the web server's login role ``name``: ``LOGIN
+    NOINHERIT``, a member of the county role and every township role and nothing else, starting
+    each session as the county role. It cannot become the owner, change a table, a policy or a
+    function, or read a table without switching to one of those roles (PostgreSQL only)."""
+    conn.execute(text(f"""
+        DO $$ BEGIN
+          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN
+            CREATE ROLE {name} LOGIN NOINHERIT;
+          END IF;
+        END $$"""))
+    conn.execute(text(f"ALTER ROLE {name} LOGIN NOINHERIT NOCREATEROLE NOCREATEDB "
+                      f"PASSWORD '{password.replace(chr(39), '')}'"))
+    ensure_role(conn, COUNTY_ROLE)
+    roles = conn.execute(text(r"SELECT rolname FROM pg_roles WHERE rolname LIKE 'jianhu\_t\_%' "
+                              "OR rolname = :c"), {"c": COUNTY_ROLE}).scalars().all()
+    for role in roles:
+        conn.execute(text(f"GRANT {role} TO {name}"))
+    conn.execute(text(f"ALTER ROLE {name} SET role = '{COUNTY_ROLE}'"))
 
 
 def use_role(session: Session, role: str | None) -> None:
