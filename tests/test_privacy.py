@@ -191,6 +191,57 @@ HOSTILE = [
 ]
 
 
+OWN = "(SELECT id FROM public.townships WHERE code = '{own}')"
+OWN_CASES = f"(SELECT id FROM public.cases WHERE township_id = {OWN})"
+OWN_CHILDREN = f"(SELECT id FROM public.children WHERE township_id = {OWN})"
+#: Every table, and a write a township role must not be able to make: a no-op update of the rows
+#: that are not its township's. Each answers "UPDATE 0" (the policy hides them) or "permission
+#: denied" (the role may not write the table at all). A new table must be added here.
+WRITES = {
+    "approvals": ("township_id", f"township_id <> {OWN}"),
+    "assessments": ("scale", f"case_id NOT IN {OWN_CASES}"),
+    "audit_events": ("actor", "true"),
+    "case_assignments": ("person_code", f"case_id NOT IN {OWN_CASES}"),
+    "case_counters": ("last", f"township_id <> {OWN}"),
+    "cases": ("level", f"township_id <> {OWN}"),
+    "children": ("name", f"township_id <> {OWN}"),
+    "confidential_records": ("payload", "record_id NOT IN (SELECT id FROM public.form_records "
+                                        f"WHERE subject_id IN {OWN_CASES})"),
+    "duplicate_alerts": ("status", f"township_id <> {OWN}"),
+    "edit_conflicts": ("status", f"township_id <> {OWN}"),
+    "followups": ("status", f"township_id <> {OWN}"),
+    "form_records": ("payload", f"subject_id NOT IN {OWN_CASES} AND subject_id NOT IN {OWN_CHILDREN}"),
+    "guardians": ("name", f"child_id NOT IN {OWN_CHILDREN}"),
+    "outbox": ("attempts", "true"),
+    "people": ("name", f"township_id IS DISTINCT FROM {OWN}"),
+    "plugin_settings": ("enabled", "true"),
+    "sign_in_throttle": ("failures", "true"),
+    "submissions": ("status", f"township_id IS DISTINCT FROM {OWN}"),
+    "townships": ("name", "true"),
+    "transfers": ("status", f"from_township_id <> {OWN} AND to_township_id <> {OWN}"),
+    "villages": ("name", f"township_id <> {OWN}"),
+}
+#: Tables every role may write: no personal data, no access control (ended web sessions' ids).
+OPEN_TABLES = {"revoked_sessions"}
+
+
+def test_every_table_has_a_hostile_write_to_try():
+    from jianhu.db.models import Base
+
+    assert sorted(set(Base.metadata.tables) - OPEN_TABLES) == sorted(WRITES)
+
+
+def test_a_township_role_cannot_write_another_townships_rows_in_any_table(county, db_url):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("row-level security exists on PostgreSQL only")
+    for own in ("320724100000", "320724101000"):
+        for table, (column, elsewhere) in WRITES.items():
+            sql = f"UPDATE {table} SET {column} = {column} WHERE {elsewhere.format(own=own)};"
+            done = psql_as(db_url, f"jianhu_t_{own}", sql)
+            got = (done.stdout.strip().splitlines() or [""])[-1] + done.stderr
+            assert "UPDATE 0" in got or "permission denied" in got, (own, table, got)
+
+
 def test_a_hostile_township_connection_gets_nothing_more(county, db_url, engine):
     if not db_url.startswith("postgresql"):
         pytest.skip("row-level security exists on PostgreSQL only")
