@@ -17,12 +17,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jianhu.db.models import CaseCounter, Township
-from jianhu.default_plugins.categories import guardianship_rating
 from jianhu.extensions import TargetCategory
 from jianhu.lifecycle import ACTIVE
 
 OPEN_STATUSES = ACTIVE
 """Statuses of a case still under intervention (see :mod:`jianhu.lifecycle`)."""
+#: Guardianship types the 2016 national register rates 差 (poor) (民发〔2016〕42号 登记表).
+POOR_GUARDIANSHIP = frozenset({"none", "parent_incapable", "entrusted_inadequate"})
+
+
+def guardianship_rating(survey: Mapping[str, Any]) -> str:
+    """Return the 2016 national 3-level rating: ``"poor"`` (差), ``"fair"`` (一般), ``"good"`` (较好).
+
+    Source: 民发〔2016〕42号, 农村留守儿童基本情况登记表 (监护情况: 无人监护、父或母无监护能力、
+    受委托监护人监护能力不足 are rated 差); the survey form's ``guardianship.type`` choices.
+    """
+    kind = survey["guardianship"]["type"]
+    return "poor" if kind in POOR_GUARDIANSHIP else kind
 
 
 def classify(

@@ -13,13 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from jianhu import hookimpl
+from jianhu.cases import guardianship_rating
 from jianhu.dates import age_on
 from jianhu.extensions import TargetCategory
 
 Survey = Mapping[str, Any]
 
-#: Guardianship types the 2016 national register rates 差 (poor) (民发〔2016〕42号 登记表).
-POOR_GUARDIANSHIP = frozenset({"none", "parent_incapable", "entrusted_inadequate"})
 #: Parent statuses that leave the parent at home without guardianship capacity: the notice
 #: (国发〔2016〕13号) names 无监护能力; a parent who is dead, in prison or detention, missing,
 #: stripped of guardianship or deported cannot act as guardian either, so a child whose other
@@ -32,16 +31,6 @@ INCAPABLE = frozenset({"seriously_ill", "severely_disabled", "dead", "imprisoned
 MIGRANT_MIN_MONTHS = 6
 #: Months of detention or lost contact before de facto unsupported (民发〔2019〕62号 第二条).
 DE_FACTO_MIN_MONTHS = 6
-
-
-def guardianship_rating(survey: Survey) -> str:
-    """Return the 2016 national 3-level rating: ``"poor"`` (差), ``"fair"`` (一般), ``"good"`` (较好).
-
-    Source: 民发〔2016〕42号, 农村留守儿童基本情况登记表 (监护情况: 无人监护、父或母无监护能力、
-    受委托监护人监护能力不足 are rated 差).
-    """
-    kind = survey["guardianship"]["type"]
-    return "poor" if kind in POOR_GUARDIANSHIP else kind
 
 
 def _age(survey: Survey, on: dt.date) -> int:

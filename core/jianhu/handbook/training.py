@@ -275,8 +275,7 @@ def _note(ex: Examples) -> str:
 
 def survey_example(hb: Handbook, ex: Examples) -> str:
     """Worked example: a filled basic situation survey and what the system makes of it."""
-    from jianhu.cases import needs_case
-    from jianhu.default_plugins.categories import guardianship_rating
+    from jianhu.cases import guardianship_rating, needs_case
     from jianhu.forms import load_form
     from jianhu.timeline import RATING_LABELS
 

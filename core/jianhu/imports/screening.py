@@ -34,6 +34,7 @@ from jianhu.cases import (
     allocate_case_numbers,
     classify,
     emergency_situations,
+    guardianship_rating,
     needs_case,
 )
 from jianhu.dates import LOCAL_TZ, age_on, form_date, local_date, local_today, now_utc
@@ -49,7 +50,6 @@ from jianhu.db.models import (
 )
 from jianhu.db.rls import ensure_township_roles
 from jianhu.db.session import unit_of_work
-from jianhu.default_plugins.categories import guardianship_rating
 from jianhu.errors import ImportRejected, JianhuError, RowError
 from jianhu.extensions import CaseEvent
 from jianhu.forms import load_form
