@@ -292,11 +292,12 @@ def write_sample(host: Host, out: str | Path, children: int, seed: int) -> Sampl
     """
     import json
 
-    from jianhu.default_plugins.policy import DEFAULT_POLICY
     from jianhu.sample_casework import casework, roster
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    # the county's policy (the default unless a plugin sets one for the whole county)
+    county = next((a.code for a in host.areas.values() if a.level == "county"), "")
     screening_form, assessment_form = load_form(host, "screening"), load_form(host, "assessment")
     gen = _Gen(seed, host)
     pairs: list[tuple[dict, dict]] = []
@@ -316,7 +317,7 @@ def write_sample(host: Host, out: str | Path, children: int, seed: int) -> Sampl
     write_rows(load_form(host, "person"), people, out / "people.xlsx")
     lines = casework(rng, host.scales["jianhu-default"], pairs, villages,
                      {t.name: t.code[:9] for t in gen.towns},
-                     {lp.level: lp.visit_days for lp in DEFAULT_POLICY.levels})
+                     {lp.level: lp.visit_days for lp in host.followup_policy(county).levels})
     with (out / "records.jsonl").open("w", encoding="utf-8") as fh:
         for line in lines:
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
