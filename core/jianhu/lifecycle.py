@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
-
-from jianhu import audit
 from jianhu.dates import now_utc
-from jianhu.db.models import Case
 from jianhu.errors import JianhuError
 from jianhu.roles import SUPERVISORS, Actor, role_labels
+
+if TYPE_CHECKING:  # the rules themselves need no database (the command line starts faster)
+    from sqlalchemy.orm import Session
+
+    from jianhu.db.models import Case
 
 STATES: dict[str, str] = {
     "registered": "已登记",
@@ -191,6 +192,8 @@ def transition(session: Session, case: Case, event: str, *, actor: str,
         after["reason"] = reason
     if on is not None:
         after["on"] = on.isoformat()
+    from jianhu import audit
+
     audit.record(session, actor=actor, action="transition", entity_type="case",
                  entity_id=case.id, before={"status": before}, after=after, context=context)
     return to

@@ -6,16 +6,16 @@ import datetime as dt
 import json
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from jianhu.cases import resolve_township
 from jianhu.cli.root import Workspace, cli, console, pass_workspace, read_json_object
 from jianhu.extensions import LEVEL_LABELS, LEVELS
-from jianhu.lifecycle import state_label
 from jianhu.tasks import KIND_LABELS
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 class LocalDate(click.ParamType):
@@ -65,7 +65,11 @@ def cases() -> None:
 @pass_workspace
 def list_cases(ws: Workspace, township: str | None, level: str | None, as_json: bool) -> None:
     """列出个案（不含儿童姓名和身份证号）。"""
+    from sqlalchemy import select
+
+    from jianhu.cases import resolve_township
     from jianhu.db.models import Case, Township, Village
+    from jianhu.lifecycle import state_label
 
     categories = {c.code: c.label for c in ws.host.target_categories}
     with ws.session() as session:
@@ -150,6 +154,7 @@ def followups() -> None:
 def followups_due(ws: Workspace, on: dt.date | None, township: str | None, mine: bool,
                   as_json: bool) -> None:
     """列出已逾期和7日内到期的事项；强制报告和应急处置排在最前。"""
+    from jianhu.cases import resolve_township
     from jianhu.dates import local_today
     from jianhu.followups import due_list
 
@@ -209,6 +214,7 @@ def print_next_of_each_kind(items: list) -> None:
 def print_level_table(session: Session, host: object) -> None:
     """Print open cases by town × level (the demo's summary)."""
     from rich.table import Table
+    from sqlalchemy import select
 
     from jianhu.cases import OPEN_STATUSES
     from jianhu.db.models import Case, Township

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
 from jianhu.cli.root import Workspace, cli, console, pass_workspace, read_json_object
 from jianhu.lifecycle import RECORD_FORMS
@@ -164,6 +163,8 @@ def people_reset_password(ws: Workspace, code: str) -> None:
 @pass_workspace
 def people_list(ws: Workspace, township: str | None, as_json: bool) -> None:
     """列出人员名册（编号、姓名、角色、乡镇、村）。"""
+    from sqlalchemy import select
+
     from jianhu.db.models import Person, Township, Village
     from jianhu.roles import role_labels
 

@@ -8,16 +8,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from jianhu import __version__
-from jianhu.audit import current_actor
 from jianhu.errors import ImportRejected, JianhuError
+
+if TYPE_CHECKING:  # the database layer loads when a command opens the database
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
 MAX_ROW_ERRORS = 200
 
@@ -88,6 +88,8 @@ class Workspace:
     @property
     def actor(self) -> str:
         """Roster code of who is acting: ``--as``, else ``JIANHU_USER``, else the local admin."""
+        from jianhu.audit import current_actor
+
         return self.acting_as or current_actor()
 
     def acting(self, session: Session) -> Any:
@@ -236,7 +238,7 @@ class JianhuGroup(_Chinese, click.Group):
             sys.exit(1)
         except JianhuError as exc:
             _fail(str(exc))
-        except SQLAlchemyError as exc:
+        except _database_error() as exc:
             _fail(f"数据库出错：{_db_problem(exc)}（数据库地址：{_safe_url(_used_url(ctx))}）")
         except OSError as exc:
             _fail(f"文件读写出错：{exc.strerror or exc}（{exc.filename or ''}）")
@@ -291,6 +293,14 @@ def usage_message(exc: click.UsageError) -> str:
     if message.startswith("Got unexpected extra argument"):
         return "多余的参数：" + message.split("(", 1)[-1].rstrip(")")
     return _translate(message)
+
+
+def _database_error() -> type[Exception]:
+    """SQLAlchemy's error class, imported only when a command has failed (so that ``--help`` and
+    ``--version`` do not load the database layer)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return SQLAlchemyError
 
 
 def _db_problem(exc: Exception) -> str:
