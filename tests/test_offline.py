@@ -362,3 +362,50 @@ def test_a_bad_record_in_an_exported_file_is_named_and_the_others_are_recorded(s
     assert "第3条：form_id、case_no 应为文字" in out.output
     assert "第4条：随访记录填写有误，未写入；「随访日期」" in out.output
     assert visits(site, case_no) == before + 1
+
+
+def test_a_nul_character_is_refused_wherever_it_comes_from(site, tmp_path):
+    s, headers = client(site)
+    case_no = site["sample"].own_case
+    bad = {"visit": VISIT["visit"] | {"notes": "a\u0000b"}}
+    r = s.post(f"{site['base']}/api/cases/{case_no}/records/visit", json=bad,
+               headers=headers | {"Idempotency-Key": str(uuid.uuid4())})
+    assert r.status_code == 422 and r.json()["detail"] == "内容含有无法识别的字符，未写入"
+    page = requests.Session()
+    token = page_token(page.get(site["base"] + "/login").text)
+    page.post(site["base"] + "/login", data={"csrf_token": token, "code": SUPERVISOR,
+                                             "password": PASSWORD, "next": "/"})
+    form = page.get(site["base"] + "/surveys/new")
+    r = page.post(site["base"] + "/surveys/new", data={
+        "csrf_token": page_token(form.text), "child.name": "测\u0000试", "child.sex": "female"})
+    assert r.status_code == 422
+    assert "含有无法识别的字符" in r.text.split('data-field="child.name"')[1][:3000]
+    assert children_named(site, "测\u0000试") == []
+
+
+def test_a_colleague_who_records_only_for_themselves_cannot_replay_anothers_key(site):
+    from web_helpers import WORKER
+
+    case_no = site["sample"].own_case
+    key = str(uuid.uuid4())
+    url = f"{site['base']}/api/cases/{case_no}/records/visit"
+    s, headers = client(site)
+    assert s.post(url, json=VISIT, headers=headers | {"Idempotency-Key": key}).status_code == 201
+    worker, h2 = client(site, WORKER)
+    r = worker.post(url, json=VISIT, headers=h2 | {"Idempotency-Key": key})
+    assert r.status_code == 422 and "Idempotency-Replayed" not in r.headers
+    supervisor, h3 = client(site, SUPERVISOR)  # records for others: may see the first answer
+    r = supervisor.post(url, json=VISIT, headers=h3 | {"Idempotency-Key": key})
+    assert r.status_code == 201 and r.headers["Idempotency-Replayed"] == "true"
+
+
+def test_a_file_that_nests_too_deep_is_refused_without_a_traceback(site, tmp_path):
+    from click.testing import CliRunner
+
+    from jianhu.cli import cli
+
+    file = tmp_path / "deep.json"
+    file.write_text("[" * 100_000, encoding="utf-8")
+    out = CliRunner().invoke(cli, ["--as", DIRECTOR, "import", "outbox", str(file)],
+                             env={**TEST_ENV, "JIANHU_DATABASE_URL": site["url"]})
+    assert out.exit_code == 1 and out.output == "错误：无法读取待上传记录文件：不是有效的 JSON\n"

@@ -106,12 +106,15 @@ def tidy(value: Any) -> Any:
 
 
 def _unreadable(value: Any) -> bool:
-    """Whether a document holds text that cannot be stored (a lone UTF-16 surrogate)."""
+    """Whether a document holds text that cannot be stored: a lone UTF-16 surrogate, or a NUL
+    character (PostgreSQL refuses it in text)."""
     if isinstance(value, dict):
         return any(_unreadable(k) or _unreadable(v) for k, v in value.items())
     if isinstance(value, list):
         return any(_unreadable(v) for v in value)
     if isinstance(value, str):
+        if "\x00" in value:
+            return True
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
@@ -171,8 +174,12 @@ def import_outbox(session: Session, host: Host, scope: Scope, path: str | Path) 
     """
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise JianhuError(f"无法读取待上传记录文件：{type(exc).__name__}") from None
+    except OSError as exc:
+        raise JianhuError(f"无法读取待上传记录文件：{exc.strerror or '打不开'}") from None
+    except UnicodeDecodeError:
+        raise JianhuError("无法读取待上传记录文件：不是 UTF-8 文本") from None
+    except (json.JSONDecodeError, RecursionError):
+        raise JianhuError("无法读取待上传记录文件：不是有效的 JSON") from None
     if not isinstance(data, dict) or data.get("format") != OUTBOX_FORMAT or \
             not isinstance(data.get("records"), list):
         raise JianhuError("这不是离线采集导出的待上传记录文件（format 应为 jianhu-outbox）")
@@ -190,6 +197,10 @@ def import_outbox(session: Session, host: Host, scope: Scope, path: str | Path) 
             continue
         try:
             key = submissions.read_key(str(rec.get("id", "")))
+        except JianhuError:
+            result.refused.append(f"第{n}条：记录编号（id）无法识别")
+            continue
+        try:
             outcome = submit(session, host, scope, key, rec["form_id"], rec["doc"],
                              case_no=case_no, based_on=rec.get("based_on"))
         except JianhuError as exc:

@@ -4,10 +4,11 @@ A device (the offline web app, ODK Collect) gives each record an id when it is f
 sends it as the key (the ``Idempotency-Key`` header of the IETF httpapi draft; an OpenRosa
 submission's ``instanceID``). The first write stores the key with its answer in the same
 transaction as the record, so either both exist or neither does; the same key sent again by the
-township to the same endpoint with the same content gets that answer back, marked as a replay,
-and writes nothing (a supervisor importing a phone's exported records, then the phone sending them
-too, makes each record once). The same key with other content or from another township is refused
-(handbook 开发者 离线采集 §幂等).
+person to the same endpoint with the same content gets that answer back, marked as a replay, and
+writes nothing; so does a colleague of the same township when one of the two records for others
+(a supervisor importing a phone's exported records, then the phone sending them too, makes each
+record once). The same key with other content, from another township or from a colleague who
+records only for themselves is refused (handbook 开发者 离线采集 §幂等).
 """
 
 from __future__ import annotations
@@ -82,10 +83,23 @@ def find(session: Session, key: str, actor: Actor, endpoint: str, digest: str) -
     row = session.get(Submission, key)
     if row is None:
         return None
+    someone_else = row.actor != actor.code and not actor.can("records:on_behalf") and \
+        not _acts_on_behalf(session, row.actor)
     if row.township_id != _township_id(session, actor) or row.endpoint != endpoint or \
-            row.request_hash != digest:
+            row.request_hash != digest or someone_else:
         raise JianhuError("这个记录编号已用于另一份内容不同的记录，未写入：请在设备上重新保存后再上传")
     return Replay(row.status, dict(row.response))
+
+
+def _acts_on_behalf(session: Session, code: str) -> bool:
+    """Whether the person who first sent a key may record for others (a supervisor importing a
+    phone's exported records, whose owner's phone then sends them too)."""
+    from jianhu.people import resolve_actor
+
+    try:
+        return resolve_actor(session, code).can("records:on_behalf")
+    except JianhuError:
+        return False
 
 
 def _township_id(session: Session, actor: Actor) -> uuid.UUID | None:

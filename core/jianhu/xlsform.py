@@ -172,8 +172,6 @@ def _value(f: Field, text: str) -> Any:
         return float(text)
     if f.kind == "enum" and all(isinstance(v, int) for v, _ in f.choices):
         return int(text)
-    if f.kind == "date":
-        return text[:10]
     return text
 
 

@@ -86,6 +86,8 @@ class Field:
         """
         if cell is None or (isinstance(cell, str) and not cell.strip()):
             return None
+        if isinstance(cell, str) and "\x00" in cell:  # PostgreSQL stores no NUL in text
+            raise CellError("含有无法识别的字符")
         kind = self.kind
         try:
             if kind == "date":

@@ -15,7 +15,7 @@ import jsonschema
 import jsonschema_rs
 
 from jianhu import citizen_id
-from jianhu.dates import form_date, form_instant
+from jianhu.dates import FIRST_YEAR, LAST_YEAR, form_date, form_instant
 
 TYPE_ZH = {
     "string": "文字",
@@ -123,7 +123,8 @@ def _messages(
             allowed = "、".join(map(str, fschema["enum"]))
         yield path, f"不是可选项，可选：{allowed}" if allowed else "不是允许的值"
     elif kind == "format" and value == "date":
-        yield path, f"「{error.instance}」不是有效日期（应为YYYY-MM-DD）"
+        yield path, (f"「{error.instance}」不是有效日期（应为YYYY-MM-DD，"
+                     f"{FIRST_YEAR}—{LAST_YEAR}年之间）")
     elif kind == "format" and value == "date-time":
         yield path, f"「{error.instance}」不是带时区的时间（应写成 2026-10-01T09:30:00+08:00）"
     elif kind == "minItems":

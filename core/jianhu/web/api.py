@@ -41,6 +41,8 @@ csrf_auth = APIKeyHeader(name=CSRF_HEADER, auto_error=False,
 router = APIRouter(prefix="/api", tags=["api"], responses={
     401: {"description": "未登录"}, 403: {"description": "无权访问或缺少防伪令牌"}})
 FormId = Enum("FormId", {f: f for f in RECORD_FORMS}, type=str)  # type: ignore[misc]
+#: The forms whose schema the API serves: the survey and the records of a case.
+SchemaId = Enum("SchemaId", {f: f for f in ("screening", *RECORD_FORMS)}, type=str)  # type: ignore[misc]
 Payload = Annotated[dict[str, Any], Body(description="表单内容（按该表单的 JSON Schema）")]
 LocalDay = Annotated[dt.date | None, Query(description="日期（YYYY-MM-DD，北京时间；默认今天）")]
 IdempotencyKey = Annotated[str | None, Header(
@@ -296,7 +298,7 @@ def api_due(ctx: SignedIn, response: Response, on: LocalDay = None, mine: bool =
 
 @router.get("/forms/{form_id}", dependencies=[Depends(cookie_auth)],
             response_model=dict[str, Any])
-def api_form(form_id: FormId, ctx: SignedIn) -> Any:
+def api_form(form_id: SchemaId, ctx: SignedIn) -> Any:
     """表单的 JSON Schema（含本乡镇插件增加的字段）。"""
     return load_form(ctx.host, form_id.value).schema
 

@@ -166,6 +166,8 @@ def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> Fa
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         problems = validation_problems(exc.errors())
+        if request.url.path in openrosa.PATHS:  # ODK reads OpenRosa messages, not pages
+            return openrosa.message("提交的格式不对：" + "；".join(p["msg"] for p in problems), 400)
         if is_api(request):
             return JSONResponse({"detail": problems}, status_code=422)
         return error_page(request, 422, "请求有误：" + "；".join(p["msg"] for p in problems))

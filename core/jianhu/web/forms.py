@@ -275,6 +275,8 @@ def _read(f: Field, control: str, values: Sequence[str]) -> Any:
         chosen = [v for v in values if v.strip()]
         return f.parse("、".join(chosen)) if chosen else None
     text = values[-1] if values else ""
+    if any("\x00" in v for v in values):
+        raise CellError("含有无法识别的字符")
     if control == "lines":
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         return lines or None

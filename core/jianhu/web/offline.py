@@ -114,15 +114,17 @@ def conflicts_page(ctx: SignedIn) -> Response:
     ctx.require("conflicts:resolve")
     rows = conflicts.open_conflicts(ctx.session, ctx.scope)
     names: dict[Any, str] = {}
+    versions: dict[Any, int] = {}
     if rows:
-        names = dict(ctx.session.execute(select(Child.id, Child.name).where(
-            Child.id.in_([c.child_id for c in rows]))).all())
+        for cid, name, version in ctx.session.execute(select(Child.id, Child.name, Child.version)
+                                                      .where(Child.id.in_([c.child_id for c in rows]))):
+            names[cid], versions[cid] = name, version
         audit.record(ctx.session, actor=ctx.actor.code, action="read_list", entity_type="child_list",
                      entity_id="conflicts", context={"children": sorted(str(i) for i in names),
                                                      "shown": ["child.name"]})
         ctx.session.commit()
     return render(ctx.request, "conflicts.html", actor=ctx.actor, rows=rows, names=names,
-                  local_tz=LOCAL_TZ)
+                  versions=versions, local_tz=LOCAL_TZ)
 
 
 @router.post("/conflicts/{conflict_id}", include_in_schema=False)

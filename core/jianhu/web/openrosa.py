@@ -36,6 +36,8 @@ FORMS = (capture.SURVEY, "visit", "service", "incident")
 #: The largest submission accepted (the forms carry no photos).
 MAX_BYTES = 2_000_000
 HEADERS = {"X-OpenRosa-Version": "1.0"}
+#: The paths that answer in OpenRosa's format.
+PATHS = frozenset({"/formList", "/submission"})
 XML = "text/xml; charset=utf-8"
 
 
@@ -47,7 +49,7 @@ class Unauthorized(Exception):
         self.status = status
 
 
-def _message(text: str, status: int, nature: str = "") -> Response:
+def message(text: str, status: int, nature: str = "") -> Response:
     body = ('<OpenRosaResponse xmlns="http://openrosa.org/http/response">'
             f'<message{f" nature={chr(34)}{nature}{chr(34)}" if nature else ""}>{escape(text)}'
             "</message></OpenRosaResponse>")
@@ -91,9 +93,9 @@ def _signed(request: Request, session: Session) -> Scope | Response:
     try:
         return _account(request, session)
     except Unauthorized as exc:
-        return _message(str(exc), exc.status)
+        return message(str(exc), exc.status)
     except JianhuError as exc:
-        return _message(str(exc), 403)
+        return message(str(exc), 403)
 
 
 @router.get("/formList")
@@ -122,7 +124,7 @@ def form_xml(form_id: str, request: Request, session: DB) -> Response:
         return scope
     forms = _forms(request, scope)
     if form_id not in forms:
-        return _message("没有这个表单", 404)
+        return message("没有这个表单", 404)
     xml, _ = xlsform.xform(forms[form_id], on_case=form_id != capture.SURVEY)
     return Response(xml, media_type=XML, headers=HEADERS)
 
@@ -147,28 +149,28 @@ def submission(request: Request, session: DB,
     if isinstance(scope, Response):
         return scope
     if xml_submission_file is None:
-        return _message("提交缺少 xml_submission_file", 400)
+        return message("提交缺少 xml_submission_file", 400)
     xml = xml_submission_file.file.read(MAX_BYTES + 1)
     if len(xml) > MAX_BYTES:
-        return _message("提交的内容过大", 413)
+        return message("提交的内容过大", 413)
     try:
         form, instance, case_no, doc = xlsform.read(_forms(request, scope), xml)
     except JianhuError as exc:
-        return _message(str(exc), 400)
+        return message(str(exc), 400)
     try:
         key = submissions.read_key(instance)
     except JianhuError:
-        return _message("提交的 instanceID 无法识别", 400)
+        return message("提交的 instanceID 无法识别", 400)
     try:
         outcome = capture.submit(session, request.app.state.host, scope, key, form.id, doc,
                                  case_no=case_no)
     except JianhuError as exc:  # the instanceID was used for another submission
-        return _message(str(exc), 422, "submit_error")
+        return message(str(exc), 422, "submit_error")
     body = outcome.body
     if outcome.status >= 300:
         text = str(body.get("detail", "未登记")) + "".join(
             f"；「{p['field']}」{p['message']}" for p in body.get("problems", []))
-        return _message(text, outcome.status, "submit_error")
+        return message(text, outcome.status, "submit_error")
     text = ("已登记（此前已提交过，未重复登记）" if outcome.replay else
             "已交乡镇督导员处理（修改冲突）" if outcome.status == 202 else "已登记")
-    return _message(text, outcome.status, "submit_success")
+    return message(text, outcome.status, "submit_success")

@@ -427,6 +427,7 @@
           reached = false;
           break; // no connection: the records wait
         }
+        online = true; // the server answered
         if (answer.status === 401) {
           csrf = null;
           reached = false;
