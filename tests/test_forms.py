@@ -29,7 +29,8 @@ def test_valid_survey_has_no_problems(screening):
 
 @pytest.mark.parametrize("changes,expected", [
     ({"child__sex": "unknown"}, ("儿童性别", "不是可选项，可选：男、女")),
-    ({"child__birth_date": "2014-02-30"}, ("儿童出生日期", "「2014-02-30」不是有效日期（应为YYYY-MM-DD，1900—2200年之间）")),
+    ({"child__birth_date": "2014-02-30"},
+     ("儿童出生日期", "「2014-02-30」不是有效日期（应为YYYY-MM-DD，1900—2200年之间）")),
     ({"child__citizen_id": "320724201406010020"}, ("儿童身份证号", "身份证号校验位不对，请核对是否抄错")),
     ({"child__name": None}, ("儿童姓名", "必填，不能为空")),
     ({"father__status": "imprisoned"}, ("父亲状况起始日期", "必填，不能为空")),
