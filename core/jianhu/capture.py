@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from jianhu import conflicts, submissions
+from jianhu.db.models import Case
 from jianhu.errors import ImportRejected, JianhuError
 from jianhu.forms import load_form
 from jianhu.imports.screening import StaleEdit, record_survey
@@ -40,20 +41,17 @@ def _refused(status: int, detail: str, problems: list[dict[str, str]] | None = N
     return status, {"detail": detail, "problems": problems or []}
 
 
-def case_record(session: Session, host: Host, scope: Scope, case_no: str, form_id: str,
+def case_record(session: Session, host: Host, scope: Scope, case: Case, form_id: str,
                 doc: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """Record ``doc`` as form ``form_id`` on the case (in the caller's transaction; the caller
-    commits a 201 and rolls back anything else). See the module for the statuses."""
+    """Record ``doc`` as form ``form_id`` on ``case``, found in ``scope`` by the caller (in the
+    caller's transaction; the caller commits a 201 and rolls back anything else). See the module
+    for the statuses."""
     actor = scope.actor
     if form_id not in RECORD_FORMS:
         return _refused(422, f"不能在个案上登记「{form_id}」")
     form = load_form(host, form_id)
     if not actor.can(f"record:{form_id}"):
         return _refused(403, f"{role_labels().get(actor.role, actor.role)}无权登记{form.title}")
-    try:
-        case = scope.find_case(session, case_no)
-    except JianhuError as exc:
-        return _refused(404, str(exc))
     problems = [{"field": c, "message": m} for c, m in form.problems(doc)]
     if problems:
         return _refused(422, f"{form.title}填写有误，未写入", problems)
@@ -139,7 +137,7 @@ def submit(session: Session, host: Host, scope: Scope, key: str | None, form_id:
         if not case_no:
             return submissions.Outcome(*_refused(422, "缺少个案编号"))
         try:
-            scope.find_case(session, case_no)
+            case = scope.find_case(session, case_no)
         except JianhuError as exc:
             session.rollback()
             return submissions.Outcome(*_refused(404, str(exc)))
@@ -150,7 +148,7 @@ def submit(session: Session, host: Host, scope: Scope, key: str | None, form_id:
                                 lambda: survey(session, host, scope.actor, doc, based_on))
     endpoint = f"records/{case_no}/{form_id}"
     return submissions.once(session, key, scope.actor, endpoint, submissions.request_hash(doc),
-                            lambda: case_record(session, host, scope, case_no or "", form_id, doc))
+                            lambda: case_record(session, host, scope, case, form_id, doc))
 
 
 @dataclass
