@@ -107,7 +107,7 @@ def caseload(session: Session, scope: Scope, *, village: str | None = None,
     elif status:
         stmt = stmt.where(Case.status == status)
     by_name = False
-    q = (q or "").strip()
+    q = (q or "").replace("\x00", "").strip()  # PostgreSQL refuses NUL even in a query
     if q:
         pattern = f"%{q.replace('%', '').replace('_', '')}%"
         if scope.actor.can("view:identified"):
