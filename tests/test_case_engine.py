@@ -42,7 +42,7 @@ def _due(run, who=None, mine=False, on="2026-03-15"):
     out = run(*(["--as", who] if who else []), "followups", "due", "--on", on, "--json",
               *(["--mine"] if mine else []))
     assert out.exit_code == 0, out.output
-    return [(i["case_no"], i["kind"], i["due_on"], i["owner"]) for i in json.loads(out.output)]
+    return [(i["case_no"], i["kind"], i["due_on"], i["owner"]) for i in json.loads(out.output)["items"]]
 
 
 def _file(tmp_path, name, doc):

@@ -98,7 +98,7 @@ def test_followups_due_cli(run, engine, host, sample_dir):
     assert run("import", "screening", str(sample_dir / "screening.xlsx")).exit_code == 0
     assert run("import", "assessment", str(sample_dir / "assessment.xlsx")).exit_code == 0
     result = run("followups", "due", "--on", "2027-01-01", "--json")
-    items = json.loads(result.output)
+    items = json.loads(result.output)["items"]
     urgent = {"mandatory_report", "emergency_response"}
     first = [i["kind"] for i in items[:len([i for i in items if i["kind"] in urgent])]]
     assert items and set(first) == urgent  # the urgent kinds come first, both are there
@@ -107,6 +107,6 @@ def test_followups_due_cli(run, engine, host, sample_dir):
     assert all(i["status"] == ("overdue" if i["due_on"] < "2027-01-01" else "due") for i in items)
     assert {"case_no", "township", "village", "level", "kind", "due_on"} <= set(items[0])
     one = run("followups", "due", "--on", "2027-01-01", "--township", "320724101000", "--json")
-    assert {i["township"] for i in json.loads(one.output)} == {"堆沟港镇"}
+    assert {i["township"] for i in json.loads(one.output)["items"]} == {"堆沟港镇"}
     bad = run("followups", "due", "--on", "2027-13-01")
     assert bad.exit_code == 2 and "不是有效日期" in bad.output

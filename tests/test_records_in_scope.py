@@ -160,7 +160,7 @@ def test_a_transfer_moves_the_case_its_tasks_and_leaves_a_trace(run, county, ses
     assert "待确定村" not in out.output
     assert _cases(run, "B01") == [case_no, "320724101-2026-0001"]
     assert _cases(run, "S01") == ["320724100-2026-0002"]
-    due = json.loads(run("--as", "B01", "followups", "due", "--on", "2026-04-30", "--json").output)
+    due = json.loads(run("--as", "B01", "followups", "due", "--on", "2026-04-30", "--json").output)["items"]
     assert [(i["case_no"], i["kind"], i["due_on"]) for i in due if i["case_no"] == case_no] == [
         (case_no, "first_assessment", "2026-03-30")]
     assert run("--as", "S01", "case", "show", case_no).output == f"错误：没有个案 {case_no}\n"

@@ -149,39 +149,55 @@ def followups() -> None:
 @click.option("--township", metavar="TOWN", help="只列出该乡镇（12位或9位代码，或乡镇名称）")
 @click.option("--mine", is_flag=True,
               help="只列出我的待办：责任人是我本人的，其后是我的岗位在本辖区的")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=None,
+              help="最多列出多少项（默认全部）")
+@click.option("--offset", type=click.IntRange(0), default=0, show_default=True,
+              help="跳过前多少项（与 --limit 一起分页）")
+@click.option("--json", "as_json", is_flag=True,
+              help="输出 JSON：total（共几项）、offset、limit 和 items（各项）")
 @pass_workspace
 def followups_due(ws: Workspace, on: dt.date | None, township: str | None, mine: bool,
-                  as_json: bool) -> None:
+                  limit: int | None, offset: int, as_json: bool) -> None:
     """列出已逾期和7日内到期的事项；强制报告和应急处置排在最前。"""
+    from sqlalchemy import func, select
+
     from jianhu.cases import resolve_township
     from jianhu.dates import local_today
+    from jianhu.db.models import Case
     from jianhu.followups import due_list
+    from jianhu.scope import restrict
 
     on = on or local_today()
     with ws.session() as session:
         actor, _ = ws.scoped(session, "view:cases")
         items = due_list(session, on, resolve_township(session, township) if township else None,
                          mine=actor if mine else None)
+        no_cases = not items and session.scalar(restrict(session, select(func.count(Case.id)))) == 0
+    total, items = len(items), items[offset:None if limit is None else offset + limit]
     if as_json:
-        click.echo(json.dumps([
+        click.echo(json.dumps({"total": total, "offset": offset, "limit": limit, "items": [
             {"case_no": i.case_no, "township": i.township, "village": i.village,
              "level": i.level, "kind": i.kind, "label": KIND_LABELS.get(i.kind, i.kind),
              "due_on": i.due_on.isoformat(),
              "due_at": i.due_at.isoformat() if i.due_at else None,
              "status": "overdue" if i.overdue else "due", "days_overdue": i.days_overdue,
              "owner": i.owner, "owner_label": i.owner_label}
-            for i in items], ensure_ascii=False, indent=1))
+            for i in items]}, ensure_ascii=False, indent=1))
         return
-    print_due(items, on, total=len(items), mine=mine)
+    print_due(items, on, total=total, mine=mine, offset=offset)
+    if no_cases:
+        click.echo("（辖区内还没有个案：入户调查表导入后才有待办，见 jianhu import screening）")
 
 
-def print_due(items: list, on: dt.date, total: int, mine: bool = False) -> None:
-    """Print due items as a Chinese table (``total``: how many there are in all)."""
+def print_due(items: list, on: dt.date, total: int, mine: bool = False, offset: int = 0) -> None:
+    """Print due items as a Chinese table (``total``: how many there are in all; ``items`` are
+    those from position ``offset``)."""
     from rich.table import Table
 
     title = "我的待办" if mine else "待办"
-    table = Table(title=f"{on.isoformat()} {title}（共{total}项，逾期与7日内到期）")
+    shown = "" if len(items) == total else (
+        f"，显示第{offset + 1}–{offset + len(items)}项" if items else "，本页无")
+    table = Table(title=f"{on.isoformat()} {title}（共{total}项{shown}，逾期与7日内到期）")
     for name in ("事项", "个案编号", "乡镇", "村（社区）", "等级", "到期日", "状态", "责任人"):
         table.add_column(name, no_wrap=True)
     for i in items:

@@ -32,6 +32,7 @@ class Workspace:
         self.acting_as = acting_as
         self._host: Any = None
         self._engine: Engine | None = None
+        self._location: Any = None
 
     @property
     def host(self) -> Any:
@@ -43,11 +44,23 @@ class Workspace:
         return self._host
 
     @property
-    def url(self) -> str:
-        """The database URL in force (``--db``, ``JIANHU_DATABASE_URL``, or the default)."""
-        from jianhu.db.session import resolve_url
+    def location(self) -> Any:
+        """Where the database is (:func:`jianhu.db.session.locate`); when it was found in a
+        directory above the current one, stderr says which file is used."""
+        if self._location is None or self._location[0] != self.db_url:  # --db is set late
+            from jianhu.db.session import locate
 
-        return resolve_url(self.db_url)
+            self._location = (self.db_url, locate(self.db_url))
+            if self._location[1].how == "above":
+                click.echo(f"使用上级目录的数据库：{self._location[1].url.removeprefix('sqlite:///')}",
+                           err=True)
+        return self._location[1]
+
+    @property
+    def url(self) -> str:
+        """The database URL in force (``--db``, ``JIANHU_DATABASE_URL``, ``JIANHU_HOME`` or the
+        workspace's ``jianhu.db``)."""
+        return self.location.url
 
     @property
     def engine(self) -> Engine:
@@ -61,19 +74,23 @@ class Workspace:
     def session(self) -> Session:
         """A session on a database whose schema is current (else a Chinese error).
 
-        A SQLite file that does not exist is not created here (only ``jianhu db upgrade``
-        creates a database), so a mistyped path is reported instead of leaving an empty file.
+        A SQLite file that does not exist is not created here (only ``jianhu db upgrade`` and
+        ``jianhu demo`` create a database), so a missed workspace or a mistyped path is reported
+        instead of leaving an empty database.
         """
         from jianhu.db.session import open_session
 
         engine = self.engine
         if engine.url.get_backend_name() == "sqlite" and engine.url.database not in (None, "",
                                                                                        ":memory:"):
-            from pathlib import Path
-
             if not Path(engine.url.database).exists():
-                raise JianhuError(f"数据库文件不存在：{engine.url.database}"
-                                  "（新建请先运行 jianhu db upgrade）")
+                if self.location.how == "missing":
+                    raise JianhuError(
+                        f"当前目录及其上级目录都没有数据库 {engine.url.database}。请进入工作区目录"
+                        "（例如 jianhu demo 生成的 jianhu-demo）再运行，或用 --db、环境变量 "
+                        "JIANHU_HOME 指明工作区；只有新建空的工作区时才运行 jianhu db upgrade")
+                raise JianhuError(f"数据库文件不存在：{engine.url.database}（请检查路径；只有新建空的"
+                                  "工作区时才运行 jianhu db upgrade）")
         return open_session(engine, writing=True)
 
     @contextmanager
@@ -333,8 +350,8 @@ def _fail(message: str) -> None:
 
 @click.group(cls=JianhuGroup, name="jianhu")
 @click.version_option(__version__, prog_name="jianhu", help="显示版本并退出")
-@click.option("--db", "db_url", metavar="URL", help="数据库地址（默认读 JIANHU_DATABASE_URL，"
-              "否则为当前目录的 sqlite:///jianhu.db）")
+@click.option("--db", "db_url", metavar="URL", help="数据库地址（默认读 JIANHU_DATABASE_URL；"
+              "否则为 JIANHU_HOME 目录的 jianhu.db；否则从当前目录向上找到的第一个 jianhu.db）")
 @click.option("--plugins-dir", type=click.Path(file_okay=False), envvar="JIANHU_PLUGINS_DIR",
               help="单文件插件目录（也可用 JIANHU_PLUGINS_DIR）")
 @click.option("--as", "acting_as", metavar="PERSON", envvar="JIANHU_USER",

@@ -1,7 +1,7 @@
 """Where the database is, how to connect, and schema upgrades.
 
-The URL comes from ``--db URL``, else ``JIANHU_DATABASE_URL``, else ``sqlite:///jianhu.db`` in the
-current directory. SQLite runs with foreign keys on, WAL journaling, and application transactions
+The URL comes from ``--db URL``, else ``JIANHU_DATABASE_URL``, else the file ``jianhu.db`` of the
+workspace, found the way git finds a repository (:func:`locate`). SQLite runs with foreign keys on, WAL journaling, and application transactions
 that take the write lock when they begin and wait up to :data:`BUSY_TIMEOUT_MS` for it (so a dozen
 people on one township laptop never see "database is locked").
 """
@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -25,15 +27,54 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jianhu.errors import JianhuError
 
-DEFAULT_URL = "sqlite:///jianhu.db"
+#: The database file of a workspace directory.
+DB_FILE = "jianhu.db"
+DEFAULT_URL = f"sqlite:///{DB_FILE}"
 #: How long a SQLite transaction waits for another one's write lock before giving up.
 BUSY_TIMEOUT_MS = 30_000
 
 
-def resolve_url(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
-    """Return the database URL: ``explicit``, else ``JIANHU_DATABASE_URL``, else the default."""
+@dataclass(frozen=True)
+class Location:
+    """Where the database is and how it was found.
+
+    Attributes:
+        url: the database URL.
+        how: ``"explicit"`` (``--db``), ``"env"`` (``JIANHU_DATABASE_URL``), ``"home"``
+            (``JIANHU_HOME``), ``"here"`` (``jianhu.db`` in the current directory), ``"above"``
+            (in a directory above it) or ``"missing"`` (none found: the current directory's
+            ``jianhu.db``, which only ``jianhu db upgrade`` or ``jianhu demo`` creates).
+    """
+
+    url: str
+    how: str
+
+
+def locate(explicit: str | None = None, env: Mapping[str, str] | None = None,
+           cwd: str | Path | None = None) -> Location:
+    """Find the database: ``explicit``, else ``JIANHU_DATABASE_URL``, else ``JIANHU_HOME/jianhu.db``,
+    else the first ``jianhu.db`` in the current directory or a directory above it (as git looks
+    for a repository), else ``jianhu.db`` here (reported as ``"missing"``)."""
     env = os.environ if env is None else env
-    return explicit or env.get("JIANHU_DATABASE_URL") or DEFAULT_URL
+    if explicit:
+        return Location(explicit, "explicit")
+    if env.get("JIANHU_DATABASE_URL"):
+        return Location(env["JIANHU_DATABASE_URL"], "env")
+    if env.get("JIANHU_HOME"):
+        return Location(f"sqlite:///{Path(env['JIANHU_HOME']).expanduser().resolve() / DB_FILE}",
+                        "home")
+    here = Path(cwd or os.getcwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / DB_FILE).is_file():
+            if directory == here:
+                return Location(DEFAULT_URL, "here")
+            return Location(f"sqlite:///{directory / DB_FILE}", "above")
+    return Location(DEFAULT_URL, "missing")
+
+
+def resolve_url(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """Return the database URL :func:`locate` finds."""
+    return locate(explicit, env).url
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
