@@ -46,7 +46,7 @@ def test_raising_applies_at_once_and_brings_the_visit_forward(session, host, cas
     assert case.level == "red"
     assert pending(session, case, "visit") == ["2026-09-19"]  # red: a visit every 7 days
     assert pending(session, case, "approval") == ["2026-09-15"]  # 3 days after it was entered
-    assert r.notes == ["等级调整待审批：已生成审批待办", "等级 黄 → 红"]
+    assert r.notes == ["等级调整待审批：已生成审批待办", "等级 黄色 → 红色"]
     history = session.scalars(select(AuditEvent).where(
         AuditEvent.action == "grade", AuditEvent.entity_id == str(case.id))
         .order_by(AuditEvent.at.desc())).first()
@@ -65,7 +65,7 @@ def test_lowering_needs_a_supervisor_named_on_the_form(session, host, case):
         override(session, host, case, who="S01", date="2026-09-12", level="green",
                  reason="父母已返乡", approved_by="S01")
     session.rollback()
-    with pytest.raises(JianhuError, match="当前已是「黄」，无需调整"):
+    with pytest.raises(JianhuError, match="当前已是「黄色」，无需调整"):
         override(session, host, case, date="2026-09-12", level="yellow", reason="核实")
     session.rollback()
     with pytest.raises(JianhuError, match="降低等级须由审批的儿童督导员本人登记"):

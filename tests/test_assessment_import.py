@@ -71,7 +71,7 @@ def test_assess_command(run, engine, host, sample_dir, tmp_path):
     answers.write_text(json.dumps(answer_sheet("2026-10-05", score=1), ensure_ascii=False))
     result = run("assess", case_no, "--answers", str(answers))
     assert result.exit_code == 0
-    assert result.output == f"个案 {case_no}：总分 14，等级 未评估 → 黄\n"
+    assert result.output == f"个案 {case_no}：总分 14，等级 未评估 → 黄色\n"
     listed = {c["case_no"]: c for c in json.loads(run("cases", "list", "--json").output)}
     assert listed[case_no]["level"] == "yellow" and listed[case_no]["status"] == "assessed"
 

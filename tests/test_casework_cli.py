@@ -44,7 +44,7 @@ def test_record_and_show(run, case_no, tmp_path):
     shown = run("--as", "W01", "case", "show", case_no)
     assert shown.exit_code == 0
     lines = shown.output.splitlines()
-    assert any(line.endswith("评估：总分 14，等级 黄") for line in lines)
+    assert any(line.endswith("评估：总分 14，等级 黄色") for line in lines)
     assert any("侵害事件报告：强制报告情形 1 项" in line for line in lines)
     assert "报告人乙" not in shown.output and "测试甲" in shown.output
     as_json = json.loads(run("--as", "W01", "case", "show", case_no, "--json").output)
@@ -141,7 +141,7 @@ def test_records_import_is_all_or_nothing(session, host, tmp_path, case_no):
     with pytest.raises(ImportRejected) as err:
         import_records(session, host, path, actor=LOCAL_ADMIN)
     messages = [str(e) for e in err.value.errors]
-    assert messages[0].startswith("第2行「closure」：") and "当前等级为「黄」" in messages[0]
+    assert messages[0].startswith("第2行「closure」：") and "当前等级为「黄色」" in messages[0]
     assert messages[1] == "第3行「visit」：找不到这名儿童：请先导入基本情况调查表"
     assert messages[2].startswith("第4行：不是有效的 JSON")
     assert count(session, FormRecord) == records

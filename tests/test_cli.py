@@ -10,7 +10,7 @@ def test_version(run):
 def test_template_command(run, tmp_path):
     out = tmp_path / "screening.xlsx"
     result = run("template", "screening", "--out", str(out))
-    assert result.exit_code == 0 and "56列" in result.output  # 52 + the 4 of 处理依据
+    assert result.exit_code == 0 and "57列" in result.output  # 52 + the 4 of 处理依据 + 村（社区）代码
     assert load_workbook(out).sheetnames == ["儿童基本情况调查表", "填表说明"]
     assert run("template", "nosuch", "--out", str(out)).output.startswith(
         "错误：没有名为「nosuch」的表单")
@@ -51,7 +51,8 @@ def test_a_missing_database_file_is_reported_not_created(run, tmp_path):
     path = tmp_path / "typo.db"
     result = run("cases", "list", env={"JIANHU_DATABASE_URL": f"sqlite:///{path}"})
     assert result.exit_code == 1
-    assert result.output == f"错误：数据库文件不存在：{path}（新建请先运行 jianhu db upgrade）\n"
+    assert result.output == (f"错误：数据库文件不存在：{path}（请检查路径；只有新建空的工作区时才运行 "
+                             "jianhu db upgrade）\n")
     assert not path.exists()
 
 
@@ -165,7 +166,7 @@ def test_users_may_type_what_they_read(run, engine, session, host, tmp_path):
     assert json.loads(run("cases", "list", "--level", "红", "--json").output) == []
     out = run("cases", "list", "--level", "紫")
     assert out.exit_code == 2
-    assert "「紫」不是等级；可选：红（red）、橙（orange）、黄（yellow）、绿（green）" in out.output
+    assert "「紫」不是等级；可选：红色（red）、橙色（orange）、黄色（yellow）、绿色（green）" in out.output
     assert [p["code"] for p in json.loads(run("people", "list", "--township", "新安镇", "--json")
                                           .output)][:2] == ["C01", "D01"]
     out = run("report", "summary", "--out", str(tmp_path / "s.csv"))

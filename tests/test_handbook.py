@@ -293,11 +293,11 @@ def test_a_plugin_changes_the_handbook_without_touching_docs(site, tmp_path):
     assert result.exit_code == 0, result.output
     assert "新安镇" in result.output
     rows = _rows((out / "reference" / "policy.html").read_text("utf-8"))
-    assert ["红（red）", "3", "21"] in rows
-    assert ["红（red）", "7", "30"] not in rows  # the default is no longer in force there
-    assert ["红（red）", "7", "30"] in _rows(page(site, "reference/policy"))
+    assert ["红色（red）", "3", "21"] in rows
+    assert ["红色（red）", "7", "30"] not in rows  # the default is no longer in force there
+    assert ["红色（red）", "7", "30"] in _rows(page(site, "reference/policy"))
     assert "超过 6 小时" in _text((out / "sop" / "assessment.html").read_text("utf-8"))
-    assert ["红（red）", "31"] in _rows((out / "reference/scales/test-scale.html").read_text("utf-8"))
+    assert ["红色（red）", "31"] in _rows((out / "reference/scales/test-scale.html").read_text("utf-8"))
     local = _text((out / "plugins" / "testtown" / "guide" / "local.html").read_text("utf-8"))
     assert "本镇做法" in local and "本镇每周一集中随访" in local
     assert "jianhu hello-town" in _text((out / "developer" / "cli.html").read_text("utf-8"))
@@ -307,7 +307,7 @@ def test_a_plugin_changes_the_handbook_without_touching_docs(site, tmp_path):
                                 env=TEST_ENV, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     rows = _rows((out / "reference/scales/test-scale.html").read_text("utf-8"))
-    assert ["红（red）", "33"] in rows and ["红（red）", "31"] not in rows
+    assert ["红色（red）", "33"] in rows and ["红色（red）", "31"] not in rows
     assert _docs_digest() == before
 
 

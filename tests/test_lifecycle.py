@@ -204,7 +204,7 @@ def test_closure_blockers_and_supervisor_override(session, host, case):
     with pytest.raises(TransitionRefused) as err:
         rec(session, host, case, "closure", closure)
     assert str(err.value) == (f"个案 {case.case_no} 不能结案：有未办的强制报告（法定义务，不能特批）；"
-                              "当前等级为「红」，高于绿色")
+                              "当前等级为「红色」，高于绿色")
     override = {"closure": closure["closure"] | {"override_reason": "迁往外省，已移交当地",
                                                  "approved_by": "C01"}}
     with pytest.raises(TransitionRefused, match="有未办的强制报告（法定义务，不能特批）"):

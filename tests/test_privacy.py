@@ -151,7 +151,7 @@ def test_a_service_provider_sees_only_what_the_service_needs(run, session, host,
     assert (incident["summary"], incident["detail"]) == (
         "（详情仅限个案工作人员查看）", {"incident": {"discovered_at": "2026-03-18T09:00:00+08:00"}})
     (assessment,) = [e for e in shown["timeline"] if e["kind"] == "assessment"]
-    assert (assessment["summary"], assessment["detail"]) == ("等级 黄", {"level": "yellow"})
+    assert (assessment["summary"], assessment["detail"]) == ("等级 黄色", {"level": "yellow"})
     out = run("--as", "T01", "case", "report", case_no, "--kind", "assessment", "--out",
               str(tmp_path / "r.pdf"))
     assert out.output == "错误：家教老师（T01）无权生成个案文书\n"

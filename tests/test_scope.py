@@ -47,7 +47,7 @@ def test_director_sees_only_their_village_by_every_path(run, county, tmp_path):
         assert run("--as", director, "case", "report", case_no, "--kind", "assessment",
                    "--out", str(tmp_path / "x.pdf")).output == f"错误：没有个案 {case_no}\n"
     due = json.loads(run("--as", director, "followups", "due", "--on", "2027-01-01",
-                         "--json").output)
+                         "--json").output)["items"]
     assert {i["case_no"] for i in due} <= own
     out = tmp_path / "summary.csv"
     assert run("--as", director, "report", "summary", "--format", "csv", "--out",

@@ -20,7 +20,7 @@ from jianhu import audit
 from jianhu.dates import local_today, now_utc
 from jianhu.db.models import Assessment, Case, Township
 from jianhu.errors import JianhuError
-from jianhu.extensions import LEVEL_LABELS, LEVEL_RANK, CaseEvent, Scale, ScaleResult
+from jianhu.extensions import LEVEL_RANK, CaseEvent, Scale, ScaleResult
 from jianhu.followups import schedule_after_grading
 from jianhu.forms import load_form
 from jianhu.lifecycle import next_state, transition
@@ -179,11 +179,6 @@ def grade(
                 township_code=township.code, at=now,
                 data={"from": level_before, "to": case.level}))
     return Grading(case.case_no, record.id, result, level_before, case.level, existing is None)
-
-
-def level_label(level: str | None) -> str:
-    """Chinese label of a level code (``"未评估"`` for ``None``)."""
-    return LEVEL_LABELS.get(level or "", "未评估")
 
 
 def raise_level(session: Session, host: Host, case: Case, level: str, *, reason: str, actor: str,

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jianhu import audit
-from jianhu.assessment import level_label
 from jianhu.dates import LOCAL_TZ, age_on, now_utc
 from jianhu.db.models import Assessment, Case, Child, FollowUp, FormRecord, Person
 from jianhu.errors import JianhuError
+from jianhu.extensions import level_label
 from jianhu.forms import load_form
 from jianhu.guardianship import in_force
 from jianhu.plugins import Host
@@ -120,7 +120,7 @@ def _closure_context(session: Session, host: Host, case: Case) -> dict[str, Any]
     return {
         "plan": plan_ctx, "counts": counts, "service_types": service_types,
         "escalation_steps": steps,
-        "last_assessment": f"{a.assessed_on}，{level_label(a.level)}色（总分 {a.total:g}）" if a
+        "last_assessment": f"{a.assessed_on}，{level_label(a.level)}（总分 {a.total:g}）" if a
         else "无",
         "closure": {"date": cl["date"], "reason": reason_field.label(cl["reason"]),
                     "summary": cl["summary"], "outcome": cl.get("outcome"),

@@ -21,11 +21,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jianhu import approvals, audit, guardianship
-from jianhu.assessment import grade, level_label, level_scale, raise_level, set_level
+from jianhu.assessment import grade, level_scale, raise_level, set_level
 from jianhu.dates import age_on, local_date, local_today, now_utc
 from jianhu.db.models import Case, Child, ConfidentialRecord, FormRecord, Township
 from jianhu.errors import JianhuError
-from jianhu.extensions import LEVEL_RANK, CaseEvent, FollowupPolicy
+from jianhu.extensions import LEVEL_RANK, CaseEvent, FollowupPolicy, level_label
 from jianhu.followups import add_months, add_task, finish, pending
 from jianhu.forms import load_form
 from jianhu.imports.screening import payload_hash

@@ -70,7 +70,7 @@ def summary_table(session: Session, host: Host, on: dt.date,
     categories = host.target_categories
     columns = [Column("township", "乡镇"), Column("village", "村（社区）"),
                Column("open_cases", "在办个案")]
-    columns += [Column(f"level_{code}", f"{label}色") for code, label in LEVELS]
+    columns += [Column(f"level_{code}", label) for code, label in LEVELS]
     columns.append(Column("level_none", "未评估"))
     columns += [Column(f"cat_{c.code}", c.label) for c in categories]
     columns += [Column("followups_due", f"{WINDOW_DAYS}日内到期随访"),

@@ -7,7 +7,8 @@ sequences with a valid GB 11643-1999 check character, and no phone numbers are w
 Distributions (per child, independent unless said):
 
 - town: 新安镇 (the county seat's town) weight 3, each other town weight 1; 6–10 invented
-  villages per town, children spread evenly over them;
+  villages per town with invented codes of the valid form (320724100201 …), children spread
+  evenly over them;
 - age on the survey date uniform over 0–17 full years; 52 % boys;
 - citizen ID present for 95 %; hukou registered 97 %, rural 85 % of those; 6 % have their hukou
   outside the county (1–36 months here);
@@ -96,6 +97,11 @@ class _Gen:
             names.add(self.r.choice(VILLAGE_HEADS) + self.r.choice(VILLAGE_TAILS) + "村")
         return sorted(names)
 
+    def village_code(self, township_code: str, village: str) -> str:
+        """An invented code of the valid form (jianhu.villages) under the real township code:
+        villagers' committees are numbered from 201 in name order."""
+        return f"{township_code[:9]}{201 + self.villages[township_code].index(village):03d}"
+
     def pick(self, table: list[tuple[str, float]]) -> str:
         return self.r.choices([k for k, _ in table], [w for _, w in table])[0]
 
@@ -168,7 +174,8 @@ class _Gen:
         at_home = {"at_home"}
         doc: dict[str, Any] = {
             "child": child,
-            "residence": {"township": town.name, "village": village},
+            "residence": {"township": town.name, "village": village,
+                          "village_code": self.village_code(town.code, village)},
             "father": father, "mother": mother,
             "survey": {"date": survey_on.isoformat(), "filled_by": self.name(),
                        "reviewer": self.name(), "confirmed_by": "监护人"},

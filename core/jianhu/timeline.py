@@ -13,7 +13,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from jianhu import audit
-from jianhu.assessment import level_label
 from jianhu.dates import local_date, local_today
 from jianhu.db.models import (
     Assessment,
@@ -27,7 +26,7 @@ from jianhu.db.models import (
     Village,
 )
 from jianhu.disclosure import disclose, limited
-from jianhu.extensions import LEVEL_LABELS
+from jianhu.extensions import LEVEL_LABELS, level_label
 from jianhu.forms import load_form
 from jianhu.guardianship import in_force
 from jianhu.lifecycle import EVENTS, state_label

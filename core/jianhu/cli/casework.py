@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from jianhu.cli.root import Workspace, cli, console, pass_workspace, read_json_object
-from jianhu.extensions import LEVEL_LABELS, LEVELS
+from jianhu.extensions import LEVEL_LABELS, LEVELS, level_label
 from jianhu.tasks import KIND_LABELS
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class LevelChoice(click.ParamType):
     def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
         text = str(value).strip()
         for code, label in LEVELS:
-            if text in (code, label, f"{label}色"):
+            if text in (code, label, label.removesuffix("色")):
                 return code
         allowed = "、".join(f"{label}（{code}）" for code, label in LEVELS)
         self.fail(f"「{text}」不是等级；可选：{allowed}", param, ctx)
@@ -96,7 +96,7 @@ def list_cases(ws: Workspace, township: str | None, level: str | None, as_json: 
         table.add_column(name, no_wrap=True)
     table.add_column("类别")
     for r in rows:
-        table.add_row(r[0], r[2], r[3], LEVEL_LABELS.get(r[4] or "", "未评估"),
+        table.add_row(r[0], r[2], r[3], level_label(r[4]),
                       state_label(r[6]), "、".join(categories.get(c, c) for c in r[5]))
     console().print(table)
 
@@ -110,7 +110,7 @@ def list_cases(ws: Workspace, township: str | None, level: str | None, as_json: 
 @pass_workspace
 def assess(ws: Workspace, case_no: str, answers: Path, scale: str | None) -> None:
     """对个案 CASE_NO 做一次评估：计分、定级、重新排期随访。"""
-    from jianhu.assessment import find_scale, grade, level_label, level_scale
+    from jianhu.assessment import find_scale, grade, level_scale
 
     doc = read_json_object(answers)
     doc.pop("subject", None)
@@ -204,7 +204,7 @@ def print_due(items: list, on: dt.date, total: int, mine: bool = False, offset: 
         state = f"逾期{i.days_overdue}天" if i.overdue and i.days_overdue else (
             "已逾期" if i.overdue else "待办")
         table.add_row(KIND_LABELS.get(i.kind, i.kind), i.case_no, i.township, i.village,
-                      LEVEL_LABELS.get(i.level or "", "未评估"), i.due_on.isoformat(), state,
+                      level_label(i.level), i.due_on.isoformat(), state,
                       i.owner_label)
     console().print(table)
 
@@ -244,7 +244,7 @@ def print_level_table(session: Session, host: object) -> None:
         counts[code, level] += 1
         towns[code] = name
     levels = [c for c, _ in LEVELS] + [None]
-    table = Table("乡镇", *[f"{LEVEL_LABELS[c]}色" if c else "未评估" for c in levels], "合计",
+    table = Table("乡镇", *[LEVEL_LABELS[c] if c else "未评估" for c in levels], "合计",
                   title="在办个案：乡镇 × 等级")
     for code in sorted(towns):
         row = [counts[code, lv] for lv in levels]

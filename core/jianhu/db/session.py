@@ -1,9 +1,10 @@
 """Where the database is, how to connect, and schema upgrades.
 
 The URL comes from ``--db URL``, else ``JIANHU_DATABASE_URL``, else the file ``jianhu.db`` of the
-workspace, found the way git finds a repository (:func:`locate`). SQLite runs with foreign keys on, WAL journaling, and application transactions
-that take the write lock when they begin and wait up to :data:`BUSY_TIMEOUT_MS` for it (so a dozen
-people on one township laptop never see "database is locked").
+workspace, found the way git finds a repository (:func:`locate`). SQLite runs with foreign keys on,
+WAL journaling, and application transactions that take the write lock when they begin and wait up
+to :data:`BUSY_TIMEOUT_MS` for it (so a dozen people on one township laptop never see "database is
+locked").
 """
 
 from __future__ import annotations

@@ -58,6 +58,7 @@ from jianhu.imports.rows import ParsedRow, map_header, parse_rows
 from jianhu.imports.tables import open_table
 from jianhu.lifecycle import CLOSED
 from jianhu.plugins import Host
+from jianhu.villages import CODE, VillageBook
 
 BATCH = 2000
 GUARDIAN_ROLES = {"father": "father", "mother": "mother", "entrusted_guardian": "entrusted"}
@@ -181,6 +182,7 @@ class ScreeningImport:
         self.villages: dict[tuple[uuid.UUID, str], uuid.UUID] = {
             (v.township_id, fold(v.name)): v.id for v in session.scalars(select(Village))
         }
+        self.book = VillageBook.load(session)
         self.seen: dict[tuple, int] = {}
         scope = session.info.get("jianhu_scope")
         self.scope_township = scope.township_id if scope is not None else None
@@ -203,6 +205,7 @@ class ScreeningImport:
         errors: list[RowError] = []
         child = doc.get("child", {})
         township = doc.get("residence", {}).get("township")
+        errors += self.village_of(parsed)
         if township is not None and fold(township) not in self.townships:
             names = "、".join(t.name for t in self.townships.values())
             errors.append(RowError(row, col["residence", "township"].column,
@@ -262,6 +265,38 @@ class ScreeningImport:
                 self.seen[key] = row
         return errors
 
+    def village_of(self, parsed: ParsedRow) -> list[RowError]:
+        """The row's village given by name or by its code (:mod:`jianhu.villages`): a code in the
+        village cell is replaced by the village's name, and the code column is checked against
+        the codes registered."""
+        res = parsed.doc.get("residence")
+        town = self.townships.get(fold(res.get("township") or "")) if isinstance(res, dict) else None
+        village = res.get("village") if town is not None else None
+        if not isinstance(village, str) or not village.strip():
+            return []
+        name, code, problem = self.book.resolve(town.id, town.code, town.name, village,
+                                                res.get("village_code"))
+        if problem:
+            where = "village" if CODE.fullmatch(village.strip()) else "village_code"
+            return [RowError(parsed.row, self.form.by_path["residence", where].column, problem)]
+        res["village"] = name
+        if code:
+            res["village_code"] = code
+        return []
+
+    def register_codes(self, pairs: list[tuple[uuid.UUID, str | None]]) -> None:
+        """Store the code of a registered village that had none (checked by :meth:`village_of`),
+        with an audit event."""
+        wanted = {vid: code for vid, code in pairs if code}
+        if not wanted:
+            return
+        for village in self.session.scalars(select(Village).where(
+                Village.id.in_(wanted), Village.code.is_(None))):
+            village.code = wanted[village.id]
+            audit.record(self.session, actor=self.actor, action="update", entity_type="village",
+                         entity_id=village.id, before={"code": None},
+                         after={"code": village.code}, context=self.context())
+
     def foreign_fields(self, parsed: ParsedRow, township_code: str) -> list[RowError]:
         """Local fields filled in for a township whose plugin does not apply there (handbook:
         插件按乡镇启用): refused, so another township's rules never reach this child."""
@@ -288,14 +323,17 @@ class ScreeningImport:
         return None if None in parts else ("nv", *(fold(str(p)) for p in parts))
 
     # ------------------------------------------------------------------ writing
-    def village_id(self, township: Township, name: str, pending: list[dict]) -> uuid.UUID:
-        """Return the id of a village, registering it (with an audit event) when new."""
+    def village_id(self, township: Township, name: str, code: str | None,
+                   pending: list[dict]) -> uuid.UUID:
+        """Return the id of a village, registering it (with its code, and an audit event) when
+        new."""
         key = (township.id, fold(name))
         vid = self.villages.get(key)
         if vid is None:
             vid = uuid.uuid4()
             self.villages[key] = vid
-            pending.append({"id": vid, "township_id": township.id, "name": name.strip()})
+            pending.append({"id": vid, "township_id": township.id, "name": name.strip(),
+                            "code": code})
             self.summary.villages_created += 1
         return vid
 
@@ -311,7 +349,8 @@ class ScreeningImport:
             township = self.townships[fold(doc["residence"]["township"])]
             key = (township.id, fold(doc["residence"]["village"]))
             vid = self.villages.get(key) if not apply else self.village_id(
-                township, doc["residence"]["village"], new_villages)
+                township, doc["residence"]["village"], doc["residence"].get("village_code"),
+                new_villages)
             c = doc["child"]
             columns = {
                 "township_id": township.id, "village_id": vid, "name": c["name"],
@@ -330,10 +369,12 @@ class ScreeningImport:
             s.execute(insert(Village.__table__), new_villages)
             audit.record_many(s, [
                 audit.event_row(actor=self.actor, action="create", entity_type="village",
-                                entity_id=v["id"], after={"name": v["name"]},
+                                entity_id=v["id"], after={"name": v["name"], "code": v["code"]},
                                 context=self.context())
                 for v in new_villages
             ])
+        self.register_codes([(cols["village_id"], p.doc["residence"].get("village_code"))
+                             for p, _, cols, _ in prepared])
 
         existing = self.find_existing([cols for _, _, cols, _ in prepared])
         known_ids = [row.id for row in existing.values()]

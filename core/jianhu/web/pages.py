@@ -20,7 +20,7 @@ from jianhu import approvals, transfers
 from jianhu.dates import LOCAL_TZ, parse_date
 from jianhu.documents import KINDS, render_html, write_document
 from jianhu.errors import ImportRejected, JianhuError
-from jianhu.extensions import LEVEL_LABELS, LEVELS
+from jianhu.extensions import LEVEL_LABELS, LEVELS, level_label
 from jianhu.followups import due_list
 from jianhu.forms import load_form
 from jianhu.imports.screening import import_screening, record_survey
@@ -131,7 +131,7 @@ def _due_page(ctx: Ctx, mine: bool, page: int) -> Response:
     names = queries.child_names(ctx.session, ctx.actor, sorted({i.case_no for i in shown}),
                                 "/mine" if mine else "/today")
     return render(ctx.request, "today.html", actor=ctx.actor, items=shown, total=len(items),
-                  page=page, pages=pages, kinds=KIND_LABELS, level_label=queries.level_label,
+                  page=page, pages=pages, kinds=KIND_LABELS, level_label=level_label,
                   today=ctx.today, task_forms=queries.TASK_FORMS, mine=mine, names=names,
                   show_township=ctx.scope.township_id is None, form_titles=FORM_ACTIONS)
 
@@ -165,7 +165,7 @@ def cases(ctx: SignedIn, village: str = "", level: str = "", category: str = "",
                   levels=[*LEVELS, ("none", "未评估")], categories=labels, states=STATES,
                   f={"village": village, "level": level, "category": category, "status": status,
                      "q": q},
-                  by_name=ctx.actor.can("view:identified"), level_label=queries.level_label,
+                  by_name=ctx.actor.can("view:identified"), level_label=level_label,
                   state_label=state_label)
 
 
@@ -181,7 +181,7 @@ def case_page(case_no: str, ctx: SignedIn) -> Response:
                   before=queries.before_visit(ctx.session, view),
                   may_transfer=ctx.actor.can("transfer:request"),
                   documents=KINDS if ctx.actor.can("documents:export") else {},
-                  level_label=queries.level_label, today=ctx.today.isoformat())
+                  level_label=level_label, today=ctx.today.isoformat())
 
 
 def _form_or_404(ctx: Ctx, form_id: str):  # noqa: ANN202

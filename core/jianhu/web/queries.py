@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from jianhu import audit
 from jianhu.cases import OPEN_STATUSES
 from jianhu.db.models import Case, Child, FollowUp, FormRecord, Township, Village
-from jianhu.extensions import LEVEL_LABELS, LEVELS
+from jianhu.extensions import LEVELS
 from jianhu.scope import Scope
 from jianhu.tasks import TASK_KINDS
 
@@ -170,7 +170,7 @@ def dashboard(session: Session, scope: Scope, today: dt.date, months: int = 6) -
     for level, town, village in session.execute(scope.cases(stmt)):
         levels[level] += 1
         villages_[f"{town}{village}" if scope.township_id is None else village] += 1
-    by_level = [(f"{label}色", levels[code]) for code, label in LEVELS] + [("未评估", levels[None])]
+    by_level = [(label, levels[code]) for code, label in LEVELS] + [("未评估", levels[None])]
     start = _month_start(today, months - 1)
     keys = [_month_start(today, back).strftime("%Y-%m") for back in range(months - 1, -1, -1)]
     due: Counter = Counter()
@@ -187,11 +187,6 @@ def dashboard(session: Session, scope: Scope, today: dt.date, months: int = 6) -
         done[day.strftime("%Y-%m")] += 1
     return Dashboard(by_level, villages_.most_common(15),
                      [(k, due[k], done[k]) for k in keys])
-
-
-def level_label(code: str | None) -> str:
-    """Chinese level name (``None``: 未评估)."""
-    return f"{LEVEL_LABELS[code]}色" if code in LEVEL_LABELS else "未评估"
 
 
 @dataclass
