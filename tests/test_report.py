@@ -31,7 +31,7 @@ def test_summary_csv_is_bom_utf8_without_personal_data(run, engine, session, sam
         assert int(total[label]) == sum(c["level"] == code for c in cases)
     assert int(total["农村留守儿童"]) == sum("left_behind" in c["categories"] for c in cases)
     due = json.loads(run("followups", "due", "--on", "2027-01-01", "--json").output)
-    assert int(total["逾期未办"]) == sum(i["status"] == "overdue" for i in due)
+    assert int(total["逾期未办（各类待办）"]) == sum(i["status"] == "overdue" for i in due)
     text = raw.decode("utf-8-sig")
     names = set(session.scalars(select(Child.name))) | set(session.scalars(
         select(Guardian.name).where(Guardian.name.is_not(None))))
