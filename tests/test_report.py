@@ -48,7 +48,8 @@ def test_summary_xlsx_and_json(run, engine, sample_dir, tmp_path):
     assert [c.value for c in ws[2]][:3] == ["乡镇", "村（社区）", "在办个案"]
     doc = json.loads((tmp_path / "s.json").read_text("utf-8"))
     assert doc["rows"][-1]["township"] == "合计"
-    assert doc["rows"][-1]["open_cases"] == ws.cell(row=ws.max_row - 4, column=3).value
+    # the total, then an empty row and the four notes
+    assert doc["rows"][-1]["open_cases"] == ws.cell(row=ws.max_row - 5, column=3).value
 
 
 def test_report_bad_input(run, engine):
