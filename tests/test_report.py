@@ -31,7 +31,7 @@ def test_summary_csv_is_bom_utf8_without_personal_data(run, engine, session, sam
         assert int(total[label]) == sum(c["level"] == code for c in cases)
     assert int(total["农村留守儿童"]) == sum("left_behind" in c["categories"] for c in cases)
     due = json.loads(run("followups", "due", "--on", "2027-01-01", "--json").output)["items"]
-    assert int(total["逾期未办"]) == sum(i["status"] == "overdue" for i in due)
+    assert int(total["逾期未办（各类待办）"]) == sum(i["status"] == "overdue" for i in due)
     text = raw.decode("utf-8-sig")
     names = set(session.scalars(select(Child.name))) | set(session.scalars(
         select(Guardian.name).where(Guardian.name.is_not(None))))
@@ -48,7 +48,8 @@ def test_summary_xlsx_and_json(run, engine, sample_dir, tmp_path):
     assert [c.value for c in ws[2]][:3] == ["乡镇", "村（社区）", "在办个案"]
     doc = json.loads((tmp_path / "s.json").read_text("utf-8"))
     assert doc["rows"][-1]["township"] == "合计"
-    assert doc["rows"][-1]["open_cases"] == ws.cell(row=ws.max_row - 4, column=3).value
+    # the total, then an empty row and the four notes
+    assert doc["rows"][-1]["open_cases"] == ws.cell(row=ws.max_row - 5, column=3).value
 
 
 def test_report_bad_input(run, engine):

@@ -596,6 +596,38 @@ def test_a_bad_plugin_page_path_is_refused():
         _ = Host.load(env=TEST_ENV, extra=[("bad", Bad())]).web_pages
 
 
+def test_identified_reports_on_the_web_follow_the_same_rule(site):
+    """The roster names children: a supervisor sees it listed, downloads it and the download is
+    an audited export; a county viewer (counts only) neither sees it nor can download it."""
+    import uuid
+
+    from jianhu.web.auth import hash_password
+
+    s = signed_in(site, SUPERVISOR)
+    assert "村（社区）关爱保护儿童花名册（含儿童身份信息）" in get(s, "/reports").text
+    r = get(s, "/reports/roster?format=csv")
+    assert r.status_code == 200
+    assert r.content.decode("utf-8-sig").startswith("乡镇,村（社区）,个案编号,儿童姓名")
+    with open_session(site["sample"].engine) as session:
+        export = session.scalars(select(AuditEvent).where(AuditEvent.action == "export",
+                                                          AuditEvent.entity_type == "report")
+                                 .order_by(AuditEvent.id.desc())).first()
+        assert (export.actor, export.entity_id, export.after["identified"]) == (
+            SUPERVISOR, "roster", True)
+        now = dt.datetime.now(dt.UTC)
+        session.add(Person(id=uuid.uuid4(), code="web-county-viewer", name="县级查看甲",
+                           role="county_viewer", active=True, created_at=now, updated_at=now,
+                           password_hash=hash_password(PASSWORD)))
+        session.commit()
+    viewer = signed_in(site, "web-county-viewer")
+    page = get(viewer, "/reports").text
+    assert "儿童家庭监护干预汇总表" in page and "关爱保护儿童花名册" not in page
+    r = get(viewer, "/reports/roster?format=csv")
+    assert r.status_code in (403, 422)
+    assert ("县级查看（仅汇总）（web-county-viewer）无权生成含儿童身份信息的报表"
+            "「村（社区）关爱保护儿童花名册」") in r.text
+
+
 # ----------------------------------------------------------------------------- API
 def test_openapi_description_and_api_reads(site):
     r = get(browser(site), "/openapi.json")

@@ -1,6 +1,7 @@
-"""Printable case documents: the family guardianship assessment report (家庭监护评估报告) and the
-closure report (结案报告), as HTML (Jinja2 templates in ``jianhu/templates``) or A4 PDF (WeasyPrint,
-Noto CJK fonts), with signature lines.
+"""Printable case documents: the family guardianship assessment report (家庭监护评估报告), the
+closure report (结案报告) and the child's archive (一人一档: a cover page and every record), as
+HTML (Jinja2 templates in ``jianhu/templates``) or A4 PDF (WeasyPrint, Noto CJK fonts), with
+signature lines.
 
 The documents name the child, so only roles that may see identified data can make them, and each
 one made is an audited export (个人信息保护法 Art 51, 55).
@@ -22,12 +23,15 @@ from jianhu.db.models import Assessment, Case, Child, FollowUp, FormRecord, Pers
 from jianhu.errors import JianhuError
 from jianhu.extensions import level_label
 from jianhu.forms import load_form
+from jianhu.forms.fields import Field
 from jianhu.guardianship import in_force
 from jianhu.plugins import Host
 from jianhu.roles import Actor
 from jianhu.timeline import ESCALATION_LABELS, RATING_LABELS, case_view
 
-KINDS = {"assessment": "家庭监护评估报告", "closure": "结案报告"}
+KINDS = {"assessment": "家庭监护评估报告", "closure": "结案报告", "archive": "儿童个案档案（一人一档）"}
+#: The archive's number: this prefix and the case number (档案编号).
+ARCHIVE_PREFIX = "DA"
 _env = Environment(loader=PackageLoader("jianhu", "templates"), autoescape=select_autoescape())
 
 
@@ -129,6 +133,70 @@ def _closure_context(session: Session, host: Host, case: Case) -> dict[str, Any]
     }
 
 
+def _value(field: Field, value: Any, names: dict[str, str]) -> str:
+    """A stored value as the archive prints it: the form's Chinese label, a roster code with the
+    person's name."""
+    if isinstance(value, str) and value in names:
+        return f"{names[value]}（{value}）"
+    if isinstance(value, dict):
+        return "；".join(f"{k}：{v}" for k, v in value.items())
+    return field.label(value)
+
+
+def _record_rows(form: Any, payload: dict[str, Any], names: dict[str, str]) -> list[dict[str, Any]]:
+    """A record's filled-in fields as ``{"label", "value"}`` rows in the form's order, with the
+    form's Chinese labels; an array group (a plan's measures) as one row per item."""
+    rows = [{"label": f.column, "value": _value(f, payload.get(f.group, {}).get(f.key), names)}
+            for f in form.fields if isinstance(payload.get(f.group), dict)
+            and payload[f.group].get(f.key) not in (None, "", [])]
+    for key, group in form.schema.get("properties", {}).items():
+        items = group.get("items", {})
+        if group.get("type") != "array" or items.get("type") != "object":
+            continue
+        for i, item in enumerate(payload.get(key) or [], start=1):
+            parts = []
+            for sub, schema in items.get("properties", {}).items():
+                if item.get(sub) in (None, "", []):
+                    continue
+                f = Field(key, sub, schema.get("title", sub), schema, False)
+                parts.append(f"{f.column}：{_value(f, item[sub], names)}")
+            rows.append({"label": f"{group.get('title', key)}第{i}项", "value": "；".join(parts)})
+    return rows
+
+
+def _archive_context(session: Session, host: Host, case: Case) -> dict[str, Any]:
+    """Every record of the child in date order: surveys, assessments (with the level), plans
+    (measures and their owners), services, visits, harm reports, reports to the police,
+    escalations, guardianship changes, closure and return visits, with the forms' labels. The
+    confidential reporter of a harm is kept apart and not printed (反家庭暴力法 Art 14)."""
+    names = dict(session.execute(select(Person.code, Person.name)).all())
+    entries: list[tuple[Any, Any, dict[str, Any]]] = []
+    for r in session.scalars(select(FormRecord).where(
+            (FormRecord.subject_id == case.id) | ((FormRecord.subject_id == case.child_id)
+                                                  & (FormRecord.subject_type == "child")))):
+        form = load_form(host, r.form_id)
+        entries.append((r.recorded_on, r.created_at, {
+            "date": r.recorded_on.isoformat(), "title": form.title,
+            "rows": _record_rows(form, r.payload, names),
+            "recorded_by": names.get(r.created_by, r.created_by)}))
+    for a in session.scalars(select(Assessment).where(Assessment.case_id == case.id)):
+        scale = host.scales.get(a.scale)
+        level_text = level_label(a.level) if a.level else "未定级"
+        rows = [{"label": "量表", "value": scale.title if scale else a.scale},
+                {"label": "评估人", "value": a.assessor},
+                {"label": "总分", "value": f"{a.total:g}" if a.total is not None else "—"},
+                {"label": "风险等级", "value": level_text}]
+        if a.emergency and scale is not None:
+            titles = {i.id: i.title.removeprefix("紧急：") for i in scale.items}
+            rows.append({"label": "紧急情况", "value": "、".join(titles.get(e, e) for e in a.emergency)})
+        entries.append((a.assessed_on, a.created_at, {
+            "date": a.assessed_on.isoformat(), "title": "家庭监护评估", "rows": rows,
+            "recorded_by": "", "level": a.level, "level_text": level_text}))
+    entries.sort(key=lambda e: (e[0], e[1]))
+    return {"archive_no": ARCHIVE_PREFIX + case.case_no,
+            "entries": [e for _, _, e in entries]}
+
+
 def _township_code(session: Session, case: Case) -> str:
     from jianhu.db.models import Township
 
@@ -136,7 +204,8 @@ def _township_code(session: Session, case: Case) -> str:
 
 
 def render_html(session: Session, host: Host, case: Case, kind: str, actor: Actor) -> str:
-    """Render document ``kind`` (``"assessment"`` or ``"closure"``) of ``case`` as HTML.
+    """Render document ``kind`` (``"assessment"``, ``"closure"`` or ``"archive"``, the 一人一档
+    archive: a cover page, then every record of the child in date order) of ``case`` as HTML.
 
     Writes an audit event ``export`` (identified document) in the session; the caller commits.
 
@@ -148,7 +217,8 @@ def render_html(session: Session, host: Host, case: Case, kind: str, actor: Acto
         raise JianhuError(f"没有文书类型「{kind}」；可选：{'、'.join(KINDS)}")
     actor.require("documents:export")
     view = case_view(session, host, case, actor, purpose="document")
-    extra = (_assessment_context if kind == "assessment" else _closure_context)(session, host, case)
+    extra = {"assessment": _assessment_context, "closure": _closure_context,
+             "archive": _archive_context}[kind](session, host, case)
     child = dict(view.child or {})
     child["age"] = extra.pop("child_age", "")
     ctx = {

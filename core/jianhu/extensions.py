@@ -351,11 +351,20 @@ class Report:
         title: Chinese title.
         build: ``build(session, host, on)`` returns a :class:`Table` of figures as of local date
             ``on`` (Asia/Shanghai).
+        identified: the table names children (a roster, a register): only roles that may export
+            identified data build it, each build is audited as an ``export``, and its cells are
+            never suppressed (see :func:`jianhu.reports.build`, the one place of these rules).
+        small_cells: for a table of counts, when small cells are suppressed
+            (:func:`jianhu.reports.suppress_small_cells`): ``"readers"`` (default) for roles that
+            may not open cases, ``"always"`` (a county roll-up), ``"never"`` (the figures do not
+            count children, e.g. a work ledger's records per person).
     """
 
     name: str
     title: str
     build: Callable[..., Table]
+    identified: bool = False
+    small_cells: str = "readers"
 
 
 @dataclass(frozen=True)

@@ -13,45 +13,83 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from jianhu import audit
 from jianhu.cases import OPEN_STATUSES
 from jianhu.dates import now_utc
 from jianhu.db.models import Case, FollowUp, Township, Village
 from jianhu.errors import JianhuError
 from jianhu.extensions import LEVELS, Column, Table
 from jianhu.plugins import Host
+from jianhu.roles import Actor, role_labels
 from jianhu.scope import restrict
-from jianhu.tasks import WINDOW_DAYS, is_overdue
+from jianhu.tasks import VISIT_KINDS, WINDOW_DAYS, is_overdue
 
 #: The days a report may be taken on, whoever asks (command line, page, API): from before the
 #: first casework records to a horizon for planning (a future day shows what will be due).
 FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 
 
-def build(session: Session, host: Host, report: Any, on: dt.date) -> Table:
+#: The permission an identified report (:attr:`~jianhu.extensions.Report.identified`) needs:
+#: the one that lets a role print a child's records whole (:mod:`jianhu.roles`).
+IDENTIFIED_PERMISSION = "documents:export"
+
+
+def build(session: Session, host: Host, report: Any, on: dt.date, *,
+          actor: Actor | None = None) -> Table:
     """Build ``report`` (a :class:`~jianhu.extensions.Report`, the core's or a plugin's) as of
-    ``on``, the one way the command line and the web build a report:
+    ``on``, the one way the command line, the web pages and the API build a report:
 
     - **in scope**: inside :func:`jianhu.scope.confined`, so even a query that forgets the scope
       sees only the actor's township, village or assigned cases;
     - **at one moment**: on PostgreSQL in a fresh read-only ``REPEATABLE READ`` transaction, so
       every figure comes from the same snapshot (a record written meanwhile is in all of them or
       in none). SQLite's transactions are serialisable already.
+    - **identified reports** (those naming children): refused, in Chinese, to a role without
+      :data:`IDENTIFIED_PERMISSION`, and audited as an ``export`` event with ``identified: True``
+      (written in the session after the table is built; the caller commits);
+    - **small cells** suppressed by the report's
+      :attr:`~jianhu.extensions.Report.small_cells` rule (:func:`suppress_small_cells`).
 
-    The session's transaction is ended first (nothing is pending in it: reports only read).
+    ``actor`` defaults to the actor of the session's scope (:func:`jianhu.scope.scope_for`);
+    without either, an identified report is refused and no cell is suppressed. The session's
+    transaction is ended first (nothing is pending in it: reports only read).
 
     Raises:
-        JianhuError: ``on`` is outside :data:`FIRST_DAY`–:data:`LAST_DAY`.
+        JianhuError: ``on`` is outside :data:`FIRST_DAY`–:data:`LAST_DAY`, or the report is
+            identified and the actor may not export identified data.
     """
     if not FIRST_DAY <= on <= LAST_DAY:
         raise JianhuError(f"统计日期应在 {FIRST_DAY} 至 {LAST_DAY} 之间")
-    from jianhu.scope import confined
+    from jianhu.scope import confined, current
 
-    if session.get_bind().dialect.name == "postgresql":
+    scope = current(session)
+    actor = actor or (scope.actor if scope is not None else None)
+    identified = getattr(report, "identified", False)
+    if identified:
+        if actor is None:
+            raise JianhuError(f"报表「{report.title}」含儿童身份信息，须以名册中的人员身份生成（--as）")
+        if not actor.can(IDENTIFIED_PERMISSION):
+            raise JianhuError(f"{role_labels().get(actor.role, actor.role)}（{actor.code}）无权生成"
+                              f"含儿童身份信息的报表「{report.title}」")
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
         session.commit()
         session.connection(execution_options={"isolation_level": "REPEATABLE READ",
                                               "postgresql_readonly": True})
     with confined(session):
-        return report.build(session, host, on)
+        table = report.build(session, host, on)
+    if identified:
+        if postgres:
+            session.commit()  # the read-only snapshot ends; the audit event is a write
+        audit.record(session, actor=actor.code, action="export", entity_type="report",
+                     entity_id=report.name, after={"report": report.name, "identified": True,
+                                                   "on": on, "rows": len(table.rows)})
+        return table
+    rule = getattr(report, "small_cells", "readers")
+    if rule == "always" or (rule == "readers" and actor is not None
+                            and not actor.can("view:cases")):
+        table = suppress_small_cells(table)
+    return table
 
 
 def summary_table(session: Session, host: Host, on: dt.date,
@@ -64,8 +102,9 @@ def summary_table(session: Session, host: Host, on: dt.date,
     Returns:
         a :class:`Table` with one row per village that has an open case (sorted by township code
         and village name), then one subtotal row per township and a county total. Columns: town,
-        village, open cases, one per level (plus 未评估), one per category, follow-ups due within
-        ``WINDOW_DAYS`` days, follow-ups overdue.
+        village, open cases, one per level (plus 未评估), one per category, visits due within
+        ``WINDOW_DAYS`` days (the kinds of :data:`jianhu.tasks.VISIT_KINDS`, not yet overdue),
+        tasks of every kind overdue.
     """
     categories = host.target_categories
     columns = [Column("township", "乡镇"), Column("village", "村（社区）"),
@@ -74,7 +113,7 @@ def summary_table(session: Session, host: Host, on: dt.date,
     columns.append(Column("level_none", "未评估"))
     columns += [Column(f"cat_{c.code}", c.label) for c in categories]
     columns += [Column("followups_due", f"{WINDOW_DAYS}日内到期随访"),
-                Column("followups_overdue", "逾期未办")]
+                Column("followups_overdue", "逾期未办（各类待办）")]
 
     counts: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
     stmt = (select(Township.code, Township.name, Village.name, Case.level, Case.categories)
@@ -87,21 +126,24 @@ def summary_table(session: Session, host: Host, on: dt.date,
         c[f"level_{level or 'none'}"] += 1
         for cat in cats:
             c[f"cat_{cat}"] += 1
-    # Lateness is the one rule of jianhu.tasks.is_overdue; tasks are grouped by due day and
-    # instant so it is applied once per distinct deadline, not once per task.
-    fstmt = (select(Township.code, Township.name, Village.name, FollowUp.due_on, FollowUp.due_at,
-                    func.count())
+    # Lateness is the one rule of jianhu.tasks.is_overdue; tasks are grouped by kind, due day
+    # and instant so it is applied once per distinct deadline, not once per task. Overdue counts
+    # every kind of task (逾期未办); due soon only visits (jianhu.tasks.VISIT_KINDS), as titled.
+    fstmt = (select(Township.code, Township.name, Village.name, FollowUp.kind, FollowUp.due_on,
+                    FollowUp.due_at, func.count())
              .join(Case, FollowUp.case_id == Case.id)
              .join(Township, FollowUp.township_id == Township.id)
              .join(Village, Case.village_id == Village.id)
              .where(FollowUp.status == "pending",
                     FollowUp.due_on <= on + dt.timedelta(days=WINDOW_DAYS))
-             .group_by(Township.code, Township.name, Village.name, FollowUp.due_on,
-                       FollowUp.due_at))
+             .group_by(Township.code, Township.name, Village.name, FollowUp.kind,
+                       FollowUp.due_on, FollowUp.due_at))
     now = now or now_utc()
-    for code, town, village, due_on, due_at, n in session.execute(restrict(session, fstmt)):
-        late = is_overdue(due_on, due_at, on, now)
-        counts[code, town, village]["followups_overdue" if late else "followups_due"] += n
+    for code, town, village, kind, due_on, due_at, n in session.execute(restrict(session, fstmt)):
+        if is_overdue(due_on, due_at, on, now):
+            counts[code, town, village]["followups_overdue"] += n
+        elif kind in VISIT_KINDS:
+            counts[code, town, village]["followups_due"] += n
 
     keys = [c.key for c in columns[2:]]
     rows: list[dict[str, Any]] = []
@@ -118,7 +160,9 @@ def summary_table(session: Session, host: Host, on: dt.date,
         columns=tuple(columns),
         rows=rows,
         notes=(f"统计日期：{on.isoformat()}（北京时间）", "本表只含人数，不含姓名、身份证号等个人信息。",
-               "一名儿童可同时属于多个类别，类别各列之和可大于在办个案数。"),
+               "一名儿童可同时属于多个类别，类别各列之和可大于在办个案数。",
+               f"「{WINDOW_DAYS}日内到期随访」只计随访、告诫书查访和结案回访；「逾期未办」计各类待办"
+               "（评估、强制报告、方案措施等）。"),
     )
 
 

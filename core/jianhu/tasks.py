@@ -178,6 +178,9 @@ KIND_LABELS: dict[str, str] = {k.code: k.label for k in TASK_KINDS}
 KIND_ORDER: dict[str, int] = {k.code: i for i, k in enumerate(TASK_KINDS)}
 #: Kinds that ``jianhu followups done`` may complete.
 ACKNOWLEDGED: tuple[str, ...] = tuple(k.code for k in TASK_KINDS if k.acknowledged)
+#: Kinds done by going to see the child (a follow-up visit, the police warning letter's visit, a
+#: return visit after closure): what the summary's 到期随访 column counts (:mod:`jianhu.reports`).
+VISIT_KINDS: tuple[str, ...] = ("visit", "warning_letter_visit", "return_visit")
 #: Kinds that come first in every list, whatever their date (a child may be in danger now).
 URGENT: tuple[str, ...] = ("mandatory_report", "emergency_response")
 

@@ -90,8 +90,8 @@ def case_show(ws: Workspace, case_no: str, as_json: bool) -> None:
 
 @case.command(name="report")
 @click.argument("case_no")
-@click.option("--kind", type=click.Choice(["assessment", "closure"]), required=True,
-              help="assessment 家庭监护评估报告；closure 结案报告")
+@click.option("--kind", type=click.Choice(["assessment", "closure", "archive"]), required=True,
+              help="assessment 家庭监护评估报告；closure 结案报告；archive 一人一档（封面和全部记录）")
 @click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="pdf",
               show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)

@@ -556,13 +556,26 @@ def form_summary(hb: Handbook, form_id: str, page: str) -> str:
 
 
 def reports_markdown(hb: Handbook) -> str:
-    """The reports page: every installed report and report format, with the plugin giving it."""
-    reports = [[r.title, code(name), hb.owner("jianhu_reports", name),
+    """The reports page: every installed report (whether it names children, and so who may make
+    it) and report format, with the plugin giving it."""
+    from jianhu.reports import IDENTIFIED_PERMISSION
+    from jianhu.roles import ACTION_LABELS
+
+    who = ACTION_LABELS[IDENTIFIED_PERMISSION]
+
+    def kind(r: Any) -> str:
+        if r.identified:
+            return f"含儿童身份信息（须有「{who}」权限，每次生成记入审计）"
+        return {"always": "只有人数，小数字一律隐去", "never": "工作人员及工作量，不含儿童个人信息"}.get(
+            r.small_cells, "只有人数（无权查看个案的角色看到的小数字隐去）")
+
+    reports = [[r.title, code(name), kind(r), hb.owner("jianhu_reports", name),
                 code(f"jianhu report {name} --format xlsx --out 文件.xlsx")]
                for name, r in sorted(hb.host.reports.items())]
     formats = [[code(name), f.suffix, hb.owner("jianhu_report_formats", name)]
                for name, f in sorted(hb.host.report_formats.items())]
-    return ("# 报表与格式\n\n报表只含汇总数字，不含儿童姓名和身份证号；统计日期按北京时间。"
+    return ("# 报表与格式\n\n汇总表只含汇总数字，不含儿童姓名和身份证号；花名册、季度更新表和强制报告登记簿"
+            f"列出儿童，只有有「{who}」权限的角色能生成，每次生成记入审计（导出）；统计日期按北京时间。"
             f"命令见{hb.command_link('report', REPORTS_PAGE)}。\n\n## 报表\n\n"
-            + table(["报表", "名称", "提供插件", "命令"], reports)
+            + table(["报表", "名称", "内容", "提供插件", "命令"], reports)
             + "\n## 文件格式\n\n" + table(["格式", "文件后缀", "提供插件"], formats))

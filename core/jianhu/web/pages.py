@@ -34,8 +34,8 @@ from jianhu.lifecycle import (
     state_label,
 )
 from jianhu.records import record_form
+from jianhu.reports import IDENTIFIED_PERMISSION
 from jianhu.reports import build as build_report
-from jianhu.reports import suppress_small_cells
 from jianhu.roles import role_labels
 from jianhu.tasks import KIND_LABELS
 from jianhu.tasks import label as task_label
@@ -468,7 +468,9 @@ def import_submit(ctx: SignedIn, data: Submitted) -> Response:
 def reports(ctx: SignedIn) -> Response:
     """The reports and formats to download."""
     ctx.require("report:aggregate")
-    return render(ctx.request, "reports.html", actor=ctx.actor, reports=ctx.host.reports,
+    shown = {n: r for n, r in ctx.host.reports.items()
+             if not r.identified or ctx.actor.can(IDENTIFIED_PERMISSION)}
+    return render(ctx.request, "reports.html", actor=ctx.actor, reports=shown,
                   formats=ctx.host.report_formats, today=ctx.today)
 
 
@@ -476,8 +478,9 @@ def reports(ctx: SignedIn) -> Response:
 def report_file(name: str, ctx: SignedIn, format: str = "xlsx",
                 on: str = "") -> Response:
     """Build a report as of ``on`` (default today) and download it in ``format``, as
-    ``jianhu report`` does (small cells suppressed for the county table and for roles that may
-    not open cases)."""
+    ``jianhu report`` does, by :func:`jianhu.reports.build` (identified reports refused to roles
+    that may not export identified data and audited; small cells suppressed by the report's
+    rule)."""
     ctx.require("report:aggregate")
     report = ctx.host.reports.get(name)
     if report is None:
@@ -489,9 +492,7 @@ def report_file(name: str, ctx: SignedIn, format: str = "xlsx",
         day = parse_date(on) if on else ctx.today
     except ValueError as exc:
         raise JianhuError(str(exc)) from None
-    table = build_report(ctx.session, ctx.host, report, day)
-    if name == "county" or not ctx.actor.can("view:cases"):
-        table = suppress_small_cells(table)
+    table = build_report(ctx.session, ctx.host, report, day, actor=ctx.actor)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"report{fmt.suffix}"
         try:
@@ -501,6 +502,7 @@ def report_file(name: str, ctx: SignedIn, format: str = "xlsx",
         except Exception as exc:  # a plugin's format that cannot lay out this report
             raise JianhuError(f"格式「{format}」不能用于报表「{report.title}」：{exc}") from None
         content = path.read_bytes()
+    ctx.session.commit()  # the audit of an identified report (jianhu.reports.build)
     return download(content, f"{report.title}-{day.isoformat()}{fmt.suffix}",
                     MEDIA.get(fmt.suffix, "application/octet-stream"))
 
