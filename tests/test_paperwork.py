@@ -40,7 +40,8 @@ def workspace(session, host, tmp_path):
     one_case_workspace(session, host, tmp_path, survey__date="2026-03-01")
     import_screening(session, host, write_xlsx(load_form(host, "screening"), [survey(
         child__name="测试丁", child__citizen_id=None, child__birth_date="2012-02-10",
-        child__sex="male", survey__date="2026-03-01")], tmp_path / "two.xlsx"), actor="t")
+        child__sex="male", survey__date="2026-03-01", residence__village_code="320724100201")],
+        tmp_path / "two.xlsx"), actor="t")  # the second survey registers the village's code
     # a county viewer belongs to no township (as deploy apply makes them)
     now = dt.datetime.now(dt.UTC)
     session.add(Person(id=uuid.uuid4(), code="K01", name="县级己", role="county_viewer",
@@ -119,11 +120,13 @@ def test_ledger_xlsx_from_the_command_line(workspace, run, tmp_path):
 def test_the_roster_lists_the_children_under_care_with_guardian_and_director(workspace, host):
     table = _as(workspace, host, "D01", "roster")
     assert table.rows == [
-        {"township": "新安镇", "village": "测试村", "case_no": A, "name": "测试甲", "sex": "女",
+        {"township": "新安镇", "village": "测试村", "village_code": "320724100201",
+         "case_no": A, "name": "测试甲", "sex": "女",
          "birth_date": "2014-06-01", "age": 11, "category": "农村留守儿童", "level": "红色",
          "guardian": "父亲：未填姓名；母亲：未填姓名；受托照护人：测试乙（祖母）", "phone": "",
          "director": "主任乙", "director_phone": ""},
-        {"township": "新安镇", "village": "测试村", "case_no": B, "name": "测试丁", "sex": "男",
+        {"township": "新安镇", "village": "测试村", "village_code": "320724100201",
+         "case_no": B, "name": "测试丁", "sex": "男",
          "birth_date": "2012-02-10", "age": 14, "category": "农村留守儿童", "level": "红色",
          "guardian": "父亲：未填姓名；母亲：未填姓名；受托照护人：测试乙（祖母）", "phone": "",
          "director": "主任乙", "director_phone": ""}]
@@ -154,14 +157,15 @@ def test_the_quarterly_update_says_what_changed_since_the_quarter_began(workspac
     april = _as(workspace, host, "S01", "quarterly")
     assert [c.title for c in april.columns] == [
         "儿童姓名", "性别", "民族", "公民身份号码", "出生日期", "户口性质", "乡镇（街道）", "村（社区）",
-        "健康状况", "就学状况", "儿童类别", "父亲情况", "母亲情况", "监护类型", "监护人情况",
-        "受委托监护人联系电话", "风险等级", "个案状态", "本季度变化"]
+        "村（社区）代码", "健康状况", "就学状况", "儿童类别", "父亲情况", "母亲情况", "监护类型",
+        "监护人情况", "受委托监护人联系电话", "风险等级", "个案状态", "本季度变化"]
     first = april.rows[0]
     assert {k: first[k] for k in ("name", "sex", "citizen_id", "birth_date", "township",
-                                  "village", "category", "father", "guardianship")} == {
+                                  "village", "village_code", "category", "father", "guardianship")} == {
         "name": "测试甲", "sex": "女", "citizen_id": "320724201406010028",
         "birth_date": "2014-06-01", "township": "新安镇", "village": "测试村",
-        "category": "农村留守儿童", "father": "外出务工", "guardianship": "一般"}
+        "village_code": "320724100201", "category": "农村留守儿童", "father": "外出务工",
+        "guardianship": "一般"}
     # the quarter from 1 April: A had a harm report in it, B nothing
     assert [(r["name"], r["change"]) for r in april.rows] == [("测试甲", "变更"), ("测试丁", "无变化")]
     assert april.notes[1] == "本季度自 2026-04-01 起；新增0人，变更1人，结案0人，无变化1人。"

@@ -45,7 +45,7 @@ def test_summary_xlsx_and_json(run, engine, sample_dir, tmp_path):
     run("report", "summary", "--format", "json", "--out", str(tmp_path / "s.json"))
     ws = load_workbook(tmp_path / "s.xlsx").active
     assert ws["A1"].value == "儿童家庭监护干预汇总表"
-    assert [c.value for c in ws[2]][:3] == ["乡镇", "村（社区）", "在办个案"]
+    assert [c.value for c in ws[2]][:4] == ["乡镇", "村（社区）", "村（社区）代码", "在办个案"]
     doc = json.loads((tmp_path / "s.json").read_text("utf-8"))
     assert doc["rows"][-1]["township"] == "合计"
     # the total, then an empty row and the four notes

@@ -472,7 +472,8 @@ def test_today_caseload_dashboard_reports_and_documents(site):
     dash = get(s, "/dashboard")
     assert dash.status_code == 200 and dash.text.count("<svg") == 3
     r = get(s, "/reports/summary?format=csv")
-    assert r.status_code == 200 and r.content.decode("utf-8-sig").startswith("乡镇,村（社区）,在办个案")
+    assert r.status_code == 200
+    assert r.content.decode("utf-8-sig").startswith("乡镇,村（社区）,村（社区）代码,在办个案")
     assert "filename*=UTF-8''" in r.headers["content-disposition"]
     r = get(s, "/reports/summary?format=xlsx&on=2101-01-01")
     assert r.status_code == 422 and "统计日期应在 2000-01-01 至 2100-12-31 之间" in r.text
@@ -607,7 +608,7 @@ def test_identified_reports_on_the_web_follow_the_same_rule(site):
     assert "村（社区）关爱保护儿童花名册（含儿童身份信息）" in get(s, "/reports").text
     r = get(s, "/reports/roster?format=csv")
     assert r.status_code == 200
-    assert r.content.decode("utf-8-sig").startswith("乡镇,村（社区）,个案编号,儿童姓名")
+    assert r.content.decode("utf-8-sig").startswith("乡镇,村（社区）,村（社区）代码,个案编号,儿童姓名")
     with open_session(site["sample"].engine) as session:
         export = session.scalars(select(AuditEvent).where(AuditEvent.action == "export",
                                                           AuditEvent.entity_type == "report")

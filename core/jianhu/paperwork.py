@@ -54,6 +54,11 @@ def _places(session: Session) -> tuple[dict[uuid.UUID, Township], dict[uuid.UUID
     return towns, villages
 
 
+def _village_codes(session: Session) -> dict[uuid.UUID, str]:
+    """Village id → its 12-digit code (``""`` when not registered, :mod:`jianhu.villages`)."""
+    return {vid: code or "" for vid, code in session.execute(select(Village.id, Village.code))}
+
+
 def _latest_surveys(session: Session, child_ids: Sequence[uuid.UUID],
                     on: dt.date) -> dict[uuid.UUID, list[FormRecord]]:
     """The screening records of these children recorded on or before ``on``, oldest first."""
@@ -102,6 +107,7 @@ class QuarterlyRow:
     guardians: list[Any]
     township: str
     village: str
+    village_code: str
     categories: str
     change: str
 
@@ -124,6 +130,7 @@ NATIONAL_COLUMNS: tuple[QuarterlyColumn, ...] = (
     QuarterlyColumn("hukou_type", "户口性质", ("child", "hukou_type")),
     QuarterlyColumn("township", "乡镇（街道）", lambda r: r.township),
     QuarterlyColumn("village", "村（社区）", lambda r: r.village),
+    QuarterlyColumn("village_code", "村（社区）代码", lambda r: r.village_code),
     QuarterlyColumn("health", "健康状况", ("child", "health")),
     QuarterlyColumn("schooling", "就学状况", ("child", "schooling")),
     QuarterlyColumn("category", "儿童类别", lambda r: r.categories),
@@ -170,6 +177,7 @@ def quarterly_table(session: Session, host: Host, on: dt.date,
     form = load_form(host, "screening")
     labels = {c.code: c.label for c in host.target_categories}
     towns, villages = _places(session)
+    codes = _village_codes(session)
     cases: dict[uuid.UUID, Case] = {}
     for case in session.scalars(restrict(session, select(Case).where(Case.opened_on <= on))
                                 .order_by(Case.opened_on, Case.created_at)):
@@ -198,6 +206,7 @@ def quarterly_table(session: Session, host: Host, on: dt.date,
         row = QuarterlyRow(
             case=case, survey=payload, guardians=in_force(session, host, child_id, on),
             township=towns[case.township_id].name, village=villages[case.village_id],
+            village_code=codes[case.village_id],
             categories="、".join(labels.get(c, c) for c in case.categories),
             change=_change(case, surveys[child_id], changes[case.id], before, now_level, start,
                            on))
@@ -255,11 +264,12 @@ def roster_table(session: Session, host: Host, on: dt.date) -> Table:
     the village's child director(s) (儿童主任) on the roster."""
     labels = {c.code: c.label for c in host.target_categories}
     towns, villages = _places(session)
+    codes = _village_codes(session)
     directors = _directors(session)
     stmt = (select(Case, Child).join(Child, Case.child_id == Child.id)
             .where(Case.status.in_(OPEN_STATUSES), Case.opened_on <= on))
     rows = []
-    found = sorted(session.execute(restrict(session, stmt)).tuples(),
+    found = sorted(session.execute(restrict(session, stmt)).all(),
                    key=lambda cc: (towns[cc[0].township_id].code, villages[cc[0].village_id],
                                    cc[0].case_no))
     for case, child in found:
@@ -267,7 +277,8 @@ def roster_table(session: Session, host: Host, on: dt.date) -> Table:
         heads = directors.get(case.village_id, [])
         rows.append({
             "township": towns[case.township_id].name, "village": villages[case.village_id],
-            "case_no": case.case_no, "name": child.name, "sex": "男" if child.sex == "male" else "女",
+            "village_code": codes[case.village_id], "case_no": case.case_no, "name": child.name,
+            "sex": "男" if child.sex == "male" else "女",
             "birth_date": child.birth_date.isoformat(), "age": age_on(child.birth_date, on),
             "category": "、".join(labels.get(c, c) for c in case.categories),
             "level": level_label(case.level),
@@ -277,7 +288,8 @@ def roster_table(session: Session, host: Host, on: dt.date) -> Table:
             "director": "、".join(p.name for p in heads) or "未配备",
             "director_phone": "、".join(p.phone for p in heads if p.phone),
         })
-    columns = (Column("township", "乡镇"), Column("village", "村（社区）"), Column("case_no", "个案编号"),
+    columns = (Column("township", "乡镇"), Column("village", "村（社区）"),
+               Column("village_code", "村（社区）代码"), Column("case_no", "个案编号"),
                Column("name", "儿童姓名"), Column("sex", "性别"), Column("birth_date", "出生日期"),
                Column("age", "年龄"), Column("category", "类别"), Column("level", "风险等级"),
                Column("guardian", "现监护人"), Column("phone", "监护人联系电话"),

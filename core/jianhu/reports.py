@@ -102,26 +102,27 @@ def summary_table(session: Session, host: Host, on: dt.date,
     Returns:
         a :class:`Table` with one row per village that has an open case (sorted by township code
         and village name), then one subtotal row per township and a county total. Columns: town,
-        village, open cases, one per level (plus 未评估), one per category, visits due within
-        ``WINDOW_DAYS`` days (the kinds of :data:`jianhu.tasks.VISIT_KINDS`, not yet overdue),
-        tasks of every kind overdue.
+        village, its code (村（社区）代码), open cases, one per level (plus 未评估), one per
+        category, visits due within ``WINDOW_DAYS`` days (the kinds of
+        :data:`jianhu.tasks.VISIT_KINDS`, not yet overdue), tasks of every kind overdue.
     """
     categories = host.target_categories
     columns = [Column("township", "乡镇"), Column("village", "村（社区）"),
-               Column("open_cases", "在办个案")]
+               Column("village_code", "村（社区）代码"), Column("open_cases", "在办个案")]
     columns += [Column(f"level_{code}", label) for code, label in LEVELS]
     columns.append(Column("level_none", "未评估"))
     columns += [Column(f"cat_{c.code}", c.label) for c in categories]
     columns += [Column("followups_due", f"{WINDOW_DAYS}日内到期随访"),
                 Column("followups_overdue", "逾期未办（各类待办）")]
 
-    counts: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
-    stmt = (select(Township.code, Township.name, Village.name, Case.level, Case.categories)
+    counts: dict[tuple[str, str, str, str], Counter] = defaultdict(Counter)
+    stmt = (select(Township.code, Township.name, Village.name, Village.code, Case.level,
+                   Case.categories)
             .join(Township, Case.township_id == Township.id)
             .join(Village, Case.village_id == Village.id)
             .where(Case.status.in_(OPEN_STATUSES)))
-    for code, town, village, level, cats in session.execute(restrict(session, stmt)):
-        c = counts[code, town, village]
+    for code, town, village, vcode, level, cats in session.execute(restrict(session, stmt)):
+        c = counts[code, town, village, vcode or ""]
         c["open_cases"] += 1
         c[f"level_{level or 'none'}"] += 1
         for cat in cats:
@@ -129,32 +130,36 @@ def summary_table(session: Session, host: Host, on: dt.date,
     # Lateness is the one rule of jianhu.tasks.is_overdue; tasks are grouped by kind, due day
     # and instant so it is applied once per distinct deadline, not once per task. Overdue counts
     # every kind of task (逾期未办); due soon only visits (jianhu.tasks.VISIT_KINDS), as titled.
-    fstmt = (select(Township.code, Township.name, Village.name, FollowUp.kind, FollowUp.due_on,
-                    FollowUp.due_at, func.count())
+    fstmt = (select(Township.code, Township.name, Village.name, Village.code, FollowUp.kind,
+                    FollowUp.due_on, FollowUp.due_at, func.count())
              .join(Case, FollowUp.case_id == Case.id)
              .join(Township, FollowUp.township_id == Township.id)
              .join(Village, Case.village_id == Village.id)
              .where(FollowUp.status == "pending",
                     FollowUp.due_on <= on + dt.timedelta(days=WINDOW_DAYS))
-             .group_by(Township.code, Township.name, Village.name, FollowUp.kind,
+             .group_by(Township.code, Township.name, Village.name, Village.code, FollowUp.kind,
                        FollowUp.due_on, FollowUp.due_at))
     now = now or now_utc()
-    for code, town, village, kind, due_on, due_at, n in session.execute(restrict(session, fstmt)):
+    for code, town, village, vcode, kind, due_on, due_at, n in session.execute(
+            restrict(session, fstmt)):
         if is_overdue(due_on, due_at, on, now):
-            counts[code, town, village]["followups_overdue"] += n
+            counts[code, town, village, vcode or ""]["followups_overdue"] += n
         elif kind in VISIT_KINDS:
-            counts[code, town, village]["followups_due"] += n
+            counts[code, town, village, vcode or ""]["followups_due"] += n
 
-    keys = [c.key for c in columns[2:]]
+    keys = [c.key for c in columns[3:]]
     rows: list[dict[str, Any]] = []
     totals: dict[str, Counter] = defaultdict(Counter)
-    for (_code, town, village), c in sorted(counts.items()):
-        rows.append({"township": town, "village": village, **{k: c[k] for k in keys}})
+    for (_code, town, village, vcode), c in sorted(counts.items()):
+        rows.append({"township": town, "village": village, "village_code": vcode,
+                     **{k: c[k] for k in keys}})
         totals[town].update(c)
     for town, c in totals.items():
-        rows.append({"township": town, "village": "小计", **{k: c[k] for k in keys}})
+        rows.append({"township": town, "village": "小计", "village_code": "",
+                     **{k: c[k] for k in keys}})
     grand = sum(totals.values(), Counter())
-    rows.append({"township": "合计", "village": "", **{k: grand[k] for k in keys}})
+    rows.append({"township": "合计", "village": "", "village_code": "",
+                 **{k: grand[k] for k in keys}})
     return Table(
         title="儿童家庭监护干预汇总表",
         columns=tuple(columns),
@@ -178,14 +183,14 @@ def county_table(session: Session, host: Host, on: dt.date) -> Table:
     (:func:`suppress_small_cells`) when the table is written for county users.
     """
     summary = summary_table(session, host, on)
-    keys = [c.key for c in summary.columns[2:]]
+    keys = [c.key for c in summary.columns[3:]]
     by_town = {r["township"]: r for r in summary.rows if r["village"] == "小计"}
     rows = []
     for code, name in session.execute(select(Township.code, Township.name).order_by(Township.code)):
         sub = by_town.get(name, {})
         rows.append({"township": name, "code": code, **{k: sub.get(k, 0) for k in keys}})
     total = {"township": "合计", "code": "", **{k: sum(r[k] for r in rows) for k in keys}}
-    columns = (Column("township", "乡镇"), Column("code", "区划代码"), *summary.columns[2:])
+    columns = (Column("township", "乡镇"), Column("code", "区划代码"), *summary.columns[3:])
     return Table(title="儿童家庭监护干预县级汇总表", columns=columns, rows=rows + [total],
                  notes=summary.notes[:1] + (
                      f"小于{SMALL_CELL}的非零人数（小计、合计也是）显示为“<{SMALL_CELL}”；为防止用小计"
