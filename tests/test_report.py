@@ -49,7 +49,7 @@ def test_summary_xlsx_and_json(run, engine, sample_dir, tmp_path):
     doc = json.loads((tmp_path / "s.json").read_text("utf-8"))
     assert doc["rows"][-1]["township"] == "合计"
     # the total, then an empty row and the four notes
-    assert doc["rows"][-1]["open_cases"] == ws.cell(row=ws.max_row - 5, column=3).value
+    assert doc["rows"][-1]["open_cases"] == 154 == ws.cell(row=ws.max_row - 5, column=4).value
 
 
 def test_report_bad_input(run, engine):
