@@ -39,6 +39,8 @@ def test_example_manifest_checks(run, manifest):
     ('code = "320724"', 'code = "32072"', "county.code（县·县级区划代码）：应为6位数字（GB/T 2260）"),
     ('role = "county_viewer"', 'role = "king"',
      "users[24].role（初始用户第24项·角色）：不是可选项，可选：local_admin、"),
+    ('code = "320724100202"', 'code = "320724101202"',
+     "townships[1].villages[2].code：村（社区）代码「320724101202」不属于新安镇（应以320724100开头）"),
 ])
 def test_bad_manifests_name_the_key(run, manifest, old, new, message):
     text = manifest.read_text("utf-8")
@@ -72,6 +74,8 @@ def test_apply_is_idempotent_and_reports_only_changes(run, db_url, manifest):
     with open_session(engine) as s:
         assert len(s.scalars(select(Township)).all()) == 11
         assert len(s.scalars(select(Village)).all()) == 44
+        assert sorted(s.execute(select(Village.name, Village.code).where(
+            Village.code.is_not(None))).all()) == [("北营村", "320724100201"), ("南桥村", "320724100202")]
         admin = s.scalar(select(Person).where(Person.code == "county-admin"))
         assert admin.password_hash.startswith("$argon2id$")
         assert passwords["county-admin"] not in admin.password_hash

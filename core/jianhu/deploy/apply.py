@@ -23,8 +23,10 @@ from jianhu.dates import now_utc
 from jianhu.db.models import Person, PluginSetting, Township, Village
 from jianhu.db.rls import ensure_township_roles
 from jianhu.db.session import open_session, upgrade
+from jianhu.errors import JianhuError
 from jianhu.plugins import Host
 from jianhu.settings import enable
+from jianhu.villages import VillageBook
 
 ACTOR = "deploy"
 _hasher = PasswordHasher()
@@ -95,24 +97,41 @@ def _townships(session: Session, manifest: dict[str, Any], result: Applied) -> d
             town.name = t["name"]
     session.flush()
     ensure_township_roles(session.connection(), sorted(towns))
-    have = {(v.township_id, v.name) for v in session.scalars(select(Village))}
+    book = VillageBook.load(session)
+    have = {(v.township_id, v.name): v for v in session.scalars(select(Village))}
     for t in manifest["townships"]:
         town = towns[t["code"]]
-        for name in t.get("villages", []):
-            if (town.id, name) not in have:
-                village = Village(id=uuid.uuid4(), township_id=town.id, name=name)
+        for entry in t.get("villages", []):
+            given = entry if isinstance(entry, str) else entry["name"]
+            name, code, problem = book.resolve(town.id, town.code, town.name, given,
+                                               None if isinstance(entry, str) else entry.get("code"))
+            if problem:
+                raise JianhuError(f"部署清单中{t['name']}的村（社区）「{given}」：{problem}")
+            village = have.get((town.id, name))
+            if village is None:
+                village = have[town.id, name] = Village(id=uuid.uuid4(), township_id=town.id,
+                                                        name=name, code=code)
                 session.add(village)
-                have.add((town.id, name))
                 audit.record(session, actor=ACTOR, action="create", entity_type="village",
-                             entity_id=village.id, after={"township": t["code"], "name": name})
-                result.changes.append(f"新增村（社区）：{t['name']}{name}")
+                             entity_id=village.id,
+                             after={"township": t["code"], "name": name, "code": code})
+                result.changes.append(f"新增村（社区）：{t['name']}{name}" + (f"（{code}）" if code else ""))
+            elif code and village.code is None:
+                village.code = code
+                audit.record(session, actor=ACTOR, action="update", entity_type="village",
+                             entity_id=village.id, before={"code": None}, after={"code": code})
+                result.changes.append(f"登记村（社区）代码：{t['name']}{name}（{code}）")
     session.flush()
     return towns
 
 
 def _users(session: Session, manifest: dict[str, Any], towns: dict[str, Township],
            result: Applied) -> None:
-    villages = {(v.township_id, v.name): v.id for v in session.scalars(select(Village))}
+    villages = {}
+    for v in session.scalars(select(Village)):  # a user's village by its name or its code
+        villages[v.township_id, v.name] = v.id
+        if v.code:
+            villages[v.township_id, v.code] = v.id
     people = {p.code: p for p in session.scalars(select(Person))}
     now = now_utc()
     for u in manifest.get("users", []):

@@ -7,6 +7,7 @@ numbered from 1 in file order):
 - each township code belongs to the county (its first 6 digits are the county's GB/T 2260 code),
   appears once, and — where the installed area plugins know the county — is one of its towns with
   the same name (statistical division codes, 2023);
+- each village code (when given) is a 12-digit code under its township (:mod:`jianhu.villages`);
 - each user code appears once; township users name a township of the manifest, county users
   (``county_admin``, ``county_viewer``) none; a village child director names a village of that
   township when villages are listed;
@@ -26,6 +27,7 @@ from jianhu.errors import JianhuError
 from jianhu.forms.registry import Form
 from jianhu.plugins import Host
 from jianhu.roles import COUNTY
+from jianhu.villages import code_problem
 
 COUNTY_ONLY = COUNTY | {"trainer"}
 
@@ -92,7 +94,15 @@ def problems(manifest: dict[str, Any], host: Host) -> list[str]:
         if t["code"] in codes:
             found.append(f"{key}.code：与 townships[{codes[t['code']] + 1}] 重复")
         codes.setdefault(t["code"], i)
-        villages[t["code"]] = set(t.get("villages", []))
+        villages[t["code"]] = set()
+        for j, v in enumerate(t.get("villages", [])):  # a name, or a name and its code
+            name, code = (v, None) if isinstance(v, str) else (v["name"], v.get("code"))
+            villages[t["code"]].add(name)
+            problem = code and code_problem(code, t["code"], t["name"])
+            if problem:
+                found.append(f"{key}.villages[{j + 1}].code：{problem}")
+            elif code:
+                villages[t["code"]].add(code)
         for name in t.get("plugins", []):
             if name not in plugins:
                 found.append(f"{key}.plugins：没有安装插件「{name}」")
