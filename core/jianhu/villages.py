@@ -3,7 +3,7 @@
 The code is the national statistical division code (统计用区划代码, 国家统计局《统计用区划代码和
 城乡划分代码编制规则》): 6 digits of county, 3 of township, 3 of village; the village's last three
 digits are never ``000`` (that is the township itself), ``001``–``199`` are residents'
-committees (社区居委会) and ``200``–``599`` villagers' committees (村委会) (handbook 领域规则 §3).
+committees (社区居委会) and ``200``–``599`` villagers' committees (村委会) (handbook 领域规则 §6).
 Wherever a village is asked for, its code is accepted too; reports show both.
 """
 
