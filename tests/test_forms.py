@@ -20,7 +20,7 @@ def test_columns_are_group_title_plus_field_title(screening):
     assert columns[:3] == ["儿童姓名", "儿童性别", "儿童民族"]
     assert "父亲状况" in columns and "母亲身份证号" in columns and "村（社区）" in columns
     assert "受委托监护人与儿童关系" in columns and "填表人" in columns
-    assert len(columns) == len(set(columns)) == 56
+    assert len(columns) == len(set(columns)) == 57  # with 村（社区）代码
 
 
 def test_valid_survey_has_no_problems(screening):

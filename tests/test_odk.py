@@ -34,7 +34,7 @@ def test_the_exported_xlsform_converts_with_pyxform(run, tmp_path):
     out = tmp_path / "F.xlsx"
     done = run("forms", "export", "screening", "--xlsform", str(out))
     assert done.exit_code == 0, done.output
-    assert done.output == f"已导出「儿童基本情况调查表」XLSForm：{out}（56题）\n"
+    assert done.output == f"已导出「儿童基本情况调查表」XLSForm：{out}（57题）\n"
     converted = subprocess.run([sys.executable, "-m", "pyxform.xls2xform", str(out)],
                                capture_output=True, text=True, cwd=tmp_path)
     assert converted.returncode == 0, converted.stderr + converted.stdout

@@ -201,10 +201,13 @@ def test_todays_work_fits_a_phone_and_a_desktop(site, chromium, shots):
                                        locale="zh-CN")
         page = context.new_page()
         sign_in(page, base, DIRECTOR)
-        for path in ("/today", "/mine", f"/cases/{sample.own_case}", "/cases", "/approvals"):
+        for path in ("/today", "/mine", f"/cases/{sample.own_case}", "/cases", "/approvals",
+                     "/reports"):
             page.goto(base + path)
             scroll = page.evaluate("document.documentElement.scrollWidth")
             assert scroll <= width, (path, scroll)
+        page.goto(base + "/reports")
+        page.screenshot(path=shots / f"15-reports-{name}.png", full_page=True)
         page.goto(base + "/today")
         page.screenshot(path=shots / f"14-today-{name}.png", full_page=True)
         cards = page.locator("#tasks li.task")
