@@ -228,3 +228,34 @@ def test_a_township_connection_cannot_put_another_townships_person_in_its_team(r
     # the same person by the owner's connection (the application checks it too, above)
     done = psql_as(db_url, "jianhu_t_320724101000", "SELECT count(*) FROM teams;")
     assert done.stdout.strip().splitlines()[-1] == "0"
+
+
+def test_the_plan_and_assessment_forms_propose_the_teams_members_first(run, county, engine,
+                                                                       host):
+    from jianhu.db.models import Township
+    from jianhu.forms import load_form
+    from jianhu.teams import proposals
+    from jianhu.web.forms import build_page, offer_people
+    from jianhu.web.rendering import templates
+
+    assert run("teams", "add", "--township", "新安镇", "--kind", "救助服务队").exit_code == 0
+    assert run("teams", "add", "--township", "新安镇", "--kind", "评估小组").exit_code == 0
+    assert run("teams", "add-member", "新安镇救助服务队", "W01", "--role", "组长").exit_code == 0
+    assert run("teams", "add-member", "新安镇评估小组", "D01").exit_code == 0
+    assert run("teams", "add-member", "新安镇评估小组", "S01", "--role", "组长").exit_code == 0
+    with open_session(engine) as s:
+        town = s.scalar(select(Township.id).where(Township.name == "新安镇"))
+        assert [c for c, _, _ in proposals(s, town, "responsible")] == ["W01", "D01", "S01"]
+        assert [c for c, _, _ in proposals(s, town, "assessor")] == ["S01", "D01", "W01"]
+        assert proposals(s, town, "responsible")[0] == ("W01", "社工丙", "新安镇救助服务队组长")
+        plan = build_page(load_form(host, "plan"))
+        offer_people(plan, lambda key: proposals(s, town, key))
+        sheet = build_page(load_form(host, "assessment"))
+        offer_people(sheet, lambda key: proposals(s, town, key))
+    (owner,) = [w for w in plan.widgets if w.name == "measures.0.responsible"]
+    assert owner.suggestions[0] == ("W01", "社工丙（新安镇救助服务队组长）")
+    (assessor,) = [w for w in sheet.widgets if w.name == "assessment.assessor"]
+    assert [v for v, _ in assessor.suggestions] == ["督导甲", "主任乙", "社工丙"]  # names
+    html = templates.env.get_template("_fields.html").render(page=plan)
+    assert 'list="f-measures-0-responsible-people"' in html
+    assert html.index('value="W01"') < html.index('value="D01"') < html.index('value="S01"')
