@@ -129,7 +129,7 @@ def test_a_teams_file_is_imported_whole_or_not_at_all(run, county, engine, tmp_p
     assert out.output == "队伍：共4行；新建队伍3，加入成员4，改职务0。\n"
     teams = {t["name"]: [m["code"] for m in t["members"]]
              for t in _json(run, "teams", "list")}
-    assert teams == {"新安镇救助服务队": ["W01", "S01"], "测试村村工作小组": ["D01"],
+    assert teams == {"新安镇救助服务队": ["W01", "S01"], "测试村工作小组": ["D01"],
                      "堆沟港镇评估小组": ["B01"]}
     doc = tmp_path / "teams.json"
     doc.write_text(json.dumps([{"township": "新安镇", "kind": "救助服务队", "name": "新安镇救助服务队",
@@ -259,3 +259,33 @@ def test_the_plan_and_assessment_forms_propose_the_teams_members_first(run, coun
     html = templates.env.get_template("_fields.html").render(page=plan)
     assert 'list="f-measures-0-responsible-people"' in html
     assert html.index('value="W01"') < html.index('value="D01"') < html.index('value="S01"')
+
+
+def test_the_demo_has_every_townships_teams_and_two_trainings(tmp_path, host):
+    import datetime as dt
+
+    from jianhu.db.models import Township
+    from jianhu.db.session import make_engine
+    from jianhu.demo import run_demo
+    from jianhu.roles import LOCAL_ADMIN
+    from jianhu.sample_casework import CUTOFF
+    from jianhu.scope import Scope
+    from jianhu.teams import listing
+    from jianhu.trainings import untrained
+
+    run_ = run_demo(host, tmp_path / "demo", children=60, seed=3, actor="local-admin")
+    assert run_.trainings == 22 and (tmp_path / "demo" / "teams.csv").exists()
+    engine = make_engine(run_.db_url)
+    with open_session(engine) as s:
+        xinan = s.scalar(select(Township.code).where(Township.name == "新安镇"))
+        teams = listing(s, Scope(LOCAL_ADMIN), xinan)
+        kinds = [t.kind_label for t in teams]
+        assert (kinds.count("领导小组"), kinds.count("村工作小组"), kinds.count("公益社"),
+                kinds.count("评估小组"), kinds.count("救助服务队")) == (1, 7, 7, 1, 1)  # 7 villages
+        rescue = next(t for t in teams if t.kind == "rescue_team")
+        assert [m["code"] for m in rescue.members] == [
+            "320724100-W01", "320724100-M01", "320724100-P01", "320724100-T01", "320724100-W02"]
+        due = [p["code"] for p in untrained(s, Scope(LOCAL_ADMIN), CUTOFF, xinan)]
+        assert due == [f"320724100-D{i:02d}" for i in range(1, 8)]  # trained 380 days before
+        assert untrained(s, Scope(LOCAL_ADMIN), CUTOFF - dt.timedelta(days=20), xinan) == []
+    engine.dispose()

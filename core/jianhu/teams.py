@@ -58,6 +58,9 @@ VILLAGE_KINDS = frozenset({"village_working_group", "public_welfare_society"})
 #: Kinds of which a township (or, for village kinds, a village) has one only (新政发〔2016〕8号
 #: 四（一）: one leading group; each village one working group and one 公益社).
 ONE_PER_PLACE = frozenset({"leading_group", "village_working_group", "public_welfare_society"})
+#: How a default name ends where it differs from the kind's name (``测试村工作小组``, not
+#: ``测试村村工作小组``).
+NAME_SUFFIX: dict[str, str] = {"village_working_group": "工作小组"}
 #: A member's role in a team, in the order a list shows them.
 MEMBER_ROLES: dict[str, str] = {"leader": "组长", "deputy": "副组长", "member": "成员"}
 ROLE_ALIASES: dict[str, str] = {"队长": "leader", "社长": "leader", "负责人": "leader",
@@ -84,6 +87,11 @@ def kind_code(text: str) -> str:
             return code
     allowed = "、".join(TEAM_KINDS.values())
     raise JianhuError(f"「{text}」不是队伍类别；可选：{allowed}")
+
+
+def default_name(kind: str, place: str) -> str:
+    """A team's name when none is given: the place and the kind (``新安镇评估小组``)."""
+    return f"{place}{NAME_SUFFIX.get(kind, TEAM_KINDS[kind])}"
 
 
 def member_role(text: str | None) -> str:
@@ -157,7 +165,7 @@ def add_team(session: Session, actor: Actor, scope: Scope, *, township: str | No
         place = _village(session, town, village.strip())  # type: ignore[union-attr]
     elif (village or "").strip():
         raise JianhuError(f"{label}是乡镇的队伍，不属于某个村（社区）：请不要写村（社区）")
-    name = (name or "").strip() or f"{place.name if place else town.name}{label}"
+    name = (name or "").strip() or default_name(code, place.name if place else town.name)
     if len(name) > 100:
         raise JianhuError("队伍名称不能超过100个字")
     if session.scalar(select(Team.id).where(Team.township_id == town.id, Team.name == name)):
@@ -442,8 +450,7 @@ def import_teams(session: Session, actor: Actor, scope: Scope, path: str | Path,
                 code = kind_code(str(row.get("kind") or ""))
                 village = str(row.get("village") or "").strip() or None
                 place = village if code in VILLAGE_KINDS else None
-                name = str(row.get("name") or "").strip() or (
-                    f"{place or town.name}{TEAM_KINDS[code]}")
+                name = str(row.get("name") or "").strip() or default_name(code, place or town.name)
                 team = made.get((town.code, name)) or session.scalar(select(Team).where(
                     Team.township_id == town.id, Team.name == name))
                 if team is None:
