@@ -289,3 +289,24 @@ def test_the_demo_has_every_townships_teams_and_two_trainings(tmp_path, host):
         assert due == [f"320724100-D{i:02d}" for i in range(1, 8)]  # trained 380 days before
         assert untrained(s, Scope(LOCAL_ADMIN), CUTOFF - dt.timedelta(days=20), xinan) == []
     engine.dispose()
+
+
+def test_the_handbook_chapter_lists_each_townships_teams_from_the_workspace(run, county, host,
+                                                                            tmp_path):
+    from jianhu.handbook.model import Handbook
+    from jianhu.trainings import handbook_chapters
+
+    assert "队伍与培训" in handbook_chapters() and "综合测评" in handbook_chapters()
+    away = Handbook(host, "新安镇").expand("<!-- jianhu:teams -->", "organisation.md")
+    assert away.startswith("（生成本手册时没有读取工作区数据库")
+    kinds = Handbook(host).expand("<!-- jianhu:team-kinds -->", "organisation.md")
+    assert "| 公益社 | public\\_welfare\\_society | 村（社区） | 每村一个 | 某村公益社 |" in kinds
+    assert run("--as", "S01", "teams", "add", "--kind", "救助服务队").exit_code == 0
+    assert run("--as", "S01", "teams", "add-member", "新安镇救助服务队", "W01", "--role", "组长"
+               ).exit_code == 0
+    out = run("--as", "S01", "handbook", "build", "--township", "新安镇", "--out",
+              str(tmp_path / "site"))
+    assert out.exit_code == 0, out.output
+    chapter = (tmp_path / "site" / "organisation.html").read_text("utf-8")
+    assert "<td>新安镇救助服务队</td>" in chapter and "社工丙（组长）" in chapter
+    assert "堆沟港镇" not in chapter.split("各乡镇的队伍")[-1].split("队伍在个案工作中的用处")[0]
