@@ -315,7 +315,9 @@ def proposals(session: Session, township_id: uuid.UUID, field_key: str) -> list[
     """People to propose for a field naming a person (``responsible``: a plan measure's owner,
     ``assessor``): ``(code, name, note)`` of the members of the field's team
     (:data:`PROPOSING_TEAM`) in the township first, leaders first, then the township's other
-    active people by code. The note names the team, or the person's roster role."""
+    active people by code. The note names the team, or the person's roster role
+    (新政发〔2016〕8号 四（二）: the assessment team assesses, the rescue team carries out the
+    plan's measures)."""
     labels = role_labels()
     people = session.execute(select(Person.id, Person.code, Person.name, Person.role).where(
         Person.township_id == township_id, Person.active.is_(True)).order_by(Person.code)).all()
@@ -426,7 +428,8 @@ def import_teams(session: Session, actor: Actor, scope: Scope, path: str | Path,
     (``[{"township", "village", "kind", "name", "members": [{"code", "role"}]}]``).
 
     A team of the file not yet stored is added (:func:`add_team`); its members are added or get
-    their new role (:func:`add_member`), the same rules applying. All or nothing: any bad row
+    their new role (:func:`add_member`), the same rules of the plan applying (新政发〔2016〕8号
+    四（一）、（二）). All or nothing: any bad row
     (named with its problem in Chinese) and nothing is written.
 
     Raises:
