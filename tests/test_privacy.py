@@ -188,6 +188,20 @@ HOSTILE = [
      "WHERE t.code <> '320724100000';", "0"),
     ("SELECT count(*) FROM edit_conflicts c JOIN townships t ON t.id = c.township_id "
      "WHERE t.code <> '320724100000';", "0"),
+    ("SELECT count(*) FROM teams t JOIN townships w ON w.id = t.township_id "
+     "WHERE w.code <> '320724100000';", "0"),
+    ("SELECT count(*) FROM training_sessions s JOIN townships w ON w.id = s.township_id "
+     "WHERE w.code <> '320724100000';", "0"),
+    # no team for another township; another township's people are not even seen to be added
+    # (test_teams tries one by its id)
+    ("INSERT INTO teams (id, township_id, kind, name, created_at, updated_at) VALUES "
+     "(gen_random_uuid(), (SELECT id FROM public.townships WHERE code = '320724101000'), "
+     "'rescue_team', 'x', now(), now());", "new row violates row-level security policy"),
+    ("INSERT INTO teams (id, township_id, kind, name, created_at, updated_at) VALUES "
+     "('00000000-0000-0000-0000-000000000016', (SELECT id FROM public.townships WHERE code = "
+     "'320724100000'), 'rescue_team', 'x', now(), now()); INSERT INTO team_members (team_id, "
+     "person_id, role, added_at) SELECT '00000000-0000-0000-0000-000000000016', id, 'member', now() "
+     "FROM public.people WHERE code = 'B01';", "INSERT 0 0"),
 ]
 
 
@@ -217,7 +231,12 @@ WRITES = {
     "plugin_settings": ("enabled", "true"),
     "sign_in_throttle": ("failures", "true"),
     "submissions": ("status", f"township_id IS DISTINCT FROM {OWN}"),
+    "team_members": ("role", f"team_id NOT IN (SELECT id FROM public.teams WHERE township_id = {OWN})"),
+    "teams": ("name", f"township_id <> {OWN}"),
     "townships": ("name", "true"),
+    "training_attendance": ("person_id", "session_id NOT IN (SELECT id FROM public.training_sessions "
+                                         f"WHERE township_id = {OWN})"),
+    "training_sessions": ("topic", f"township_id <> {OWN}"),
     "transfers": ("status", f"from_township_id <> {OWN} AND to_township_id <> {OWN}"),
     "villages": ("name", f"township_id <> {OWN}"),
 }

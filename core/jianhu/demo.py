@@ -26,7 +26,7 @@ from jianhu.sample import SampleFiles, write_sample
 
 MARKER = ".jianhu-demo"
 DEMO_FILES = ("jianhu.db", "jianhu.db-wal", "jianhu.db-shm", "screening.xlsx", "assessment.xlsx",
-              "people.xlsx", "records.jsonl", "summary.xlsx", MARKER)
+              "people.xlsx", "teams.csv", "records.jsonl", "summary.xlsx", MARKER)
 
 
 @dataclass
@@ -44,6 +44,10 @@ class DemoRun:
     on: dt.date
     #: Demo sign-ins for the web interface: ``(code, role label, one-time password)``.
     accounts: tuple[tuple[str, str, str], ...] = ()
+    #: The plan's teams imported from ``teams.csv`` (:func:`jianhu.teams.import_teams`).
+    teams: Any = None
+    #: Training sessions recorded (two per township, :func:`jianhu.sample_casework.trainings`).
+    trainings: int = 0
 
 
 def prepare(out: Path) -> None:
@@ -92,6 +96,8 @@ def run_demo(host: Host, out: str | Path, *, children: int, seed: int, actor: st
             admin = resolve_actor(session, actor)
             people = import_people(session, host, files.people, actor=admin)
         with open_session(engine) as session:
+            teams, trainings = teams_and_training(session, resolve_actor(session, actor), files)
+        with open_session(engine) as session:
             records = import_records(session, host, files.records, actor=admin)
         with open_session(engine) as session:
             accounts = demo_accounts(session, resolve_actor(session, actor))
@@ -103,7 +109,30 @@ def run_demo(host: Host, out: str | Path, *, children: int, seed: int, actor: st
     finally:
         engine.dispose()
     return DemoRun(out, url, files, screening, assessment, people, records, report, on,
-                   accounts)
+                   accounts, teams, trainings)
+
+
+def teams_and_training(session: Session, admin: Any, files: SampleFiles) -> tuple[Any, int]:
+    """Import the sample's teams and record two training sessions per township (invented
+    people; 新政发〔2016〕8号 四、六（三）). Commits. Returns the import summary and the number of
+    sessions."""
+    from sqlalchemy import select
+
+    from jianhu.db.models import Township, Village
+    from jianhu.sample_casework import trainings
+    from jianhu.scope import scope_for
+    from jianhu.teams import import_teams
+    from jianhu.trainings import add_session
+
+    scope = scope_for(session, admin)
+    summary = import_teams(session, admin, scope, files.teams)
+    towns = [(t.code, t.name, session.scalars(select(Village.name).where(
+        Village.township_id == t.id)).all()) for t in session.scalars(select(Township))]
+    sessions = trainings(towns)
+    for s in sessions:
+        add_session(session, admin, scope, **s)
+    session.commit()
+    return summary, len(sessions)
 
 
 #: The demo's web sign-ins: 新安镇's first village child director and its supervisor.

@@ -74,6 +74,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "people:import": SUPERVISORS | {"county_admin"},
     "people:list": CASEWORKERS | ASSESSORS,
     "plugins:configure": frozenset({"local_admin", "county_admin"}),
+    # The plan's teams and training (新政发〔2016〕8号 四（一）、（二）, 六（三）): the township's
+    # supervisor organises them (county administrators and trainers for any township); the
+    # people who work on cases may look them up (to pick a measure's owner or an assessor).
+    "teams:manage": SUPERVISORS | {"county_admin"},
+    "teams:list": CASEWORKERS | ASSESSORS | {"county_admin", "trainer"},
+    "training:manage": SUPERVISORS | {"county_admin", "trainer"},
+    "training:list": CASEWORKERS | ASSESSORS | {"county_admin", "trainer"},
 }
 ACTION_LABELS = {
     "import:screening": "导入调查表", "import:assessment": "导入评估表",
@@ -94,6 +101,8 @@ ACTION_LABELS = {
     "duplicates:resolve": "核实疑似重复登记", "conflicts:resolve": "处理修改冲突",
     "audit:list": "查看审计日志",
     "documents:export": "生成个案文书",
+    "teams:manage": "管理本乡镇的队伍", "teams:list": "查看队伍",
+    "training:manage": "登记培训", "training:list": "查看培训记录",
 }
 
 

@@ -77,6 +77,8 @@ class SampleFiles:
     records: Path
     people_count: int
     records_count: int
+    #: The plan's teams of every township (``teams.csv``, :func:`jianhu.teams.import_teams`).
+    teams: Path | None = None
 
 
 class _Gen:
@@ -297,9 +299,10 @@ def write_sample(host: Host, out: str | Path, children: int, seed: int) -> Sampl
     Returns:
         :class:`SampleFiles` with the paths and row counts.
     """
+    import csv
     import json
 
-    from jianhu.sample_casework import casework, roster
+    from jianhu.sample_casework import TEAM_COLUMNS, casework, roster, teams
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -322,6 +325,9 @@ def write_sample(host: Host, out: str | Path, children: int, seed: int) -> Sampl
     villages = {t.name: gen.villages[t.code] for t in gen.towns}
     people = roster(rng, [(t.code, t.name, gen.villages[t.code]) for t in gen.towns], gen.name)
     write_rows(load_form(host, "person"), people, out / "people.xlsx")
+    with (out / "teams.csv").open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows([TEAM_COLUMNS, *teams(
+            [(t.code, t.name, gen.villages[t.code]) for t in gen.towns])])
     lines = casework(rng, host.scales["jianhu-default"], pairs, villages,
                      {t.name: t.code[:9] for t in gen.towns},
                      {lp.level: lp.visit_days for lp in host.followup_policy(county).levels})
@@ -329,4 +335,5 @@ def write_sample(host: Host, out: str | Path, children: int, seed: int) -> Sampl
         for line in lines:
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
     return SampleFiles(out / "screening.xlsx", out / "assessment.xlsx", n, m,
-                       out / "people.xlsx", out / "records.jsonl", len(people), len(lines))
+                       out / "people.xlsx", out / "records.jsonl", len(people), len(lines),
+                       out / "teams.csv")

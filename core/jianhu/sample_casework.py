@@ -68,6 +68,52 @@ def roster(rng: random.Random, towns: list[tuple[str, str, list[str]]], name: An
     return people
 
 
+#: Header of the sample's ``teams.csv`` (the columns of :func:`jianhu.teams.import_teams`).
+TEAM_COLUMNS = ("乡镇", "村（社区）", "类别", "队伍名称", "人员编号", "组内职务")
+
+
+def teams(towns: list[tuple[str, str, list[str]]]) -> list[tuple[str, ...]]:
+    """Rows of the sample's ``teams.csv`` for the roster of :func:`roster`: per township the
+    plan's teams (新政发〔2016〕8号 四（一）、（二）) — the leading group (supervisor leading, civil
+    affairs and police), each village's working group and 公益社 (its child director), the
+    assessment team (civil affairs leading, police, supervisor) and the rescue and service team
+    (a social worker leading, the other social worker, the tutor, psychologist, caring mother)."""
+    rows: list[tuple[str, ...]] = []
+    for code, town, villages in towns:
+        p = code[:9]
+        for person, role in (("S01", "组长"), ("C01", "成员"), ("X01", "成员")):
+            rows.append((town, "", "领导小组", "", f"{p}-{person}", role))
+        for i, village in enumerate(villages, start=1):
+            rows.append((town, village, "村工作小组", "", f"{p}-D{i:02d}", "组长"))
+            rows.append((town, village, "公益社", "", f"{p}-D{i:02d}", "社长"))
+        for person, role in (("C01", "组长"), ("X01", "成员"), ("S01", "成员")):
+            rows.append((town, "", "评估小组", "", f"{p}-{person}", role))
+        for person, role in (("W01", "组长"), ("W02", "成员"), ("T01", "成员"), ("P01", "成员"),
+                             ("M01", "成员")):
+            rows.append((town, "", "救助服务队", "", f"{p}-{person}", role))
+    return rows
+
+
+def trainings(towns: list[tuple[str, str, list[str]]]) -> list[dict[str, Any]]:
+    """Two training sessions per township (新政发〔2016〕8号 六（三）): the supervisor and the child
+    directors on screening, 380 days before :data:`CUTOFF` (so the directors are due for
+    training again), and the assessment and rescue teams on services and harm reports, 30 days
+    before it. Arguments of :func:`jianhu.trainings.add_session`."""
+    out = []
+    for code, _town, villages in towns:
+        p = code[:9]
+        out.append({"township": code, "held_on": CUTOFF - dt.timedelta(days=380),
+                    "topic": "入户摸排与调查表填写", "trainer": "县民政局儿童福利科",
+                    "materials": ["入户摸排", "目标人群", "儿童信息保护"],
+                    "attendees": [f"{p}-S01"] + [f"{p}-D{i:02d}" for i in range(1, len(villages) + 1)]})
+        out.append({"township": code, "held_on": CUTOFF - dt.timedelta(days=30),
+                    "topic": "精准帮扶与侵害报告", "trainer": "县社会工作服务中心",
+                    "materials": ["精准帮扶服务", "侵害报告与升级干预", "儿童信息保护"],
+                    "attendees": [f"{p}-{c}" for c in ("S01", "C01", "X01", "W01", "W02", "T01",
+                                                       "P01", "M01")]})
+    return out
+
+
 def _zero_sheet(scale: Scale, on: dt.date, assessor: str) -> dict[str, Any]:
     return {"assessment": {"date": on.isoformat(), "assessor": assessor},
             "emergency": {i.id: False for i in scale.items if i.domain == "emergency"},

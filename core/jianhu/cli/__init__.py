@@ -9,6 +9,7 @@ from jianhu.cli import (  # noqa: F401  (commands)
     lifecycle,
     plugins,
     registry,
+    teams,
     web,
     workspace,
 )

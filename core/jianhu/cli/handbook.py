@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,6 +13,28 @@ _township = click.option("--township", metavar="CODE",
                          help="只为该乡镇生成（12位统计用区划代码，也可写乡镇名称）；默认全部乡镇")
 _config = click.option("--config", "config", type=click.Path(exists=True, path_type=Path),
                        help="改用另一份 mkdocs.yml（编辑手写章节时指向源代码的 docs/）")
+
+
+def workspace_teams(ws: Workspace, township: str | None) -> list[Any] | None:
+    """The workspace's teams for the handbook's 队伍与培训 chapter (:func:`jianhu.teams.listing`,
+    in the acting person's scope), or ``None`` when there is no database to read (a handbook
+    built away from any workspace, as in the source tree) or the person may not list teams."""
+    from jianhu.errors import JianhuError
+
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from jianhu.cases import resolve_township
+        from jianhu.teams import listing
+
+        with ws.session() as session:
+            actor = ws.acting(session)
+            if not actor.can("teams:list"):
+                return None
+            _, scope = ws.scoped(session)
+            return listing(session, scope, resolve_township(session, township) if township else None)
+    except (JianhuError, SQLAlchemyError):
+        return None
 
 
 @cli.group()
@@ -29,7 +52,8 @@ def handbook_build(ws: Workspace, township: str | None, out: Path, config: Path 
     """生成操作手册网站（MkDocs，严格模式）：手写章节加上从系统生成的参考资料。"""
     from jianhu.handbook.site import build_site
 
-    site = build_site(ws.host, out, township=township, config=config)
+    site = build_site(ws.host, out, township=township, config=config,
+                      teams=workspace_teams(ws, township))
     click.echo(f"已生成操作手册「{site.title}」：{site.out}（{site.pages}页，其中"
                f"{site.generated}页由系统生成）。用浏览器打开 {site.out / 'index.html'}")
 
@@ -45,7 +69,8 @@ def handbook_serve(ws: Workspace, township: str | None, port: int, config: Path 
     from jianhu.handbook.site import serve_site
 
     click.echo(f"预览地址：http://127.0.0.1:{port}/（按 Ctrl+C 停止）")
-    serve_site(ws.host, township=township, port=port, config=config)
+    serve_site(ws.host, township=township, port=port, config=config,
+               teams=workspace_teams(ws, township))
 
 
 @handbook.command(name="pdf")
@@ -58,5 +83,6 @@ def handbook_pdf(ws: Workspace, township: str | None, out: Path, config: Path | 
     """生成可打印的操作手册 PDF（A4，含封面和目录）。"""
     from jianhu.handbook.pdf import build_pdf
 
-    built = build_pdf(ws.host, out, township=township, config=config)
+    built = build_pdf(ws.host, out, township=township, config=config,
+                      teams=workspace_teams(ws, township))
     click.echo(f"已生成「{built.title}」PDF：{built.path}（{built.pages}个章节和页面）")

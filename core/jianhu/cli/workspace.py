@@ -121,6 +121,10 @@ def demo(ws: Workspace, out: Path, children: int, seed: int) -> None:
     click.echo(f"调查表 {s.rows} 行：新增儿童 {s.created}，开立个案 {s.cases_opened}；"
                f"评估表 {a.rows} 行：评估 {a.created} 份；人员名册 {run.people.created} 人；"
                f"个案记录 {run.records.created} 份（救助方案、服务、随访、侵害报告、升级干预、结案）。")
+    if run.teams is not None:
+        click.echo(f"队伍 {run.teams.teams_created} 支（领导小组、村工作小组、公益社、评估小组、"
+                   f"救助服务队），成员 {run.teams.members_added} 人次；培训 {run.trainings} 次"
+                   "（jianhu teams list、jianhu training list --untrained）。")
     engine = make_engine(run.db_url)
     try:
         with open_session(engine) as session:

@@ -306,6 +306,61 @@ class Person(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
 
 
+class Team(Base):
+    """A team of the plan's organisation (新政发〔2016〕8号 四（一）、（二）): the township's leading
+    group, a village's working group or 公益社, the assessment team or the rescue and service team
+    (``kind``: a code of :data:`jianhu.teams.TEAM_KINDS`). Village teams name their village."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("township_id", "name"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
+    township_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("townships.id"), index=True)
+    village_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("villages.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
+class TeamMember(Base):
+    """A roster person in a team, with a role in it (``leader`` 组长, ``deputy`` 副组长,
+    ``member`` 成员; :data:`jianhu.teams.MEMBER_ROLES`)."""
+
+    __tablename__ = "team_members"
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"), primary_key=True,
+                                                 index=True)
+    role: Mapped[str] = mapped_column(String(20), default="member")
+    added_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
+class TrainingSession(Base):
+    """A training held for a township's staff and volunteers (新政发〔2016〕8号 六（三）
+    加强有关人员能力建设): when, on what, by whom, and the handbook chapters used."""
+
+    __tablename__ = "training_sessions"
+    __table_args__ = (Index("ix_training_sessions_township", "township_id", "held_on"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
+    township_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("townships.id"))
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    topic: Mapped[str] = mapped_column(String(200))
+    trainer: Mapped[str] = mapped_column(String(100))
+    #: Titles of the handbook chapters used (:func:`jianhu.trainings.handbook_chapters`).
+    materials: Mapped[list[Any]] = mapped_column(default=list)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+
+
+class TrainingAttendance(Base):
+    """A roster person who attended a training session."""
+
+    __tablename__ = "training_attendance"
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("training_sessions.id"),
+                                                  primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"), primary_key=True,
+                                                 index=True)
+
+
 class CaseAssignment(Base):
     """A person working on a case (a plan measure's owner, a service provider, a visitor):
     service providers see only the cases assigned to them."""

@@ -62,6 +62,13 @@ POLICIES: dict[str, str | dict[str, str]] = {
     # Idempotency keys and held edits: the sender's township (county staff: none, county only).
     "submissions": "jianhu_visible(township_id)",
     "edit_conflicts": "jianhu_visible(township_id)",
+    # The plan's teams and trainings (新政发〔2016〕8号 四、六（三）): a township's own; a member
+    # must be of the team's township, checked by the server too.
+    "teams": "jianhu_visible(township_id)",
+    "team_members": "EXISTS (SELECT 1 FROM teams t JOIN people p ON p.township_id = t.township_id"
+                    " WHERE t.id = team_id AND p.id = person_id)",
+    "training_sessions": "jianhu_visible(township_id)",
+    "training_attendance": "EXISTS (SELECT 1 FROM training_sessions s WHERE s.id = session_id)",
     # The audit trail: a township reads the events about its own cases, children, tasks and
     # records (the subqueries are themselves under row-level security); any role may append,
     # none may change or delete (APPEND_ONLY).

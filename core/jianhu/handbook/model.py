@@ -63,8 +63,11 @@ class Handbook:
         HandbookError: ``township`` is not a township of the workspace.
     """
 
-    def __init__(self, host: Host, township: str | None = None):
+    def __init__(self, host: Host, township: str | None = None, teams: list[Any] | None = None):
         self.host = host
+        #: The workspace's teams (:class:`jianhu.teams.TeamView`) when the build reads its
+        #: database (``jianhu handbook build`` in a workspace), else ``None``.
+        self.teams = teams
         self.township: Area | None = None
         if township:
             towns = [a for a in host.areas.values() if a.level != "county"]
@@ -269,7 +272,38 @@ class Handbook:
             "form": lambda args, page: reference.form_summary(self, args[0], page),
             "value": lambda args, page: self._value(args[0]),
             "link": lambda args, page: self._link(args, page),
+            "team-kinds": lambda args, page: self._team_kinds(),
+            "teams": lambda args, page: self._teams(),
         }
+
+    def _team_kinds(self) -> str:
+        """The kinds of team of the plan (:data:`jianhu.teams.TEAM_KINDS`) and their rules."""
+        from jianhu.teams import NAME_SUFFIX, ONE_PER_PLACE, TEAM_KINDS, VILLAGE_KINDS
+
+        return table(["类别", "代码", "属于", "数量", "默认名称（例）"], [
+            [label, code, "村（社区）" if code in VILLAGE_KINDS else "乡镇",
+             ("每村一个" if code in VILLAGE_KINDS else "每乡镇一个") if code in ONE_PER_PLACE
+             else "可以多个", ("某村" if code in VILLAGE_KINDS else "某镇")
+             + NAME_SUFFIX.get(code, label)] for code, label in TEAM_KINDS.items()])
+
+    def _teams(self) -> str:
+        """Each township's teams and members as the workspace's database holds them."""
+        if self.teams is None:
+            return ("（生成本手册时没有读取工作区数据库，这里不列各乡镇的队伍名单。在工作区中运行 "
+                    "`jianhu handbook build` 即列出；也可随时用 `jianhu teams list` 查看。）\n")
+        codes = {t.code for t in self.towns}
+        out = []
+        for town in self.towns:
+            teams = [t for t in self.teams if t.township_code == town.code and t.township_code in codes]
+            out.append(f"### {text(town.name)}\n")
+            if not teams:
+                out.append("尚未登记队伍。\n")
+                continue
+            out.append(table(["类别", "队伍", "村（社区）", "成员"], [
+                [t.kind_label, t.name, t.village or "—",
+                 "、".join(f"{m['name']}（{m['role_label']}）" for m in t.members) or "—"]
+                for t in teams]))
+        return "\n".join(out)
 
     def _policy_snippet(self, page: str) -> str:
         headers, rows = reference.level_rows(self.policy)

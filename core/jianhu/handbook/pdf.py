@@ -175,7 +175,8 @@ def render_html(hb: Handbook, config: str | os.PathLike[str] | None = None) -> t
 
 
 def build_pdf(host: Host, out: str | os.PathLike[str], township: str | None = None,
-              config: str | os.PathLike[str] | None = None) -> PdfBuild:
+              config: str | os.PathLike[str] | None = None,
+              teams: list[Any] | None = None) -> PdfBuild:
     """Write the whole handbook as one A4 PDF with a table of contents.
 
     Args:
@@ -196,7 +197,7 @@ def build_pdf(host: Host, out: str | os.PathLike[str], township: str | None = No
     out = Path(out)
     if not out.parent.is_dir():
         raise HandbookError(f"目录 {out.parent} 不存在")
-    hb = Handbook(host, township)
+    hb = Handbook(host, township, teams)
     doc, pages, title = render_html(hb, config)
     HTML(string=doc, base_url=str(config_file(config).parent)).write_pdf(out)
     return PdfBuild(out, pages, title)

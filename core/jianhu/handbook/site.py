@@ -82,7 +82,8 @@ class SiteBuild:
 
 
 def build_site(host: Host, out: str | os.PathLike[str], township: str | None = None,
-               config: str | os.PathLike[str] | None = None) -> SiteBuild:
+               config: str | os.PathLike[str] | None = None,
+               teams: list[Any] | None = None) -> SiteBuild:
     """Build the handbook site into directory ``out`` with MkDocs in strict mode.
 
     Args:
@@ -91,6 +92,8 @@ def build_site(host: Host, out: str | os.PathLike[str], township: str | None = N
             handbook build is refused (MkDocs empties the directory it builds into).
         township: 12-digit code (or name) of a township to build for; ``None``: the workspace.
         config: another ``mkdocs.yml`` (e.g. a checkout's ``docs/`` while editing chapters).
+        teams: the workspace's teams (:func:`jianhu.teams.listing`) to list per township, or
+            ``None`` (the chapter then says where to find them).
 
     Returns:
         a :class:`SiteBuild`.
@@ -106,7 +109,7 @@ def build_site(host: Host, out: str | os.PathLike[str], township: str | None = N
 
     out = Path(out).resolve()
     _check_out_dir(out)
-    hb = Handbook(host, township)
+    hb = Handbook(host, township, teams)
     path = config_file(config)
     with using(hb):
         cfg = load_config(path, site_dir=str(out))
@@ -125,7 +128,8 @@ def build_site(host: Host, out: str | os.PathLike[str], township: str | None = N
 
 
 def serve_site(host: Host, township: str | None = None, port: int = 8000,
-               config: str | os.PathLike[str] | None = None) -> None:
+               config: str | os.PathLike[str] | None = None,
+               teams: list[Any] | None = None) -> None:
     """Serve the handbook on ``http://127.0.0.1:PORT/`` with live reload until interrupted.
 
     Raises:
@@ -136,7 +140,7 @@ def serve_site(host: Host, township: str | None = None, port: int = 8000,
 
     from jianhu.handbook.mkdocs_hooks import using
 
-    hb = Handbook(host, township)
+    hb = Handbook(host, township, teams)
     path = config_file(config)
     with using(hb):
         try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,9 @@ class Widget:
     choices: list[tuple[str, str]] = field(default_factory=list)
     value: Any = ""
     error: str = ""
+    #: People proposed for a field naming a person (``(value, label)``, a ``<datalist>``): the
+    #: field's team first (:func:`offer_people`).
+    suggestions: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -250,6 +253,25 @@ def build_page(form: Form, doc: Mapping[str, Any] | None = None,
             help_ = "至少填写第1项；不用的行留空。" if i == 0 else ""
             sections.append(Section(title, help_, widgets))
     return FormPage(form, sections)
+
+
+def offer_people(page: FormPage,
+                 people: Callable[[str], list[tuple[str, str, str]]]) -> None:
+    """Propose people for the inputs naming one: a plan measure's owner (``responsible``, a roster
+    code) and an assessor (``assessor``, a name). ``people(key)`` gives ``(code, name, note)``
+    with the members of the field's team first (:func:`jianhu.teams.proposals`: the rescue and
+    service team for measures, the assessment team for assessors, 新政发〔2016〕8号 四（二）)."""
+    from jianhu.teams import PROPOSING_TEAM
+
+    found: dict[str, list[tuple[str, str, str]]] = {}
+    for w in page.widgets:
+        key = w.field.key
+        if key not in PROPOSING_TEAM or w.control != "text":
+            continue
+        if key not in found:
+            found[key] = people(key)
+        w.suggestions = [(code, f"{name}（{note}）") if key == "responsible"
+                         else (name, f"{code}（{note}）") for code, name, note in found[key]]
 
 
 def form_defaults(form: Form, today: dt.date, code: str) -> dict[str, dict[str, Any]]:

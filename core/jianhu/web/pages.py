@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -43,7 +44,7 @@ from jianhu.timeline import case_view
 from jianhu.web import charts, queries
 from jianhu.web.auth import SignInRefused, revoke, sign_in
 from jianhu.web.context import DB, Ctx, Forbidden, NotFound, SignedIn, Submitted, signed_in
-from jianhu.web.forms import build_page, form_defaults, read_submission
+from jianhu.web.forms import build_page, form_defaults, offer_people, read_submission
 from jianhu.web.rendering import download, flash, render
 from jianhu.web.security import CSP_DOCUMENT
 
@@ -190,6 +191,14 @@ def _form_or_404(ctx: Ctx, form_id: str):  # noqa: ANN202
     return load_form(ctx.host, form_id)
 
 
+def _offer_people(ctx: Ctx, case: Any, page: Any) -> None:
+    """Propose the case township's people for a measure's owner and an assessor, the rescue and
+    service team (the assessment team) first (:func:`jianhu.teams.proposals`)."""
+    from jianhu.teams import proposals
+
+    offer_people(page, lambda key: proposals(ctx.session, case.township_id, key))
+
+
 @router.get("/cases/{case_no}/forms/{form_id}")
 def form_page(case_no: str, form_id: str, ctx: SignedIn) -> Response:
     """An empty form to record on the case: dates default to today, and the fields naming who
@@ -200,6 +209,7 @@ def form_page(case_no: str, form_id: str, ctx: SignedIn) -> Response:
     case = ctx.find_case(case_no)
     check_form(case, form_id, ctx.actor)
     page = build_page(form, form_defaults(form, ctx.today, ctx.actor.code))
+    _offer_people(ctx, case, page)
     return render(ctx.request, "form.html", actor=ctx.actor, case=case, page=page,
                   state=state_label(case.status))
 
@@ -237,6 +247,7 @@ def form_submit(case_no: str, form_id: str, ctx: SignedIn,
             flash(ctx.request, "；".join(lines))
             return RedirectResponse(f"/cases/{case.case_no}", status_code=303)
     ctx.session.rollback()
+    _offer_people(ctx, case, page)
     return render(ctx.request, "form.html", status, actor=ctx.actor, case=case, page=page,
                   state=state_label(case.status))
 
