@@ -25,7 +25,6 @@ import os
 import random
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from pathlib import Path
 import requests
 from sqlalchemy import func, select
 
+from jianhu.audit import current_actor
 from jianhu.cases import ACTIVE
 from jianhu.db.models import Base, Case, FormRecord, Person
 from jianhu.db.session import make_engine, open_session
@@ -56,6 +56,7 @@ def free_port() -> int:
 
 
 def prepare(url: str | None, tmp: Path, children: int) -> tuple[str, list[tuple[str, str, list[str]]]]:
+    print(f"building the demo workspace ({children} children)…", flush=True)
     """The demo's data in a database, with a password for every director and supervisor.
     Returns the URL and, per person, (code, role, case numbers of their scope)."""
     host = Host.load()
@@ -65,9 +66,7 @@ def prepare(url: str | None, tmp: Path, children: int) -> tuple[str, list[tuple[
         with engine.begin() as c:
             c.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
         engine.dispose()
-    run = run_demo(host, tmp / "demo", children=children, seed=2016, actor=None,
-                   db_url=url) if url else run_demo(host, tmp / "demo", children=children,
-                                                    seed=2016, actor=None)
+    run = run_demo(host, tmp / "demo", children=children, seed=2016, actor=current_actor(), db_url=url)
     engine = make_engine(run.db_url)
     people = []
     with open_session(engine) as s:
@@ -89,8 +88,9 @@ def prepare(url: str | None, tmp: Path, children: int) -> tuple[str, list[tuple[
 def serve(url: str, port: int, tmp: Path) -> subprocess.Popen:
     env = {**os.environ, "JIANHU_WEB_SECRET": uuid.uuid4().hex, "JIANHU_WEB_SECURE_COOKIE": "0"}
     jianhu = shutil.which("jianhu") or str(Path(sys.executable).with_name("jianhu"))
+    log = (tmp / "serve.log").open("wb")  # a file, not a pipe nobody reads (it would fill up)
     proc = subprocess.Popen([jianhu, "--db", url, "serve", "--port", str(port)], env=env, cwd=tmp,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -99,7 +99,7 @@ def serve(url: str, port: int, tmp: Path) -> subprocess.Popen:
         except requests.ConnectionError:
             time.sleep(0.2)
     proc.kill()
-    raise SystemExit("服务器没有启动：" + proc.stderr.read().decode("utf-8", "replace")[-2000:])
+    raise SystemExit("服务器没有启动：" + (tmp / "serve.log").read_text("utf-8", "replace")[-2000:])
 
 
 class Load:
@@ -174,7 +174,6 @@ def main() -> None:
         proc = serve(url, port, tmp)
         base = f"http://127.0.0.1:{port}"
         load = Load()
-        rng = random.Random(7)
         today = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=8)).date().isoformat()
         barrier = threading.Barrier(args.users)
         threads = [threading.Thread(target=user, args=(base, people[i % len(people)], args.rounds,
@@ -199,8 +198,8 @@ def main() -> None:
     total = sum(len(v) for v in load.times.values())
     every = [t for v in load.times.values() for t in v]
     backend = "postgresql" if url.startswith("postgresql") else "sqlite"
-    print(f"{args.users} users × {args.rounds} rounds on {backend}, {len(people)} roster people "
-          f"signed in, {total} requests in {wall:.1f} s ({total / wall:.1f} requests/s)")
+    print(f"{args.users} users × {args.rounds} rounds on {backend} (as {len(people)} directors and "
+          f"supervisors), {total} requests in {wall:.1f} s ({total / wall:.1f} requests/s)")
     print(f"{'request':<12}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
     for kind, values in load.times.items():
         print(f"{kind:<12}{len(values):>6}{percentile(values, 50):>9.0f}{percentile(values, 95):>9.0f}"

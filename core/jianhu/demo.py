@@ -67,7 +67,8 @@ def prepare(out: Path) -> None:
     (out / MARKER).write_text("jianhu demo workspace\n", encoding="utf-8")
 
 
-def run_demo(host: Host, out: str | Path, *, children: int, seed: int, actor: str) -> DemoRun:
+def run_demo(host: Host, out: str | Path, *, children: int, seed: int, actor: str | None,
+             db_url: str | None = None) -> DemoRun:
     """Run the whole job on sample data in ``out``: screening, assessment, roster, then the
     casework records (plans, services, visits, harm reports, escalations, closures).
 
@@ -77,6 +78,7 @@ def run_demo(host: Host, out: str | Path, *, children: int, seed: int, actor: st
         children: number of sample children.
         seed: random seed of the sample (same seed, same figures).
         actor: recorded in the audit trail.
+        db_url: the database (an empty one); default ``out/jianhu.db``.
 
     Returns:
         a :class:`DemoRun`.
@@ -84,7 +86,7 @@ def run_demo(host: Host, out: str | Path, *, children: int, seed: int, actor: st
     out = Path(out).resolve()
     prepare(out)
     files = write_sample(host, out, children, seed)
-    url = f"sqlite:///{out / 'jianhu.db'}"
+    url = db_url or f"sqlite:///{out / 'jianhu.db'}"
     engine = make_engine(url)
     try:
         upgrade(engine)
