@@ -69,7 +69,8 @@ def test_demo_says_how_to_open_the_web_interface_with_a_working_account(tmp_path
 
     out = _demo(tmp_path / "w", "--seed", "3")
     assert out.exit_code == 0, out.output
-    assert f"网页界面：jianhu --db sqlite:///{tmp_path / 'w' / 'jianhu.db'} serve" in out.output
+    assert (f"网页界面：cd {tmp_path / 'w'} && jianhu serve（在该目录及其下级目录运行的命令都用这个工作区）"
+            in out.output)
     lines = [ln for ln in out.output.splitlines() if ln.strip().startswith("演示账号")]
     assert [ln.split()[1] for ln in lines] == ["320724100-D01（村（居）儿童主任），密码",
                                                "320724100-S01（乡镇儿童督导员），密码"]

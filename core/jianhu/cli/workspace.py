@@ -136,7 +136,8 @@ def demo(ws: Workspace, out: Path, children: int, seed: int) -> None:
     print_due(items[:12], run.on, total=len(items))
     print_next_of_each_kind(all_pending)
     click.echo(f"汇总表已写入 {run.report}")
-    click.echo(f"网页界面：jianhu --db {run.db_url} serve，然后用浏览器打开 http://127.0.0.1:8000")
+    click.echo(f"网页界面：cd {run.out} && jianhu serve（在该目录及其下级目录运行的命令都用这个工作区），"
+               "然后用浏览器打开 http://127.0.0.1:8000")
     for code, role, password in run.accounts:
         click.echo(f"  演示账号 {code}（{role}），密码 {password}"
                    "（只显示这一次；再运行 jianhu demo 会换新密码）")
