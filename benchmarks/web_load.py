@@ -193,6 +193,9 @@ def main() -> None:
                 FormRecord.id.in_([uuid.UUID(i) for i in load.saved]))) if load.saved else 0
         engine.dispose()
     finally:
+        if (tmp / "serve.log").exists() and (tmp / "serve.log").stat().st_size:
+            print("server log (last lines):\n" + "\n".join(
+                (tmp / "serve.log").read_text("utf-8", "replace").splitlines()[-12:]))
         shutil.rmtree(tmp, ignore_errors=True)
 
     total = sum(len(v) for v in load.times.values())

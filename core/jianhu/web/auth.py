@@ -34,7 +34,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from jianhu import audit
@@ -140,6 +140,17 @@ def fingerprint(password_hash: str | None) -> str:
     return hashlib.sha256((password_hash or "").encode("utf-8")).hexdigest()[:16]
 
 
+def _stored_hash(session: Session, code: str) -> str | None:
+    """The password hash of an active roster person, read on a connection of its own that does
+    not take the write lock (the session's own transactions begin immediately on SQLite)."""
+    stmt = select(Person.password_hash).where(Person.code == code, Person.active.is_(True))
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):  # a session on one connection (a test's): read there
+        return session.scalar(stmt)
+    with bind.execution_options(jianhu_immediate=False).connect() as connection:
+        return connection.scalar(stmt)
+
+
 def sign_in(session: Session, code: str, password: str, *, policy: LockoutPolicy | None = None,
             address: str | None = None, now: dt.datetime | None = None) -> tuple[Actor, str]:
     """Check a roster code and password against the three limits of :class:`LockoutPolicy`.
@@ -167,21 +178,26 @@ def sign_in(session: Session, code: str, password: str, *, policy: LockoutPolicy
     policy = policy or LockoutPolicy()
     now = now or now_utc()
     code = code.strip()
+    # The slow part, the Argon2 check (about half a second), runs before the write transaction,
+    # so that many people signing in at once do not queue behind each other's checks holding
+    # the lock (SQLite has one writer). Its answer counts only if the hash is still the same
+    # under the lock below, where the limits are decided one attempt at a time.
+    checked_hash = _stored_hash(session, code) if code else None
+    matches = verify_password(checked_hash or _DUMMY_HASH, password) and checked_hash is not None
     machine = _row(session, _key(address), now) if address else None
     if _blocked(machine, now):
         session.rollback()
         raise SignInRefused(TOO_MANY.format(minutes=policy.address_block_minutes),
                             machine.blocked_until, throttled=True)
     pair = _row(session, _key(address, code), now) if address and code else None
-    # The rows are locked until this attempt is counted, so parallel attempts are checked one by
-    # one and cannot test more passwords than the limits allow (SQLite: the transaction holds
-    # the write lock from its start, jianhu.db.session).
+    # The rows are locked until this attempt is counted, so parallel attempts are counted one by
+    # one: an attempt beyond the limits is refused whatever its password, so no more passwords
+    # can be tried than the limits allow (SQLite: the transaction holds the write lock from its
+    # start, jianhu.db.session).
     person = session.scalar(select(Person).where(Person.code == code).with_for_update()) \
         if code else None
 
-    def refuse(locked_until: dt.datetime | None = None, checked: bool = False) -> SignInRefused:
-        if not checked:
-            verify_password(_DUMMY_HASH, password)  # as long as a real check takes
+    def refuse(locked_until: dt.datetime | None = None) -> SignInRefused:
         if _failed(session, machine, policy.address_failures, policy.address_window_minutes,
                    policy.address_block_minutes, now):
             audit.record(session, actor="-", action="throttle", entity_type="address",
@@ -195,7 +211,8 @@ def sign_in(session: Session, code: str, password: str, *, policy: LockoutPolicy
         raise refuse(person.locked_until)
     if _blocked(pair, now):
         raise refuse(pair.blocked_until)
-    if not verify_password(person.password_hash, password):
+    if not (matches if person.password_hash == checked_hash
+            else verify_password(person.password_hash, password)):  # changed meanwhile
         session.execute(update(Person).where(Person.id == person.id)
                         .values(failed_logins=Person.failed_logins + 1))
         session.refresh(person)
@@ -205,15 +222,15 @@ def sign_in(session: Session, code: str, password: str, *, policy: LockoutPolicy
             audit.record(session, actor=code, action="lock", entity_type="person",
                          entity_id=person.id, after={"locked_until": until},
                          context={"failures": policy.account_failures, "scope": "account"})
-            raise refuse(until, checked=True)
+            raise refuse(until)
         if _failed(session, pair, policy.max_failures, None, policy.lock_minutes, now):
             audit.record(session, actor=code, action="lock", entity_type="person",
                          entity_id=person.id, after={"locked_until": pair.blocked_until},
                          context={"failures": policy.max_failures, "scope": "address"})
-            raise refuse(pair.blocked_until, checked=True)
+            raise refuse(pair.blocked_until)
         audit.record(session, actor=code, action="login_failed", entity_type="person",
                      entity_id=person.id, context={"failures": person.failed_logins})
-        raise refuse(checked=True)
+        raise refuse()
     actor = resolve_actor(session, code)
     person.failed_logins, person.locked_until = 0, None
     if pair is not None:
