@@ -403,7 +403,7 @@ def test_monthly_xlsx_is_a_government_form(october):
     assert "D4:H4" in merged and ws["D4"].value == "风险等级"
     assert "I4:M4" in merged and ws["I4"].value == "目标类别"
     assert "C4:C5" in merged and ws["C4"].value == "合计"
-    assert [ws.cell(row=5, column=c).value for c in range(4, 9)] == ["红", "橙", "黄", "绿", "未评估"]
+    assert [ws.cell(row=5, column=c).value for c in range(4, 9)] == ["红色", "橙色", "黄色", "绿色", "未评估"]
     assert ([ws.cell(row=5, column=c).value for c in range(9, 14)]
             == [label for _, label, _ in MAIN_CATEGORIES] + ["其他"])
     assert _header_paths(ws, top, depth, width) == [c.title for c in table.columns]
