@@ -3,8 +3,10 @@
 Builds a demo workspace (``jianhu demo``'s data), starts ``jianhu serve`` on loopback as a township
 laptop runs it, and lets ``--users`` simulated village directors and supervisors sign in at the
 same moment through ``POST /api/session``, then each read today's work (``/today``), the caseload
-(``/api/cases``) and a case page, and save a visit through the API on one request in ten. It stops
-by itself after ``--rounds`` rounds per user.
+(``/api/cases``) and a case page, and save a visit through the API on one request in ten, pausing
+between requests as a person reading the page would (``--think`` seconds on average, drawn between
+half and one and a half times that; ``--think 0`` for a stress test with no pause). It stops by
+itself after ``--rounds`` rounds per user.
 
 Prints throughput, p50/p95/p99 latency per kind of request and errors by status, beside the
 target (0 errors, p95 < 300 ms at 50 users on SQLite), then checks that every acknowledged visit
@@ -130,20 +132,29 @@ class Load:
 
 
 def user(base: str, person: tuple[str, str, list[str]], rounds: int, start: threading.Barrier,
-         load: Load, rng: random.Random, today: str) -> None:
+         load: Load, rng: random.Random, today: str, think: float) -> None:
     code, role, cases = person
     s = requests.Session()
+
+    def pause() -> None:
+        if think:
+            time.sleep(rng.uniform(0.5 * think, 1.5 * think))
+
     start.wait()
     r = load.timed("sign-in", s.post, f"{base}/api/session", json={"code": code, "password": PASSWORD})
     if r is None or r.status_code != 200:
         return
     headers = {"X-CSRF-Token": r.json()["csrf_token"]}
     for _ in range(rounds):
+        pause()
         load.timed("today", s.get, f"{base}/today")
+        pause()
         load.timed("caseload", s.get, f"{base}/api/cases", params={"limit": 50})
         case_no = rng.choice(cases)
+        pause()
         load.timed("case page", s.get, f"{base}/cases/{case_no}")
         if rng.random() < 0.1:
+            pause()
             visit = {"visit": {"date": today, "visitor": code, "method": "home", "child_seen": True,
                                "risk_change": "unchanged", "notes": "压力测试随访"}}
             r = load.timed("visit save", s.post, f"{base}/api/cases/{case_no}/records/visit",
@@ -166,6 +177,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="rounds of reads per user")
     parser.add_argument("--children", type=int, default=2000)
     parser.add_argument("--db", default=None, help="a throwaway database (default: SQLite file)")
+    parser.add_argument("--think", type=float, default=2.0,
+                        help="average seconds a person spends on a page (0: no pause, a stress test)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="jianhu-load-"))
     try:
@@ -177,7 +190,8 @@ def main() -> None:
         today = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=8)).date().isoformat()
         barrier = threading.Barrier(args.users)
         threads = [threading.Thread(target=user, args=(base, people[i % len(people)], args.rounds,
-                                                       barrier, load, random.Random(i), today))
+                                                       barrier, load, random.Random(i), today,
+                                                       args.think))
                    for i in range(args.users)]
         began = time.perf_counter()
         for t in threads:
@@ -202,7 +216,8 @@ def main() -> None:
     every = [t for v in load.times.values() for t in v]
     backend = "postgresql" if url.startswith("postgresql") else "sqlite"
     print(f"{args.users} users × {args.rounds} rounds on {backend} (as {len(people)} directors and "
-          f"supervisors), {total} requests in {wall:.1f} s ({total / wall:.1f} requests/s)")
+          f"supervisors), {args.think:g} s on a page on average, {total} requests in {wall:.1f} s "
+          f"({total / wall:.1f} requests/s)")
     print(f"{'request':<12}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
     for kind, values in load.times.items():
         print(f"{kind:<12}{len(values):>6}{percentile(values, 50):>9.0f}{percentile(values, 95):>9.0f}"
@@ -215,7 +230,8 @@ def main() -> None:
         print("  ", e)
     errors = sum(n for k, n in load.statuses.items() if not isinstance(k, int) or k >= 400)
     print("RESULT " + json.dumps({
-        "backend": backend, "users": args.users, "requests": total, "seconds": round(wall, 2),
+        "backend": backend, "users": args.users, "think_s": args.think, "requests": total,
+        "seconds": round(wall, 2),
         "throughput": round(total / wall, 1), "p50_ms": round(percentile(every, 50)),
         "p95_ms": round(percentile(every, 95)), "p99_ms": round(percentile(every, 99)),
         "errors": errors, "statuses": {str(k): n for k, n in load.statuses.items()},

@@ -38,3 +38,50 @@ def test_parallel_read_then_write_transactions_all_succeed(engine, db_url):
     assert errors == []
     with open_session(engine) as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == 60
+
+
+def test_a_reading_session_never_writes_and_its_audit_waits_for_the_write_lock(engine, db_url):
+    """A page's session (``for_reading``) reads while another transaction holds the write lock;
+    it refuses to write; its audit event is written only when the lock is free, before the
+    reading side goes on (so a page is never sent before its audit entry)."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the embedded default's locking")
+    import time
+
+    from sqlalchemy import insert
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    from jianhu.db.session import for_reading, for_writing
+
+    reader = for_reading(engine)
+    assert reader is not engine
+    with reader.connect() as conn, pytest.raises(OperationalError, match="readonly"):
+        conn.execute(insert(AuditEvent.__table__), [audit.event_row(
+            actor="x", action="read", entity_type="case", entity_id="1")])
+    holder = for_writing(engine).connect()
+    holder.begin()  # BEGIN IMMEDIATE: the write lock, as a long save would hold it
+    holder.execute(insert(AuditEvent.__table__), [audit.event_row(
+        actor="holder", action="update", entity_type="case", entity_id="1")])
+    finished: list[float] = []
+
+    def page() -> None:
+        with Session(reader) as s:
+            audit.defer(s, for_writing(engine))
+            assert s.scalar(select(func.count()).select_from(AuditEvent)) == 0  # reads at once
+            audit.record(s, actor="D01", action="read", entity_type="case", entity_id="7")
+            s.commit()  # writes the queued event: waits for the lock
+            finished.append(time.monotonic())
+
+    thread = threading.Thread(target=page)
+    thread.start()
+    time.sleep(1.0)
+    assert finished == []  # still waiting to write its audit entry
+    released = time.monotonic()
+    holder.commit()
+    holder.close()
+    thread.join(10)
+    assert len(finished) == 1 and finished[0] >= released
+    with open_session(engine) as s:
+        assert sorted(s.scalars(select(AuditEvent.actor))) == ["D01", "holder"]
+    reader.dispose()

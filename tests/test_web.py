@@ -824,6 +824,81 @@ def test_a_dozen_people_signing_in_and_reading_at_once_get_no_error(site):
     assert results == [(303, 200)] * 12
 
 
+def test_pages_answer_while_a_save_holds_the_write_lock_and_audit_before_they_are_sent(site):
+    """SQLite: a page is read without the write lock (a long save does not hold up everybody's
+    today page), and a page that shows a child waits for its audit entry before it is sent."""
+    if not site["url"].startswith("sqlite"):
+        pytest.skip("the embedded default's locking")
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jianhu.db.session import for_writing
+
+    s = signed_in(site, SUPERVISOR)
+    case_no = site["sample"].own_case
+    reads_before = _case_reads(site, case_no)
+    holder = for_writing(site["sample"].engine).connect()
+    holder.begin()  # BEGIN IMMEDIATE, as a save in progress
+    try:
+        started = time.monotonic()
+        assert get(s, "/reports").status_code == 200  # reads only, audits nothing
+        assert time.monotonic() - started < 5
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(get, s, f"/cases/{case_no}")
+            time.sleep(1.0)
+            assert not pending.done()  # its audit entry waits for the lock; the page waits for it
+            holder.commit()
+            assert pending.result(timeout=20).status_code == 200
+    finally:
+        holder.close()
+    assert _case_reads(site, case_no) == reads_before + 1
+
+
+def test_a_save_that_cannot_get_the_lock_in_time_says_so_in_chinese_and_writes_nothing(site, monkeypatch):
+    """When other saves keep the database busy past the wait, the user gets 503 with a Chinese
+    message to try again (never a bare 500), and nothing of the save is written."""
+    if not site["url"].startswith("sqlite"):
+        pytest.skip("the embedded default's locking")
+    import threading
+
+    from jianhu.db import session as db_session
+
+    api, token = api_client(site, DIRECTOR)
+    before = records_count(site)
+    monkeypatch.setattr(db_session, "BUSY_TIMEOUT_MS", 300)
+    taken, done = threading.Event(), threading.Event()
+
+    def long_save() -> None:  # another thread of the server, saving for a long time
+        with db_session.for_writing(site["sample"].engine).connect() as conn:
+            conn.begin()
+            taken.set()
+            done.wait(10)
+            conn.rollback()
+
+    holder = threading.Thread(target=long_save)
+    holder.start()
+    try:
+        assert taken.wait(5)
+        r = post(api, f"/api/cases/{site['sample'].own_case}/records/visit", json=VISIT,
+                 headers={"X-CSRF-Token": token, "Idempotency-Key": "busy-0001"})
+    finally:
+        done.set()
+        holder.join()
+    assert r.status_code == 503
+    assert r.json() == {"detail": "系统正忙（其他人正在保存），这次操作没有保存任何内容：请稍等几秒再试一次"}
+    assert r.headers["retry-after"] == "5"
+    assert records_count(site) == before
+
+
+def _case_reads(site, case_no: str) -> int:
+    """The supervisor's audited reads of the case."""
+    with open_session(site["sample"].engine) as session:
+        case_id = str(session.scalar(select(Case.id).where(Case.case_no == case_no)))
+        return session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.actor == SUPERVISOR, AuditEvent.action == "read",
+            AuditEvent.entity_id == case_id))
+
+
 def test_the_due_list_pages_with_the_most_urgent_first(site, monkeypatch):
     from jianhu.web import pages
 

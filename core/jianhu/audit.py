@@ -1,7 +1,10 @@
 """The audit trail: every change writes an :class:`~jianhu.db.models.AuditEvent` in the same
 transaction as the change (handbook 架构, 存储; 个人信息保护法 Art 51, 55–56 for processing records).
 
-Callers add events to the session they change data with, so a rollback removes both.
+Callers add events to the session they change data with, so a rollback removes both. A session
+that only reads (a web page on SQLite, :func:`jianhu.db.session.for_reading`) cannot write: after
+:func:`defer` its events wait in the session and are written, each time it commits, in a short
+transaction of their own on the writing engine — before the page that shows the data is sent.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Engine, event, insert
 from sqlalchemy.orm import Session
 
 from jianhu.dates import now_utc
@@ -85,10 +88,42 @@ def record(session: Session, **kwargs: Any) -> None:
 
 
 def record_many(session: Session, rows: Iterable[dict[str, Any]]) -> None:
-    """Insert audit rows built with :func:`event_row` in one statement, in ``session``'s transaction."""
+    """Insert audit rows built with :func:`event_row` in one statement, in ``session``'s
+    transaction (or queue them, in a session of :func:`defer`)."""
     rows = list(rows)
-    if rows:
+    if not rows:
+        return
+    queued = session.info.get(_QUEUED)
+    if queued is not None:
+        queued.extend(rows)
+    else:
         session.execute(insert(AuditEvent.__table__), rows)
+
+
+_QUEUED = "jianhu_audit_queued"
+_WRITER = "jianhu_audit_writer"
+
+
+def defer(session: Session, writer: Engine) -> None:
+    """Queue ``session``'s audit events and write them with ``writer`` whenever it commits
+    (:func:`write_queued`): for a session that only reads and may not write (a page on SQLite,
+    :func:`jianhu.db.session.for_reading`)."""
+    session.info[_QUEUED] = []
+    session.info[_WRITER] = writer
+    event.listen(session, "after_commit", write_queued)
+
+
+def write_queued(session: Session) -> None:
+    """Write the audit events queued in ``session`` (:func:`defer`) in one short transaction of
+    their own; nothing when none are queued. The caller (the request) fails if this fails: an
+    identified read is shown only once it is in the audit trail."""
+    queued = session.info.get(_QUEUED)
+    if not queued:
+        return
+    rows = list(queued)
+    queued.clear()
+    with session.info[_WRITER].begin() as conn:
+        conn.execute(insert(AuditEvent.__table__), rows)
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict, dict]:

@@ -4,12 +4,14 @@ The URL comes from ``--db URL``, else ``JIANHU_DATABASE_URL``, else the file ``j
 workspace, found the way git finds a repository (:func:`locate`). SQLite runs with foreign keys on,
 WAL journaling, and application transactions that take the write lock when they begin and wait up
 to :data:`BUSY_TIMEOUT_MS` for it (so a dozen people on one township laptop never see "database is
-locked").
+locked"). Requests that only read use :func:`for_reading`: their transactions never take the write
+lock, so fifty people reading pages do not queue behind each other (handbook 架构, 并发).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -91,20 +93,105 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class Busy(JianhuError):
+    """The database stayed busy with other people's saves for :data:`BUSY_TIMEOUT_MS`: nothing
+    was written; try again (the web answers 503)."""
+
+    MESSAGE = "系统正忙（其他人正在保存），这次操作没有保存任何内容：请稍等几秒再试一次"
+
+    def __init__(self, message: str = MESSAGE):
+        super().__init__(message)
+
+
+#: One lock per SQLite file in this process: the writers of one server queue on it in order,
+#: instead of SQLite's busy handler polling for the file lock (where, with dozens waiting, a
+#: newcomer can overtake someone who has waited for half a minute). Re-entrant, so a nested
+#: writer of the same thread fails on SQLite's own lock as before rather than waiting forever.
+_WRITE_LOCKS: dict[str, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+_HOLDS = "jianhu_write_lock"
+
+
+def _write_lock(database: str) -> threading.RLock:
+    with _LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(os.path.abspath(database), threading.RLock())
+
+
 def _sqlite_begin(conn: Any) -> None:
     # The application's sessions (web requests, commands) begin IMMEDIATE: they take the write
-    # lock at the start. Almost all of them write (a sign-in, an audited read); a deferred
-    # transaction that has read and then writes fails at once with "database is locked" when
-    # another writer got in between (no busy wait can help it), while an immediate one waits its
-    # turn (busy_timeout). Other sessions (reports of a test, a migration) begin deferred.
-    immediate = conn.get_execution_options().get("jianhu_immediate", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    # lock at the start. Almost all of them write (a sign-in, a record); a deferred transaction
+    # that has read and then writes fails at once with "database is locked" when another writer
+    # got in between (no busy wait can help it), while an immediate one waits its turn, first on
+    # this process's lock of the file, then (another process) on busy_timeout. Pages that only
+    # read use for_reading and begin deferred; so do other sessions (reports of a test, a
+    # migration).
+    if not conn.get_execution_options().get("jianhu_immediate", False):
+        conn.exec_driver_sql("BEGIN")
+        return
+    lock = _write_lock(conn.engine.url.database)
+    if not lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+        raise Busy()
+    conn.info[_HOLDS] = lock
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        _release(conn)
+        raise
+
+
+def _release(conn: Any, *_: Any) -> None:
+    lock = conn.info.pop(_HOLDS, None)
+    if lock is not None:
+        try:
+            lock.release()
+        except RuntimeError:  # released by another thread than the one that took it
+            pass
+
+
+def _release_on_checkin(_dbapi_connection: Any, record: Any) -> None:
+    # a connection returned to the pool without commit or rollback through the Connection
+    lock = record.info.pop(_HOLDS, None)
+    if lock is not None:
+        try:
+            lock.release()
+        except RuntimeError:
+            pass
 
 
 def for_writing(engine: Engine) -> Engine:
     """``engine`` for the application's sessions: on SQLite their transactions take the write
     lock when they begin (see :func:`_sqlite_begin`); elsewhere the same engine."""
     return engine.execution_options(jianhu_immediate=True)
+
+
+#: A SQLite file's connections are cheap, and a web request may hold two (its reading session
+#: and, for a moment, its audit entry's): the pool never makes a request wait (the server's
+#: threads bound how many there are).
+_SQLITE_POOL = {"pool_size": 10, "max_overflow": -1}
+
+
+def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.cursor().execute("PRAGMA query_only=ON")
+
+
+def for_reading(engine: Engine) -> Engine:
+    """An engine for requests that only read (a web page or API ``GET``).
+
+    On a SQLite file: a second engine on the same file whose connections begin deferred (a WAL
+    reader never waits for a writer, nor a writer for it) and refuse every write (``PRAGMA
+    query_only``), so a page that tried to write would fail loudly in the tests instead of
+    taking the write lock in the middle of a read. The audit rows of its identified reads are
+    written by :func:`jianhu.audit.defer` in a short transaction of their own. Elsewhere (and
+    for an in-memory SQLite database, which a second engine could not see) the engine itself:
+    PostgreSQL readers never block writers.
+    """
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return engine
+    reader = create_engine(engine.url, hide_parameters=True, **_SQLITE_POOL)
+    event.listen(reader, "connect", _sqlite_pragmas)
+    event.listen(reader, "connect", _sqlite_query_only)
+    event.listen(reader, "begin", _sqlite_begin)
+    return reader
 
 
 def make_engine(url: str) -> Engine:
@@ -123,14 +210,18 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise JianhuError(f"不支持数据库「{parsed.get_backend_name()}」：请用 sqlite:///文件路径 或 "
                           "postgresql+psycopg://用户:密码@主机:5432/库名")
+    sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
     try:
-        engine = create_engine(parsed, hide_parameters=True)
+        engine = create_engine(parsed, hide_parameters=True, **(_SQLITE_POOL if sqlite_file else {}))
     except (ImportError, NoSuchModuleError) as exc:
         raise JianhuError(f"数据库地址的驱动不可用（{parsed.drivername}）：PostgreSQL 请写作 "
                           "postgresql+psycopg://…") from exc
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "commit", _release)
+        event.listen(engine, "rollback", _release)
+        event.listen(engine, "checkin", _release_on_checkin)
     return engine
 
 

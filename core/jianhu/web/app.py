@@ -22,12 +22,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jianhu import __version__
 from jianhu.dates import LOCAL_TZ
-from jianhu.db.session import for_writing, open_session
+from jianhu.db.session import Busy, for_reading, for_writing, open_session
 from jianhu.errors import JianhuError
 from jianhu.extensions import WebDownload, WebPage, WebRequest
 from jianhu.lifecycle import TransitionRefused
@@ -113,6 +114,10 @@ def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> Fa
     app.state.host = host
     app.state.config = config
     app.state.sessions = sessionmaker(for_writing(engine), expire_on_commit=False)
+    reader = for_reading(engine)  # SQLite: reads never take the write lock (handbook 架构, 并发)
+    app.state.reading_sessions = sessionmaker(reader, expire_on_commit=False) \
+        if reader is not engine else None
+    app.state.audit_writer = for_writing(engine)
     app.add_middleware(SessionCookies, secret_key=config.secret_key or secrets.token_urlsafe(48),
                        secure=config.cookie_secure, max_age=config.session_hours * 3600)
     app.add_middleware(SecurityHeaders)
@@ -142,6 +147,16 @@ def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> Fa
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:
         return error_page(request, 404, str(exc))
+
+    @app.exception_handler(Busy)
+    async def busy(request: Request, exc: Busy) -> Response:
+        return _busy(request, str(exc))
+
+    @app.exception_handler(OperationalError)
+    async def locked(request: Request, exc: OperationalError) -> Response:
+        if "database is locked" not in str(exc.orig):
+            raise exc  # a crash: logged, and answered by crashed() below
+        return _busy(request, Busy.MESSAGE)  # another process held SQLite's lock too long
 
     @app.exception_handler(TransitionRefused)
     async def refused(request: Request, exc: TransitionRefused) -> Response:
@@ -181,6 +196,14 @@ def create_app(engine: Engine, host: Any, config: WebConfig | None = None) -> Fa
         return error_page(request, 500, message)
 
     return app
+
+
+def _busy(request: Request, message: str) -> Response:
+    """503 with a Chinese message and ``Retry-After``: the database stayed busy; nothing was
+    written (:class:`jianhu.db.session.Busy`)."""
+    response = error_page(request, 503, message)
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 #: pydantic's error types → what a user reads (``{...}`` filled from the error's context).

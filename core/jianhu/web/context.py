@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from jianhu import audit
 from jianhu.dates import local_today
 from jianhu.db.models import Case, Person
 from jianhu.errors import JianhuError
@@ -84,13 +85,40 @@ class Ctx:
             raise NotFound(str(exc)) from None
 
 
-def db(request: Request) -> Iterator[Session]:
-    """A database session for one request; closed (uncommitted changes rolled back) after it."""
-    session = request.app.state.sessions()
+#: Requests that only read: their sessions never take the write lock (:func:`db`).
+READING_METHODS = frozenset({"GET", "HEAD"})
+
+
+def _request_session(request: Request, reading: bool) -> Iterator[Session]:
+    state = request.app.state
+    if reading and state.reading_sessions is not None:
+        session = state.reading_sessions()
+        audit.defer(session, state.audit_writer)
+    else:
+        session = state.sessions()
     try:
         yield session
+        audit.write_queued(session)
     finally:
         session.close()
+
+
+def db(request: Request) -> Iterator[Session]:
+    """A database session for one request; closed (uncommitted changes rolled back) after it.
+
+    On SQLite a ``GET`` or ``HEAD`` gets a reading session (:func:`jianhu.db.session.for_reading`):
+    it never takes the write lock, and the audit events of what it shows are queued and written
+    when it commits (:func:`jianhu.audit.defer`), or at the latest when it ends. Other methods,
+    and every request on PostgreSQL (whose readers never block, and whose audit rows must be
+    written under the township's database role), get a writing session.
+    """
+    yield from _request_session(request, request.method in READING_METHODS)
+
+
+def writing_db(request: Request) -> Iterator[Session]:
+    """A writing session whatever the method: for a ``GET`` that signs in (OpenRosa's HTTP Basic
+    counts failed passwords, :mod:`jianhu.web.openrosa`)."""
+    yield from _request_session(request, False)
 
 
 def signed_in(request: Request, session: Annotated[Session, Depends(db)]) -> Ctx:
@@ -129,5 +157,6 @@ async def form_data(request: Request) -> FormData:
 #: Parameter types of the endpoints: the request's database session, the signed-in user's
 #: context, and the submitted form fields.
 DB = Annotated[Session, Depends(db)]
+WritingDB = Annotated[Session, Depends(writing_db)]
 SignedIn = Annotated[Ctx, Depends(signed_in)]
 Submitted = Annotated[FormData, Depends(form_data)]

@@ -28,7 +28,7 @@ from jianhu.people import resolve_actor
 from jianhu.scope import Scope, scope_for
 from jianhu.settings import apply_plugin_settings
 from jianhu.web.auth import SignInRefused, sign_in
-from jianhu.web.context import DB
+from jianhu.web.context import WritingDB
 
 router = APIRouter(include_in_schema=False)
 #: The forms ODK may fill in: the survey (no case yet), then records of a case.
@@ -99,7 +99,7 @@ def _signed(request: Request, session: Session) -> Scope | Response:
 
 
 @router.get("/formList")
-def form_list(request: Request, session: DB) -> Response:
+def form_list(request: Request, session: WritingDB) -> Response:
     """The OpenRosa form list of the forms the account may fill in."""
     scope = _signed(request, session)
     if isinstance(scope, Response):
@@ -117,7 +117,7 @@ def form_list(request: Request, session: DB) -> Response:
 
 
 @router.get("/formXml/{form_id}")
-def form_xml(form_id: str, request: Request, session: DB) -> Response:
+def form_xml(form_id: str, request: Request, session: WritingDB) -> Response:
     """One form as an XForm."""
     scope = _signed(request, session)
     if isinstance(scope, Response):
@@ -130,7 +130,7 @@ def form_xml(form_id: str, request: Request, session: DB) -> Response:
 
 
 @router.head("/submission")
-def submission_head(request: Request, session: DB) -> Response:
+def submission_head(request: Request, session: WritingDB) -> Response:
     """The pre-flight of a submission: credentials checked, the size limit told."""
     scope = _signed(request, session)
     if isinstance(scope, Response):
@@ -140,7 +140,7 @@ def submission_head(request: Request, session: DB) -> Response:
 
 
 @router.post("/submission")
-def submission(request: Request, session: DB,
+def submission(request: Request, session: WritingDB,
                xml_submission_file: Annotated[UploadFile | None, File()] = None) -> Response:
     """Record one submission once (its instanceID is the key); the answer is an OpenRosa
     message in Chinese (201 recorded or already recorded, 202 held as a conflict, 4xx refused

@@ -34,7 +34,8 @@ MENU: tuple[tuple[str, str, str], ...] = (
     ("/dashboard", "统计图", "view:cases"),
 )
 STATUS_TEXT = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "没有找到", 405: "不支持此操作",
-               409: "当前状态不允许", 413: "文件过大", 422: "填写有误", 429: "尝试次数过多"}
+               409: "当前状态不允许", 413: "文件过大", 422: "填写有误", 429: "尝试次数过多",
+               503: "系统正忙"}
 
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
