@@ -85,3 +85,26 @@ def test_a_reading_session_never_writes_and_its_audit_waits_for_the_write_lock(e
     with open_session(engine) as s:
         assert sorted(s.scalars(select(AuditEvent.actor))) == ["D01", "holder"]
     reader.dispose()
+
+
+def test_a_transaction_ended_on_another_thread_lets_the_next_writer_in(engine, db_url):
+    """The web server may begin a request's transaction on one thread and close it on another:
+    the next writer still gets in at once (a lock that only its owner may release would stay
+    held, and every later save would wait half a minute and fail)."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the embedded default's locking")
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jianhu.db.session import for_writing
+
+    writer = for_writing(engine)
+    conn = writer.connect()
+    with ThreadPoolExecutor(1) as one, ThreadPoolExecutor(1) as other:
+        one.submit(conn.begin).result()
+        other.submit(lambda: (conn.rollback(), conn.close())).result()
+    started = time.monotonic()
+    with open_session(engine, writing=True) as s:
+        audit.record(s, actor="next", action="read", entity_type="case", entity_id="1")
+        s.commit()
+    assert time.monotonic() - started < 2

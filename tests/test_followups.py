@@ -110,3 +110,56 @@ def test_followups_due_cli(run, engine, host, sample_dir):
     assert {i["township"] for i in json.loads(one.output)["items"]} == {"堆沟港镇"}
     bad = run("followups", "due", "--on", "2027-13-01")
     assert bad.exit_code == 2 and "不是有效日期" in bad.output
+
+
+def _tasks(session, case, rows) -> None:
+    """Pending tasks on ``case`` alone: (kind, due_on, due_at UTC or None)."""
+    import uuid
+
+    from sqlalchemy import update
+
+    session.execute(update(FollowUp).values(status="done"))  # only these below are pending
+    for kind, due_on, due_at in rows:
+        session.add(FollowUp(id=uuid.uuid4(), case_id=case.id, township_id=case.township_id,
+                             kind=kind, due_on=due_on, due_at=due_at, status="pending"))
+    session.commit()
+
+
+def test_the_due_list_is_ordered_and_paged_by_the_database(session, case):
+    """Urgent first, then overdue (a mandatory report whose hour has passed is overdue on its
+    day), then by date and kind; the page and the total come from the database."""
+    from jianhu.followups import due_page
+
+    day = dt.date(2026, 9, 10)
+    _tasks(session, case, [
+        ("visit", dt.date(2026, 9, 13), None),
+        ("mandatory_report", day, dt.datetime(2026, 9, 10, 10, 0, tzinfo=dt.UTC)),  # 18:00 local
+        ("reassessment", day, None),
+        ("visit", dt.date(2026, 9, 9), None),
+        ("mandatory_report", day, dt.datetime(2026, 9, 10, 1, 0, tzinfo=dt.UTC)),  # 09:00 local
+        ("visit", dt.date(2026, 9, 18), None),  # beyond the 7 days
+        ("emergency_response", day, None),
+    ])
+    now = dt.datetime(2026, 9, 10, 4, 0, tzinfo=dt.UTC)  # 12:00 in Shanghai
+    found = due_page(session, day, now=now)
+    assert found.total == 6
+    assert [(i.kind, i.due_on.day, i.overdue) for i in found.items] == [
+        ("mandatory_report", 10, True),   # its hour (09:00) has passed
+        ("emergency_response", 10, False),  # not overdue: before the report due at 18:00 by kind
+        ("mandatory_report", 10, False),  # due at 18:00
+        ("visit", 9, True),
+        ("reassessment", 10, False),
+        ("visit", 13, False)]
+    page = due_page(session, day, now=now, limit=2, offset=3)
+    assert (page.total, page.offset) == (6, 3)
+    assert [(i.kind, i.due_on.day) for i in page.items] == [("visit", 9), ("reassessment", 10)]
+    assert due_page(session, day, now=now, limit=50, offset=6).items == []
+    # the list of that day made the next morning: both reports' hours are over
+    later = due_page(session, day, now=dt.datetime(2026, 9, 11, 1, 0, tzinfo=dt.UTC))
+    assert [i.overdue for i in later.items[:2]] == [True, True]
+    # made the evening before for that day: only the date counts
+    before = due_page(session, day, now=dt.datetime(2026, 9, 9, 12, 0, tzinfo=dt.UTC))
+    assert [(i.kind, i.overdue) for i in before.items[:4]] == [
+        ("emergency_response", False), ("mandatory_report", False), ("mandatory_report", False),
+        ("visit", True)]
+    assert due_list(session, day, now=now) == found.items

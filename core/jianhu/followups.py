@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import case as sql_case
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -23,7 +25,8 @@ from jianhu.roles import Actor, role_labels
 from jianhu.scope import restrict
 from jianhu.tasks import ACKNOWLEDGED, KIND_LABELS, KIND_ORDER, KINDS, URGENT, WINDOW_DAYS, is_overdue
 
-__all__ = ["ACKNOWLEDGED", "KIND_LABELS", "WINDOW_DAYS", "DueItem", "due_list", "is_overdue"]
+__all__ = ["ACKNOWLEDGED", "KIND_LABELS", "WINDOW_DAYS", "DueItem", "DuePage", "due_list", "due_page",
+           "is_overdue"]
 
 
 def schedule_after_grading(
@@ -131,15 +134,29 @@ class DueItem:
     owner_label: str = ""
 
 
-def due_list(
+@dataclass(frozen=True)
+class DuePage:
+    """A page of the due list: its ``items`` from position ``offset``, and the ``total``."""
+
+    total: int
+    offset: int
+    items: list[DueItem]
+
+
+def due_page(
     session: Session,
     on: dt.date | None = None,
     township_code: str | None = None,
     window_days: int = WINDOW_DAYS,
     now: dt.datetime | None = None,
     mine: Actor | None = None,
-) -> list[DueItem]:
-    """Pending follow-ups overdue on ``on`` or due within the next ``window_days`` days.
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> DuePage:
+    """Pending follow-ups overdue on ``on`` or due within the next ``window_days`` days, one page
+    at a time: the database orders, counts and cuts the page (index ``ix_followups_due``), so a
+    township with a million tasks gets its first page as fast as its hundredth.
 
     Args:
         session: an open session (its scope, :func:`jianhu.scope.restrict`, limits the cases).
@@ -149,14 +166,36 @@ def due_list(
         now: the current instant (default: now), used for tasks due at an hour.
         mine: only the tasks of this actor: those naming the actor as owner, then those with no
             named owner whose kind belongs to the actor's role (in the actor's scope).
+        limit: items per page (``None``: all from ``offset``).
+        offset: items to skip.
 
     Returns:
         items ordered: mandatory reports and emergency responses first (with ``mine``: the
-        actor's own tasks before the role's), then overdue before upcoming, then by due date,
-        kind and case number.
+        actor's own tasks before the role's), then overdue before upcoming
+        (:func:`jianhu.tasks.is_overdue`, written in SQL by :func:`_overdue`), then by due date,
+        kind and case number (then the hour, for tasks due at one).
     """
     now = now or now_utc()
     on = on or local_today(now)
+    where = [FollowUp.status == "pending", FollowUp.due_on <= on + dt.timedelta(days=window_days)]
+    if township_code:
+        where.append(FollowUp.township_id == select(Township.id).where(
+            Township.code == township_code).scalar_subquery())
+    if mine is not None:
+        role_kinds = [k.code for k in KINDS.values() if k.owner_role == mine.role]
+        where.append((FollowUp.owner == mine.code)
+                     | (FollowUp.owner.is_(None) & FollowUp.kind.in_(role_kinds)))
+    counted = restrict(session, select(func.count(FollowUp.id)).join(
+        Case, FollowUp.case_id == Case.id).where(*where))
+    total = session.scalar(counted) or 0
+    overdue = _overdue(on, now)
+    order = [sql_case((FollowUp.kind.in_(URGENT), 0), else_=1)]
+    if mine is not None:
+        order.append(sql_case((FollowUp.owner == mine.code, 0), else_=1))
+    order += [sql_case((overdue, 0), else_=1), FollowUp.due_on,
+              sql_case(KIND_ORDER, value=FollowUp.kind, else_=99), Case.case_no,
+              sql_case((FollowUp.due_at.is_(None), 1), else_=0), FollowUp.due_at,
+              FollowUp.id]  # a stable order: the same page twice shows the same items
     stmt = (
         select(FollowUp.kind, FollowUp.due_on, FollowUp.due_at, FollowUp.owner, Person.name,
                Case.case_no, Case.level, Township.name.label("township"),
@@ -165,27 +204,42 @@ def due_list(
         .join(Township, FollowUp.township_id == Township.id)
         .join(Village, Case.village_id == Village.id)
         .outerjoin(Person, FollowUp.owner == Person.code)
-        .where(FollowUp.status == "pending",
-               FollowUp.due_on <= on + dt.timedelta(days=window_days))
+        .where(*where).order_by(*order).offset(offset).limit(limit)
     )
-    if township_code:
-        stmt = stmt.where(Township.code == township_code)
-    if mine is not None:
-        role_kinds = [k.code for k in KINDS.values() if k.owner_role == mine.role]
-        stmt = stmt.where((FollowUp.owner == mine.code)
-                          | (FollowUp.owner.is_(None) & FollowUp.kind.in_(role_kinds)))
     roles = role_labels()
     items = []
     for r in session.execute(restrict(session, stmt)):
-        overdue = is_overdue(r.due_on, r.due_at, on, now)
+        late = is_overdue(r.due_on, r.due_at, on, now)
         owner = r.owner or (KINDS[r.kind].owner_role if r.kind in KINDS else "")
         owner_label = r.name or (roles.get(owner, owner) if not r.owner else r.owner)
         items.append(DueItem(r.case_no, r.township, r.village, r.level, r.kind, r.due_on,
-                             r.due_at, overdue, max((on - r.due_on).days, 0), owner, owner_label))
-    own = mine.code if mine is not None else None
-    items.sort(key=lambda i: (i.kind not in URGENT, own is not None and i.owner != own,
-                              not i.overdue, i.due_on, KIND_ORDER.get(i.kind, 99), i.case_no))
-    return items
+                             r.due_at, late, max((on - r.due_on).days, 0), owner, owner_label))
+    return DuePage(total, offset, items)
+
+
+def _overdue(on: dt.date, now: dt.datetime) -> Any:
+    """:func:`jianhu.tasks.is_overdue` as a SQL condition on a pending task, for the list of
+    local date ``on`` made at instant ``now`` (so the database can order by it)."""
+    late = FollowUp.due_on < on
+    today = local_date(now)
+    if today > on:  # a list for a past day: its hours are over
+        return late | (FollowUp.due_at.is_not(None) & (FollowUp.due_on == on))
+    if today == on:
+        return late | (FollowUp.due_at.is_not(None) & (FollowUp.due_on == on)
+                       & (FollowUp.due_at <= now))
+    return late
+
+
+def due_list(
+    session: Session,
+    on: dt.date | None = None,
+    township_code: str | None = None,
+    window_days: int = WINDOW_DAYS,
+    now: dt.datetime | None = None,
+    mine: Actor | None = None,
+) -> list[DueItem]:
+    """The whole due list (:func:`due_page` without a limit), in its order."""
+    return due_page(session, on, township_code, window_days, now, mine).items
 
 
 def add_task(session: Session, case: Case, kind: str, due_on: dt.date, *, actor: str,

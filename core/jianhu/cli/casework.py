@@ -164,16 +164,17 @@ def followups_due(ws: Workspace, on: dt.date | None, township: str | None, mine:
     from jianhu.cases import resolve_township
     from jianhu.dates import local_today
     from jianhu.db.models import Case
-    from jianhu.followups import due_list
+    from jianhu.followups import due_page
     from jianhu.scope import restrict
 
     on = on or local_today()
     with ws.session() as session:
         actor, _ = ws.scoped(session, "view:cases")
-        items = due_list(session, on, resolve_township(session, township) if township else None,
-                         mine=actor if mine else None)
-        no_cases = not items and session.scalar(restrict(session, select(func.count(Case.id)))) == 0
-    total, items = len(items), items[offset:None if limit is None else offset + limit]
+        found = due_page(session, on, resolve_township(session, township) if township else None,
+                         mine=actor if mine else None, limit=limit, offset=offset)
+        no_cases = not found.total and \
+            session.scalar(restrict(session, select(func.count(Case.id)))) == 0
+    total, items = found.total, found.items
     if as_json:
         click.echo(json.dumps({"total": total, "offset": offset, "limit": limit, "items": [
             {"case_no": i.case_no, "township": i.township, "village": i.village,

@@ -103,18 +103,18 @@ class Busy(JianhuError):
         super().__init__(message)
 
 
-#: One lock per SQLite file in this process: the writers of one server queue on it in order,
+#: One lock per SQLite file in this process: the writers of one server wait on it, blocked,
 #: instead of SQLite's busy handler polling for the file lock (where, with dozens waiting, a
-#: newcomer can overtake someone who has waited for half a minute). Re-entrant, so a nested
-#: writer of the same thread fails on SQLite's own lock as before rather than waiting forever.
-_WRITE_LOCKS: dict[str, threading.RLock] = {}
+#: newcomer can overtake someone who has waited for half a minute). A plain lock, not a
+#: re-entrant one: the web server may begin a transaction on one thread and end it on another.
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 _HOLDS = "jianhu_write_lock"
 
 
-def _write_lock(database: str) -> threading.RLock:
+def _write_lock(database: str) -> threading.Lock:
     with _LOCKS_GUARD:
-        return _WRITE_LOCKS.setdefault(os.path.abspath(database), threading.RLock())
+        return _WRITE_LOCKS.setdefault(os.path.abspath(database), threading.Lock())
 
 
 def _sqlite_begin(conn: Any) -> None:
@@ -142,20 +142,14 @@ def _sqlite_begin(conn: Any) -> None:
 def _release(conn: Any, *_: Any) -> None:
     lock = conn.info.pop(_HOLDS, None)
     if lock is not None:
-        try:
-            lock.release()
-        except RuntimeError:  # released by another thread than the one that took it
-            pass
+        lock.release()
 
 
 def _release_on_checkin(_dbapi_connection: Any, record: Any) -> None:
     # a connection returned to the pool without commit or rollback through the Connection
     lock = record.info.pop(_HOLDS, None)
     if lock is not None:
-        try:
-            lock.release()
-        except RuntimeError:
-            pass
+        lock.release()
 
 
 def for_writing(engine: Engine) -> Engine:

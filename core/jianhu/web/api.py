@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from jianhu import capture, submissions
 from jianhu.errors import JianhuError
-from jianhu.followups import due_list
+from jianhu.followups import due_page
 from jianhu.forms import load_form
 from jianhu.lifecycle import RECORD_FORMS, STATES, allowed_forms, state_label
 from jianhu.reports import FIRST_DAY, LAST_DAY
@@ -287,8 +287,10 @@ def api_due(ctx: SignedIn, response: Response, on: LocalDay = None, mine: bool =
     """已逾期和7日内到期的事项，强制报告与应急处置在前；mine=true 只列本人和本人角色的事项；
     分页：limit、offset，总数在响应头 X-Total-Count。"""
     ctx.require("view:cases")
-    items = _page(due_list(ctx.session, _day(on, ctx), mine=ctx.actor if mine else None), limit,
-                  offset, response)
+    found = due_page(ctx.session, _day(on, ctx), mine=ctx.actor if mine else None, limit=limit,
+                     offset=offset)
+    response.headers["X-Total-Count"] = str(found.total)
+    items = found.items
     return [DueEntry(case_no=i.case_no, township=i.township, village=i.village, level=i.level,
                      kind=i.kind, label=KIND_LABELS.get(i.kind, i.kind), due_on=i.due_on,
                      due_at=i.due_at, status="overdue" if i.overdue else "due",

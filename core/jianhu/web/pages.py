@@ -22,7 +22,7 @@ from jianhu.dates import LOCAL_TZ, parse_date
 from jianhu.documents import KINDS, render_html, write_document
 from jianhu.errors import ImportRejected, JianhuError
 from jianhu.extensions import LEVEL_LABELS, LEVELS, level_label
-from jianhu.followups import due_list
+from jianhu.followups import due_page
 from jianhu.forms import load_form
 from jianhu.imports.screening import import_screening, record_survey
 from jianhu.lifecycle import (
@@ -125,13 +125,17 @@ def logout(request: Request, session: DB) -> Response:
 # --------------------------------------------------------------------------- work
 def _due_page(ctx: Ctx, mine: bool, page: int) -> Response:
     ctx.require("view:cases")
-    items = due_list(ctx.session, ctx.today, mine=ctx.actor if mine else None)
-    pages = max(1, -(-len(items) // PAGE_SIZE))  # the most urgent come first, on page 1
-    page = min(page, pages)
-    shown = items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    who = ctx.actor if mine else None
+    found = due_page(ctx.session, ctx.today, mine=who, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    pages = max(1, -(-found.total // PAGE_SIZE))  # the most urgent come first, on page 1
+    if page > pages:  # past the end: the last page
+        page = pages
+        found = due_page(ctx.session, ctx.today, mine=who, limit=PAGE_SIZE,
+                         offset=(page - 1) * PAGE_SIZE)
+    shown = found.items
     names = queries.child_names(ctx.session, ctx.actor, sorted({i.case_no for i in shown}),
                                 "/mine" if mine else "/today")
-    return render(ctx.request, "today.html", actor=ctx.actor, items=shown, total=len(items),
+    return render(ctx.request, "today.html", actor=ctx.actor, items=shown, total=found.total,
                   page=page, pages=pages, kinds=KIND_LABELS, level_label=level_label,
                   today=ctx.today, task_forms=queries.TASK_FORMS, mine=mine, names=names,
                   show_township=ctx.scope.township_id is None, form_titles=FORM_ACTIONS)
@@ -140,7 +144,7 @@ def _due_page(ctx: Ctx, mine: bool, page: int) -> Response:
 @router.get("/today")
 def today(ctx: SignedIn, page: int = Query(1, ge=1, le=100000)) -> Response:
     """Overdue and soon-due tasks in scope, mandatory reports and emergencies first
-    (:func:`due_list`), a page of :data:`PAGE_SIZE` at a time."""
+    (:func:`jianhu.followups.due_page`), a page of :data:`PAGE_SIZE` at a time."""
     return _due_page(ctx, mine=False, page=page)
 
 
