@@ -35,6 +35,8 @@ DB_FILE = "jianhu.db"
 DEFAULT_URL = f"sqlite:///{DB_FILE}"
 #: How long a SQLite transaction waits for another one's write lock before giving up.
 BUSY_TIMEOUT_MS = 30_000
+#: How much of a SQLite file is read through memory mapping.
+MMAP_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    # Read the file through memory mapping (one copy in the OS page cache, shared by every
+    # connection, instead of each connection's 2 MB cache re-reading pages) and sort in memory:
+    # the due list of a township at a million tasks takes about half the time (benchmarks/due_list.py).
+    cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 
