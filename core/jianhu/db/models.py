@@ -189,7 +189,7 @@ class FollowUp(Base):
     __tablename__ = "followups"
     # covering: the due list reads every column it needs from the index (migration 0017)
     __table_args__ = (Index("ix_followups_due", "township_id", "status", "due_on", "kind", "due_at",
-                            "owner", "case_id"),)
+                            "owner", "case_id", "id"),)
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
     township_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("townships.id"))

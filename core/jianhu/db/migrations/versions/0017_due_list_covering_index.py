@@ -14,7 +14,7 @@ branch_labels = None
 depends_on = None
 
 OLD = ("township_id", "status", "due_on")
-NEW = ("township_id", "status", "due_on", "kind", "due_at", "owner", "case_id")
+NEW = ("township_id", "status", "due_on", "kind", "due_at", "owner", "case_id", "id")
 
 
 def upgrade() -> None:
