@@ -4,6 +4,7 @@ import pytest
 
 from jianhu.cases import classify, needs_case
 from jianhu.default_plugins import categories as c
+from jianhu.extensions import TargetCategory
 from surveys import survey
 
 ON = dt.date(2026, 3, 15)
@@ -98,3 +99,17 @@ def test_every_category_names_its_source(host):
     assert categories["migrant"].source == (
         "local rule (Ningxia 2024); no national definition with a duration was found (handbook "
         "领域规则 §2), so the months are a module setting a township plugin can replace.")
+
+
+def test_a_category_record_takes_the_source_paragraph_of_its_rule():
+    def rule(survey, on):
+        """Some children.
+
+        Source: 某发〔2020〕1号
+            第二条.
+        """
+
+    assert c._category("some", "某类儿童", "未满18周岁", rule, 7) == TargetCategory(
+        code="some", label="某类儿童", rule="未满18周岁", source="某发〔2020〕1号 第二条.",
+        applies=rule, order=7)
+    assert c._category("blank", "无", "无", lambda s, on: True, 1).source == ""  # no docstring
