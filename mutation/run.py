@@ -47,13 +47,13 @@ MODULES: dict[str, Module] = {
     "citizen_id": Module("jianhu/citizen_id.py", ("tests/test_citizen_id.py",)),
     "dates": Module("jianhu/dates.py", ("tests/test_dates.py",)),
     "default_scale": Module("jianhu/default_plugins/default_scale.py", ("tests/test_scale.py",)),
-    "followups": Module("jianhu/followups.py", ("tests/test_followups.py",)),
-    "tasks": Module("jianhu/tasks.py", ("tests/test_followups.py",)),
+    "followups": Module("jianhu/followups.py", ("tests/test_followup_rules.py",)),
+    "tasks": Module("jianhu/tasks.py", ("tests/test_tasks.py",)),
     "lifecycle": Module("jianhu/lifecycle.py", ("tests/test_lifecycle_rules.py",)),
-    "scope": Module("jianhu/scope.py", ("tests/test_scope.py",)),
+    "scope": Module("jianhu/scope.py", ("tests/test_scope_rules.py",)),
     # Small-cell suppression: the one rule function of the reports module (the rest builds the
     # tables from the database, tested by tests/test_report.py as a whole).
-    "suppression": Module("jianhu/reports.py", ("tests/test_report.py", "-k", "small_cells or suppressed"),
+    "suppression": Module("jianhu/reports.py", ("tests/test_suppression.py",),
                           functions=("suppress_small_cells",)),
 }
 
