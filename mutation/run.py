@@ -92,12 +92,15 @@ def prepare(name: str, module: Module, work: Path) -> Path:
     return here
 
 
+def _dotted(module: Module) -> str:
+    return module.path.removesuffix(".py").replace("/", ".")
+
+
 def mutant_globs(module: Module) -> list[str]:
     """The mutants to run (mutmut's names: ``jianhu.reports.x_suppress_small_cells__mutmut_3``)."""
     if module.functions is None:
         return []
-    dotted = module.path.removesuffix(".py").replace("/", ".")
-    return [f"{dotted}.x_{fn}__mutmut_*" for fn in module.functions]
+    return [f"{_dotted(module)}.x_{fn}__mutmut_*" for fn in module.functions]
 
 
 def run_mutmut(here: Path, module: Module, max_children: int) -> int:
@@ -117,6 +120,9 @@ def results(here: Path, module: Module) -> dict[str, int | None]:
 
 
 KILLED = {1, 3, 24, -24, 36, 152, 255}  # a test failed, or the mutant timed out
+#: mutmut's exit codes of mutants not killed.
+STATUS = {0: "survived", 33: "no test calls it", 5: "no test calls it", None: "not run",
+          34: "skipped", 35: "suspicious"}
 
 
 def equivalent_mutants() -> dict[str, str]:
@@ -160,13 +166,18 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((name, killed, total, 100 * killed // total if total else 100, len(same)))
         survivors += [(k, codes[k]) for k in left]
     print()
-    print(f"{'module':<15} {'killed/total':>13} {'score':>6}  equivalent")
+    print("module          killed/total = score  (equivalent survivors left out)")
     for name, killed, total, pct, same in rows:
-        print(f"{name:<15} {f'{killed}/{total}':>13} {pct:>5}%  {same}")
+        print(f"{name:<15} {f'{killed}/{total}':>12} = {pct:>3}%   ({same} equivalent)")
+    seen = [k for k in equivalent if any(k.startswith(f"{_dotted(MODULES[r[0]])}.") for r in rows)]
+    if seen:
+        print(f"\nequivalent survivors ({EQUIVALENT.name}):")
+        for k in seen:
+            print(f"  {k}  {equivalent[k]}")
     if survivors:
         print("\nsurvivors (cd build/mutation/<module> && mutmut show NAME):")
         for k, code in survivors:
-            print(f"  {k}  (exit code {code})")
+            print(f"  {k}  ({STATUS.get(code, f'exit code {code}')})")
     low = [r[0] for r in rows if r[3] < TARGET]
     if low or failed:
         print(f"\nbelow {TARGET}%: {', '.join(low) or '-'}; mutmut failed: {', '.join(failed) or '-'}")

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from jianhu.db.models import AuditEvent, Case, FollowUp
+from jianhu.db.models import Assessment, AuditEvent, Case, FollowUp, FormRecord
 from jianhu.db.session import open_session
 from jianhu.default_plugins.policy import DEFAULT_POLICY
 from jianhu.errors import JianhuError
@@ -78,10 +78,20 @@ def events(session) -> list[tuple[str, str, dict | None, dict | None]]:
         select(AuditEvent).where(AuditEvent.entity_type == "followup").order_by(AuditEvent.id))]
 
 
-def grade(session, c, assessed_on=SEP_10, emergency=False, now=NOW, reporter=None):
+def grade(session, c, assessed_on=SEP_10, emergency=False, now=NOW, reporter=None,
+          assessment_id=None):
     return schedule_after_grading(session, c, DEFAULT_POLICY, assessed_on=assessed_on,
-                                  assessment_id=None, emergency=emergency, actor="评估员",
+                                  assessment_id=assessment_id, emergency=emergency, actor="评估员",
                                   now=now, reporter=reporter)
+
+
+def assessment(session, c: Case) -> Assessment:
+    a = Assessment(case_id=c.id, scale="jianhu-default", scale_version="1", form_version=1,
+                   assessed_on=SEP_10, assessor="评估员", answers={}, scores={}, total=24.0,
+                   level="red")
+    session.add(a)
+    session.flush()
+    return a
 
 
 # ----------------------------------------------------------------------------- grading
@@ -92,16 +102,20 @@ def test_a_grading_finishes_the_assessments_due_and_replaces_the_visit(session):
     old_visit = task(session, red, "visit", dt.date(2026, 9, 1))
     task(session, red, "measure_due", dt.date(2026, 9, 5))
     task(session, red, "reassessment", dt.date(2026, 4, 1), status="done", done_on=dt.date(2026, 4, 1))
+    due = task(session, red, "reassessment", dt.date(2026, 9, 20))
     task(session, other, "visit", dt.date(2026, 9, 1))
-    created = grade(session, red)
-    assert [(f.kind, f.due_on, f.status, f.case_id, f.township_id, f.due_at) for f in created] == [
-        ("visit", dt.date(2026, 9, 17), "pending", red.id, red.township_id, None),
-        ("reassessment", dt.date(2026, 10, 10), "pending", red.id, red.township_id, None)]
+    sheet = assessment(session, red)
+    created = grade(session, red, assessment_id=sheet.id)
+    assert [(f.kind, f.due_on, f.status, f.case_id, f.township_id, f.due_at, f.assessment_id)
+            for f in created] == [
+        ("visit", dt.date(2026, 9, 17), "pending", red.id, red.township_id, None, sheet.id),
+        ("reassessment", dt.date(2026, 10, 10), "pending", red.id, red.township_id, None, sheet.id)]
     assert tasks_of(session, red) == [
         ("first_assessment", "done", dt.date(2026, 3, 25), SEP_10),
         ("guardianship_review", "done", dt.date(2026, 9, 30), SEP_10),
         ("measure_due", "pending", dt.date(2026, 9, 5), None),
         ("reassessment", "done", dt.date(2026, 4, 1), dt.date(2026, 4, 1)),
+        ("reassessment", "done", dt.date(2026, 9, 20), SEP_10),
         ("reassessment", "pending", dt.date(2026, 10, 10), None),
         ("visit", "cancelled", dt.date(2026, 9, 1), None),
         ("visit", "pending", dt.date(2026, 9, 17), None)]
@@ -110,16 +124,17 @@ def test_a_grading_finishes_the_assessments_due_and_replaces_the_visit(session):
     assert events(session) == [
         ("done", "followup", {"status": "pending"}, done),
         ("done", "followup", {"status": "pending"}, done),
+        ("done", "followup", {"status": "pending"}, done),
         ("schedule", "followup", None, {"case_no": XJ_RED, "kind": "visit", "due_on": "2026-09-17"}),
         ("schedule", "followup", None,
          {"case_no": XJ_RED, "kind": "reassessment", "due_on": "2026-10-10"}),
         ("cancel", "followup", {"status": "pending"}, {"status": "cancelled"})]
     rows = session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "followup")
                            .order_by(AuditEvent.id)).all()
-    assert [r.entity_id for r in rows] == [str(first.id), str(review.id), str(created[0].id),
-                                           str(created[1].id), str(old_visit.id)]
+    assert [r.entity_id for r in rows] == [str(first.id), str(due.id), str(review.id),
+                                           str(created[0].id), str(created[1].id), str(old_visit.id)]
     assert {r.actor for r in rows} == {"评估员"}
-    assert [r.at for r in rows[2:]] == [NOW, NOW, NOW]
+    assert [r.at for r in rows[3:]] == [NOW, NOW, NOW]
 
 
 @pytest.mark.parametrize("case_no,visit,reassessment", [
@@ -147,6 +162,7 @@ def test_an_emergency_on_the_day_is_reported_within_24_hours_of_now(session):
                     reporter=SUPERVISOR)
     report = created[2]
     assert [f.kind for f in created] == ["visit", "reassessment", "mandatory_report"]
+    assert report.assessment_id is None
     assert report.due_at == dt.datetime(2026, 9, 11, 17, 0, tzinfo=dt.UTC)
     assert report.due_on == dt.date(2026, 9, 12)  # 01:00 on the 12th in Shanghai
     assert (report.owner, report.status, report.case_id) == (SUPERVISOR, "pending", c.id)
@@ -196,7 +212,8 @@ def due(session):
     task(session, yellow, "reassessment", dt.date(2026, 10, 5))
     task(session, orange, "reassessment", dt.date(2026, 10, 5))
     task(session, closed, "old_kind", dt.date(2026, 10, 6))
-    task(session, orange, "visit", dt.date(2026, 10, 8), owner="nobody-on-roster")
+    task(session, closed, "return_visit", dt.date(2026, 10, 6))
+    task(session, orange, "visit", dt.date(2026, 10, 8), owner="county_viewer")
     task(session, orange, "visit", dt.date(2026, 10, 9))  # after the window
     task(session, red, "reassessment", dt.date(2026, 9, 1), status="done")
     task(session, red, "visit", dt.date(2026, 9, 2), status="cancelled")
@@ -220,9 +237,13 @@ ORANGE_REASSESS = item(DG_ORANGE, "堆沟港镇", "堆沟村", "orange", "reasse
                        False, 0, "township_supervisor", "乡镇儿童督导员")
 YELLOW_VISIT = item(CN_YELLOW, "新安镇", "城南村", "yellow", "visit", dt.date(2026, 10, 5), False, 0,
                     "village_child_director", "村（居）儿童主任")
+RETURN_VISIT = item(XJ_CLOSED, "新安镇", "新集村", "green", "return_visit", dt.date(2026, 10, 6), False,
+                    0, "village_child_director", "村（居）儿童主任")
+#: a kind no longer in jianhu.tasks: no owner role, after the known kinds of its day
 OLD_KIND = item(XJ_CLOSED, "新安镇", "新集村", "green", "old_kind", dt.date(2026, 10, 6), False, 0, "", "")
+#: an owner named but not on the roster is shown by its code, even one that reads like a role's
 ORANGE_VISIT = item(DG_ORANGE, "堆沟港镇", "堆沟村", "orange", "visit", dt.date(2026, 10, 8), False, 0,
-                    "nobody-on-roster", "nobody-on-roster")
+                    "county_viewer", "county_viewer")
 
 
 def test_the_due_list_in_its_order(session, due):
@@ -230,7 +251,7 @@ def test_the_due_list_in_its_order(session, due):
     # jianhu.tasks.TASK_KINDS: reassessment before visit) and case number
     assert due_list(session, OCT_1, now=OCT_1_NOON) == [
         EMERGENCY, REPORT, RED_VISIT, MEASURE, YELLOW_REASSESS, ORANGE_REASSESS, YELLOW_VISIT,
-        OLD_KIND, ORANGE_VISIT]
+        RETURN_VISIT, OLD_KIND, ORANGE_VISIT]
 
 
 def test_the_report_is_overdue_once_its_hour_has_passed(session, due):
@@ -244,7 +265,7 @@ def test_today_is_shanghais_date(session, due):
     # 01:00 on 1 October in Shanghai, still 30 September in UTC
     assert due_list(session, now=dt.datetime(2026, 9, 30, 17, 0, tzinfo=dt.UTC)) == [
         EMERGENCY, REPORT, RED_VISIT, MEASURE, YELLOW_REASSESS, ORANGE_REASSESS, YELLOW_VISIT,
-        OLD_KIND, ORANGE_VISIT]
+        RETURN_VISIT, OLD_KIND, ORANGE_VISIT]
 
 
 def test_the_window_and_the_township(session, due):
@@ -253,7 +274,7 @@ def test_the_window_and_the_township(session, due):
     assert due_list(session, OCT_1, window_days=8, now=OCT_1_NOON)[-1].due_on == dt.date(2026, 10, 9)
     assert due_list(session, OCT_1, township_code="320724101000", now=OCT_1_NOON) == [
         ORANGE_REASSESS, ORANGE_VISIT]
-    assert len(due_list(session, OCT_1, township_code=XINAN, now=OCT_1_NOON)) == 7
+    assert len(due_list(session, OCT_1, township_code=XINAN, now=OCT_1_NOON)) == 8
 
 
 def test_my_tasks_come_before_my_roles(session, due):
@@ -261,7 +282,8 @@ def test_my_tasks_come_before_my_roles(session, due):
     assert due_list(session, OCT_1, now=OCT_1_NOON, mine=me) == [
         REPORT, EMERGENCY, YELLOW_REASSESS, ORANGE_REASSESS]
     director = Actor(DIRECTOR, "主任乙", "village_child_director")
-    assert due_list(session, OCT_1, now=OCT_1_NOON, mine=director) == [RED_VISIT, YELLOW_VISIT]
+    assert due_list(session, OCT_1, now=OCT_1_NOON, mine=director) == [
+        RED_VISIT, YELLOW_VISIT, RETURN_VISIT]
     mother = Actor(MOTHER, "妈妈丁", "caring_mother")
     assert due_list(session, OCT_1, now=OCT_1_NOON, mine=mother) == [MEASURE]
 
@@ -270,15 +292,20 @@ def test_my_tasks_come_before_my_roles(session, due):
 def test_add_task_schedules_one_pending_task(session):
     c = case(session, XJ_RED)
     at = dt.datetime(2026, 9, 12, 1, 0, tzinfo=dt.UTC)
+    record = FormRecord(form_id="escalation", form_version=1, subject_type="case", subject_id=c.id,
+                        payload={}, payload_hash="0" * 64, recorded_on=dt.date(2026, 9, 11),
+                        created_by="督导")
+    session.add(record)
+    session.flush()
     t = add_task(session, c, "protection_order_ruling", dt.date(2026, 9, 12), actor="督导",
-                 due_at=at, ref="令1", owner=SUPERVISOR)
+                 due_at=at, record_id=record.id, ref="令1", owner=SUPERVISOR)
     session.flush()
     session.expire_all()
     got = session.get(FollowUp, t.id)
     assert (got.case_id, got.township_id, got.kind, got.due_on, got.due_at, got.status, got.ref,
             got.owner, got.record_id) == (c.id, c.township_id, "protection_order_ruling",
                                           dt.date(2026, 9, 12), at, "pending", "令1", SUPERVISOR,
-                                          None)
+                                          record.id)
     [event] = session.scalars(select(AuditEvent).where(AuditEvent.entity_id == str(t.id))).all()
     assert (event.actor, event.action, event.entity_type, event.before, event.after) == (
         "督导", "schedule", "followup", None,
