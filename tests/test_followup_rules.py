@@ -154,16 +154,18 @@ def test_a_level_the_policy_does_not_know_is_refused(session):
         grade(session, c)
 
 
-def test_an_emergency_on_the_day_is_reported_within_24_hours_of_now(session):
+def test_an_emergency_on_the_day_is_reported_within_24_hours_of_now(session, process_zone):
     c = case(session, XJ_RED)
+    sheet = assessment(session, c)
     # 01:00 on 11 September in Shanghai (still the 10th in UTC)
     now = dt.datetime(2026, 9, 10, 17, 0, tzinfo=dt.UTC)
     created = grade(session, c, assessed_on=dt.date(2026, 9, 11), emergency=True, now=now,
-                    reporter=SUPERVISOR)
+                    reporter=SUPERVISOR, assessment_id=sheet.id)
     report = created[2]
     assert [f.kind for f in created] == ["visit", "reassessment", "mandatory_report"]
-    assert report.assessment_id is None
+    assert report.assessment_id == sheet.id
     assert report.due_at == dt.datetime(2026, 9, 11, 17, 0, tzinfo=dt.UTC)
+    assert report.due_at.utcoffset() == dt.timedelta(0)  # in UTC, whatever the process's zone
     assert report.due_on == dt.date(2026, 9, 12)  # 01:00 on the 12th in Shanghai
     assert (report.owner, report.status, report.case_id) == (SUPERVISOR, "pending", c.id)
     assert events(session)[-1] == ("schedule", "followup", None, {
@@ -183,6 +185,7 @@ def test_a_back_dated_emergency_counts_from_the_start_of_its_day(session):
 def test_an_emergency_adds_no_second_pending_report(session):
     c = case(session, XJ_RED)
     task(session, c, "mandatory_report", dt.date(2026, 9, 1), status="done")
+    task(session, c, "measure_due", dt.date(2026, 9, 30))  # a pending task of another kind
     assert [f.kind for f in grade(session, c, emergency=True)] == [
         "visit", "reassessment", "mandatory_report"]
     assert [f.kind for f in grade(session, c, assessed_on=dt.date(2026, 9, 12), emergency=True)] == [

@@ -114,3 +114,15 @@ def test_subtotals_without_a_total():
             {"township": "乙镇", "village": "三村", "n": 7},
             {"township": "乙镇", "village": "小计", "n": 7}]
     assert column(rows) == ["<5", "*", 6, 5, 12, 7, 7]
+
+
+def test_a_subtotal_hidden_for_the_total_hides_a_village_in_turn():
+    rows = [{"township": "甲镇", "village": "一村", "n": 6},
+            {"township": "甲镇", "village": "二村", "n": 9},
+            {"township": "甲镇", "village": "小计", "n": 15},
+            {"township": "乙镇", "village": "三村", "n": 2},
+            {"township": "乙镇", "village": "小计", "n": 2},
+            {"township": "合计", "village": "", "n": 17}]
+    # 乙镇's 2 is small (village and subtotal); 甲镇's subtotal is hidden so that 乙镇's cannot be
+    # worked out from the total; then 一村 so that 甲镇's subtotal cannot be from its villages
+    assert column(rows) == ["*", 9, "*", "<5", "<5", 17]
