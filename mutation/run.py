@@ -92,6 +92,12 @@ def prepare(name: str, module: Module, work: Path) -> Path:
     return here
 
 
+def _in_order(mutant: str) -> tuple[str, int]:
+    """Sort key: mutmut's names by function, then by number (``…__mutmut_9`` before ``_10``)."""
+    function, _, n = mutant.rpartition("__mutmut_")
+    return function, int(n)
+
+
 def _dotted(module: Module) -> str:
     return module.path.removesuffix(".py").replace("/", ".")
 
@@ -158,9 +164,14 @@ def main(argv: list[str] | None = None) -> int:
                 failed.append(name)
                 print(f"  mutmut failed, see {here / 'mutmut.log'}", flush=True)
                 continue
+        if not (here / "mutants" / (module.path + ".meta")).exists():
+            failed.append(name)
+            print(f"  no results for {name} in {here}", flush=True)
+            continue
         codes = results(here, module)
-        left = sorted(k for k, v in codes.items() if v not in KILLED and k not in equivalent)
-        same = sorted(k for k, v in codes.items() if v not in KILLED and k in equivalent)
+        left = sorted((k for k, v in codes.items() if v not in KILLED and k not in equivalent),
+                      key=_in_order)
+        same = [k for k, v in codes.items() if v not in KILLED and k in equivalent]
         total = len(codes) - len(same)
         killed = total - len(left)
         rows.append((name, killed, total, 100 * killed // total if total else 100, len(same)))
