@@ -4,6 +4,7 @@ import pytest
 
 from jianhu.cases import classify, needs_case
 from jianhu.default_plugins import categories as c
+from jianhu.extensions import TargetCategory
 from surveys import survey
 
 ON = dt.date(2026, 3, 15)
@@ -69,7 +70,46 @@ def test_plan_groups():
                                   guardianship__type="parent_incapable"), ON)
 
 
+#: The document each default category's rule comes from: its ``Source:`` paragraph starts with it.
+SOURCES = {
+    "left_behind": "国发〔2016〕13号 (definition: 一方外出务工另一方无监护能力); 民发〔2016〕42号",
+    "migrant": "local rule (Ningxia 2024)",
+    "difficulty_poverty": "国发〔2016〕36号",
+    "difficulty_disability": "国发〔2016〕36号",
+    "difficulty_guardianship": "国发〔2016〕36号",
+    "de_facto_unsupported": "民发〔2019〕62号 第二条; 民发〔2020〕125号",
+    "orphan": "国办发〔2010〕54号《关于加强孤儿保障工作的意见》",
+    "single_parent_poor": "新政发〔2016〕8号 三 (目标人群).",
+    "out_of_school": "新政发〔2016〕8号 三",
+    "parent_absent": "新政发〔2016〕8号 三 (目标人群).",
+}
+
+
 def test_every_category_names_its_source(host):
-    for category in host.target_categories:
-        assert category.source and category.source != category.rule, category.code
-        assert category.label and category.rule
+    categories = {category.code: category for category in host.target_categories}
+    assert set(categories) == set(SOURCES)
+    for code, document in SOURCES.items():
+        category = categories[code]
+        # without a "Source:" paragraph the whole docstring would stand in for the source
+        assert "Source:" in category.applies.__doc__, code
+        assert category.source.startswith(document), (code, category.source)
+        assert category.label and category.rule and category.source != category.rule
+    # the paragraph is taken whole, on one line
+    assert categories["single_parent_poor"].source == "新政发〔2016〕8号 三 (目标人群)."
+    assert categories["migrant"].source == (
+        "local rule (Ningxia 2024); no national definition with a duration was found (handbook "
+        "领域规则 §2), so the months are a module setting a township plugin can replace.")
+
+
+def test_a_category_record_takes_the_source_paragraph_of_its_rule():
+    def rule(survey, on):
+        """Some children.
+
+        Source: 某发〔2020〕1号
+            第二条.
+        """
+
+    assert c._category("some", "某类儿童", "未满18周岁", rule, 7) == TargetCategory(
+        code="some", label="某类儿童", rule="未满18周岁", source="某发〔2020〕1号 第二条.",
+        applies=rule, order=7)
+    assert c._category("blank", "无", "无", lambda s, on: True, 1).source == ""  # no docstring

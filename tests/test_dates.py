@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jianhu.dates import age_on, local_today, parse_date
+from jianhu.dates import age_on, form_date, form_instant, local_date, local_today, now_utc, parse_date
 
 
 @pytest.mark.parametrize("text", ["2016-03-08", "2016/3/8", "2016年3月8日", "2016.3.8",
@@ -60,3 +60,93 @@ def test_a_date_without_its_day_is_refused(day):
     for partial in (f"{day.year}年{day.month}月", f"{day.year}-{day.month}", f"{day.year}{day.month:02d}"):
         with pytest.raises(ValueError):
             parse_date(partial)
+
+
+def test_naive_now_is_refused_with_its_reason():
+    with pytest.raises(ValueError, match="^now must be timezone-aware$"):
+        local_today(dt.datetime(2027, 1, 1, 12, 0))
+
+
+def test_now_is_aware_utc_and_today_is_shanghais():
+    now = now_utc()
+    assert now.tzinfo is dt.UTC
+    assert abs(now - dt.datetime.now(dt.UTC)) < dt.timedelta(seconds=5)
+    assert local_today() in {(dt.datetime.now(dt.UTC) + dt.timedelta(hours=8, seconds=s)).date()
+                             for s in (-5, 0)}  # Shanghai is UTC+8 all year
+
+
+def test_local_date_of_an_instant(process_zone):
+    assert local_date(dt.datetime(2027, 1, 1, 16, 30, tzinfo=dt.UTC)) == dt.date(2027, 1, 2)
+    assert local_date(dt.datetime(2027, 1, 1, 15, 59, tzinfo=dt.UTC)) == dt.date(2027, 1, 1)
+
+
+@pytest.mark.parametrize("value,expected", [
+    (1, dt.date(1899, 12, 31)),  # Excel's first serial day
+    (2958465, dt.date(9999, 12, 31)),  # its last
+    (42437.0, dt.date(2016, 3, 8)),
+    (10_000_101, dt.date(1000, 1, 1)),  # eight digits are a written date, not a serial day
+    (99_991_231, dt.date(9999, 12, 31)),
+])
+def test_number_cells_at_the_edges(value, expected):
+    assert parse_date(value) == expected
+
+
+@pytest.mark.parametrize("value,message", [
+    (0, "「0」不是日期"),
+    (-3, "「-3」不是日期"),
+    (2958466, "「2958466」不是日期"),  # past 9999-12-31 as a serial day
+    (16.5, "「16.5」不是日期"),
+    (10_000_000, "「10000000」不是有效日期"),  # read as the digits 1000-00-00
+    (99_999_999, "「99999999」不是有效日期"),  # 9999-99-99
+    (100_000_000, "「100000000」不是日期"),  # nine digits: neither
+    (True, "日期「True」无法识别，请写作 2016-03-08、2016/3/8 或 2016年3月8日"),
+])
+def test_number_cells_that_are_not_dates(value, message):
+    with pytest.raises(ValueError) as err:
+        parse_date(value)
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("2026-03-08", dt.date(2026, 3, 8)),
+    ("1900-01-01", dt.date(1900, 1, 1)),
+    ("2200-12-31", dt.date(2200, 12, 31)),
+    ("1899-12-31", None),  # before FIRST_YEAR: a typing error
+    ("2201-01-01", None),
+    ("2026-02-30", None),
+    ("2026-3-8", None),
+    ("2026-03-08T10:00", None),
+    (" 2026-03-08", None),
+    (20260308, None),
+    (dt.date(2026, 3, 8), None),
+    (None, None),
+])
+def test_form_dates(value, expected):
+    assert form_date(value) == expected
+
+
+PLUS_8 = dt.timezone(dt.timedelta(hours=8))
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("2026-03-08T10:00:00+08:00", dt.datetime(2026, 3, 8, 10, 0, tzinfo=PLUS_8)),
+    ("2026-03-08T10:00Z", dt.datetime(2026, 3, 8, 10, 0, tzinfo=dt.UTC)),
+    ("2026-03-08t10:00:00z", dt.datetime(2026, 3, 8, 10, 0, tzinfo=dt.UTC)),
+    ("2026-03-08 10:00:00.5-05:00",
+     dt.datetime(2026, 3, 8, 10, 0, 0, 500000, tzinfo=dt.timezone(dt.timedelta(hours=-5)))),
+    ("1900-01-01T00:00Z", dt.datetime(1900, 1, 1, tzinfo=dt.UTC)),
+    ("2200-12-31T23:59:59+08:00", dt.datetime(2200, 12, 31, 23, 59, 59, tzinfo=PLUS_8)),
+    ("1899-12-31T23:00Z", None),
+    ("2201-01-01T00:00Z", None),
+    ("2026-03-08T10:00:00", None),  # no offset: the instant would be a guess
+    ("2026-02-30T10:00Z", None),
+    ("2026-03-08T25:00Z", None),
+    ("2026-03-08", None),
+    (dt.datetime(2026, 3, 8, tzinfo=dt.UTC), None),
+    (None, None),
+])
+def test_form_instants(value, expected):
+    result = form_instant(value)
+    assert result == expected
+    if expected is not None:
+        assert result.utcoffset() == expected.utcoffset()

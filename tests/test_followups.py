@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+from collections import Counter
 
 import pytest
 from sqlalchemy import select
@@ -99,15 +100,33 @@ def test_followups_due_cli(run, engine, host, sample_dir):
     assert run("import", "assessment", str(sample_dir / "assessment.xlsx")).exit_code == 0
     result = run("followups", "due", "--on", "2027-01-01", "--json")
     items = json.loads(result.output)["items"]
-    urgent = {"mandatory_report", "emergency_response"}
-    first = [i["kind"] for i in items[:len([i for i in items if i["kind"] in urgent])]]
-    assert items and set(first) == urgent  # the urgent kinds come first, both are there
-    assert all(i["owner"] and i["owner_label"] for i in items)
-    assert all(i["due_on"] <= "2027-01-08" for i in items)
-    assert all(i["status"] == ("overdue" if i["due_on"] < "2027-01-01" else "due") for i in items)
-    assert {"case_no", "township", "village", "level", "kind", "due_on"} <= set(items[0])
+    # seed 7: every pending task due by 2027-01-08 (on + 7 days), 223 of them
+    assert Counter((i["kind"], i["status"]) for i in items) == {
+        ("visit", "overdue"): 124, ("visit", "due"): 1, ("reassessment", "overdue"): 68,
+        ("reassessment", "due"): 12, ("first_assessment", "overdue"): 12,
+        ("emergency_response", "overdue"): 5, ("mandatory_report", "overdue"): 1}
+    # the urgent kinds first, then the rest, each overdue before due, then by due date; days
+    # overdue counted by hand (2026-09-21 to 2027-01-01: 102 days)
+    assert [(i["kind"], i["case_no"], i["due_on"], i["days_overdue"]) for i in items[:7]] == [
+        ("emergency_response", "320724107-2026-0017", "2026-09-21", 102),
+        ("emergency_response", "320724105-2026-0009", "2026-10-16", 77),
+        ("emergency_response", "320724110-2026-0006", "2026-10-17", 76),
+        ("emergency_response", "320724102-2026-0008", "2026-10-18", 75),
+        ("emergency_response", "320724105-2026-0004", "2026-10-22", 71),
+        ("mandatory_report", "320724110-2026-0002", "2026-11-12", 50),
+        ("first_assessment", "320724107-2026-0016", "2026-09-16", 107)]
+    assert items[0] == {
+        "case_no": "320724107-2026-0017", "township": "汤沟镇", "village": "小圩村",
+        "level": "red", "kind": "emergency_response", "label": "应急处置", "due_on": "2026-09-21",
+        "due_at": "2026-09-20T16:00:00+00:00", "status": "overdue", "days_overdue": 102,
+        "owner": "township_supervisor", "owner_label": "乡镇儿童督导员"}
+    # the mandatory report is the assessor's (here the importing administrator's)
+    assert (items[5]["owner"], items[5]["owner_label"]) == ("local-admin", "local-admin")
     one = run("followups", "due", "--on", "2027-01-01", "--township", "320724101000", "--json")
-    assert {i["township"] for i in json.loads(one.output)["items"]} == {"堆沟港镇"}
+    one = json.loads(one.output)["items"]
+    assert {i["township"] for i in one} == {"堆沟港镇"}
+    assert Counter((i["kind"], i["status"]) for i in one) == {
+        ("visit", "overdue"): 11, ("reassessment", "overdue"): 3, ("reassessment", "due"): 3}
     bad = run("followups", "due", "--on", "2027-13-01")
     assert bad.exit_code == 2 and "不是有效日期" in bad.output
 

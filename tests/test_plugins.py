@@ -177,12 +177,35 @@ def test_enable_a_plugin_per_township_with_validated_settings(run, engine, tmp_p
     assert listed["localsms"]["enabled_for"] == []
 
 
-def test_hookspecs_take_keywords_only_and_have_examples():
+#: Every hook and the arguments the host passes it, by name.
+HOOK_ARGUMENTS = {
+    "jianhu_areas": (), "jianhu_case_event": ("session", "event"),
+    "jianhu_followup_policy": ("township_code",), "jianhu_form_fields": ("form_id",),
+    "jianhu_form_migrations": (), "jianhu_forms": (), "jianhu_handbook_pages": (),
+    "jianhu_plan_suggestions": ("scale", "result"), "jianhu_register_commands": ("cli",),
+    "jianhu_report_formats": (), "jianhu_reports": (), "jianhu_scales": (),
+    "jianhu_settings_schema": (), "jianhu_target_categories": (), "jianhu_web_pages": (),
+}
+
+
+def test_hookspecs_take_keywords_only_and_have_examples(host):
+    import inspect
+
     from jianhu import hookspecs
 
-    for name in dir(hookspecs):
-        if name.startswith("jianhu_"):
-            doc = getattr(hookspecs, name).__doc__
-            assert "Example::" in doc, name
+    assert {n for n in dir(hookspecs) if n.startswith("jianhu_")} == set(HOOK_ARGUMENTS)
+    for name, arguments in HOOK_ARGUMENTS.items():
+        spec = getattr(hookspecs, name)
+        params = list(inspect.signature(spec).parameters.values())
+        # plain named arguments: pluggy drops one with a default, and has no *args or **kwargs
+        assert [p.name for p in params] == list(arguments), name
+        assert all(p.kind is p.POSITIONAL_OR_KEYWORD and p.default is p.empty for p in params), name
+        caller = getattr(host.pm.hook, name)
+        assert caller.spec.argnames == arguments, name  # what pluggy passes, by keyword
+        if arguments:  # a hook is called with keywords only: a positional call is refused
+            with pytest.raises(TypeError, match="positional argument"):
+                caller(*[None] * len(arguments))
+        example = spec.__doc__.split("Example::")[1]
+        assert f"def {name}({', '.join(arguments)}):" in example, name
 
 

@@ -58,49 +58,6 @@ def test_report_bad_input(run, engine):
         "错误：不支持格式「pdf」")
 
 
-def test_small_cells_cannot_be_worked_out_by_subtraction():
-    from jianhu.extensions import Column, Table
-    from jianhu.reports import suppress_small_cells
-
-    cols = (Column("township", "乡镇"), Column("open_cases", "在办"), Column("level_red", "红"),
-            Column("level_green", "绿"))
-    rows = [{"township": "甲镇", "open_cases": 20, "level_red": 3, "level_green": 17},
-            {"township": "乙镇", "open_cases": 30, "level_red": 10, "level_green": 20},
-            {"township": "丙镇", "open_cases": 12, "level_red": 6, "level_green": 6},
-            {"township": "合计", "open_cases": 62, "level_red": 19, "level_green": 43}]
-    table = suppress_small_cells(Table("t", cols, rows))
-    out = table.rows
-    # 甲镇 red 3 is hidden as <5; its row's other level (17) and the columns' next smallest (丙镇
-    # 6 and 6) are hidden too, marked * (they are not small: printing <5 would be false)
-    assert out == [
-        {"township": "甲镇", "open_cases": 20, "level_red": "<5", "level_green": "*"},
-        {"township": "乙镇", "open_cases": 30, "level_red": 10, "level_green": 20},
-        {"township": "丙镇", "open_cases": 12, "level_red": "*", "level_green": "*"},
-        {"township": "合计", "open_cases": 62, "level_red": 19, "level_green": 43}]
-    assert table.notes == ("「<5」：人数为1至4人，不予显示；「*」：人数可能为5人或以上，"
-                           "为防止由合计反推出上述小数字而不予显示。",)
-
-
-def test_village_cells_cannot_be_worked_out_from_the_township_subtotal():
-    from jianhu.extensions import Column, Table
-    from jianhu.reports import suppress_small_cells
-
-    cols = (Column("township", "乡镇"), Column("village", "村"), Column("due", "到期随访"))
-    rows = [{"township": "甲镇", "village": "一村", "due": 3},
-            {"township": "甲镇", "village": "二村", "due": 9},
-            {"township": "甲镇", "village": "三村", "due": 12},
-            {"township": "甲镇", "village": "小计", "due": 24},
-            {"township": "乙镇", "village": "四村", "due": 0},
-            {"township": "乙镇", "village": "小计", "due": 0},
-            {"township": "丙镇", "village": "五村", "due": 2},
-            {"township": "丙镇", "village": "小计", "due": 2},
-            {"township": "合计", "village": "", "due": 26}]
-    out = [r["due"] for r in suppress_small_cells(Table("t", cols, rows)).rows]
-    # 一村 3 and 丙镇's 2 (village and subtotal) are small; 二村 9 is hidden so that 一村 cannot be
-    # worked out from 甲镇's subtotal, and 甲镇's subtotal so that 丙镇's cannot be from the total
-    assert out == ["<5", "*", 12, "*", 0, 0, "<5", "<5", 26]
-
-
 def test_exported_cells_cannot_start_a_formula(tmp_path):
     import csv
 

@@ -17,7 +17,7 @@ from collections import Counter
 import pytest
 import requests
 from markupsafe import escape
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from conftest import TEST_ENV, count
 from jianhu import hookimpl
@@ -25,6 +25,7 @@ from jianhu.dates import LOCAL_TZ
 from jianhu.db.models import (
     AuditEvent,
     Case,
+    CaseAssignment,
     Child,
     FormRecord,
     Person,
@@ -293,12 +294,27 @@ def test_a_case_of_another_town_is_not_found_by_url_and_by_api(site):
 
 
 def test_a_service_provider_sees_only_assigned_cases(site):
+    sample = site["sample"]
     api, _ = api_client(site, MOTHER)
-    rows = get(api, "/api/cases").json()
-    with open_session(site["sample"].engine) as session:
-        town_cases = session.scalar(select(func.count()).select_from(Case).where(
-            Case.case_no.like("320724100-%")))
-    assert len(rows) < town_cases
+    # the sample assigns the caring mother no case: she sees none of 新安镇's 41
+    assert get(api, "/api/cases").json() == []
+    with open_session(sample.engine) as session:
+        assert session.scalar(select(func.count()).select_from(Case).where(
+            Case.case_no.like("320724100-%"))) == 41
+        for case_no in (sample.own_case, sample.other_village_case):
+            session.add(CaseAssignment(case_id=session.scalar(select(Case.id).where(
+                Case.case_no == case_no)), person_code=MOTHER))
+        session.commit()
+    try:
+        rows = get(api, "/api/cases").json()
+        assert sorted(r["case_no"] for r in rows) == sorted([sample.own_case,
+                                                            sample.other_village_case])
+        assert get(api, f"/api/cases/{sample.own_case}").status_code == 200
+        assert get(api, f"/api/cases/{sample.other_town_case}").status_code == 404
+    finally:
+        with open_session(sample.engine) as session:
+            session.execute(delete(CaseAssignment).where(CaseAssignment.person_code == MOTHER))
+            session.commit()
 
 
 # ----------------------------------------------------------------------------- forms

@@ -202,6 +202,8 @@ def test_plan_suggestions_hook_and_recording_on_a_case(tmp_path):
 
     host = Host.load(env={"JIANHU_LOAD_PLUGINS": ""}, extra=[("csi", jianhu_csi)])
     result = jianhu_csi.score({"items": {f: 4 for f in jianhu_csi.FACTORS} | {
-        jianhu_csi.FACTORS[0]: 1}})
-    assert host.plan_suggestions("csi", result) == jianhu_csi.suggested_services(result) != []
+        "food_security": 1}})
+    # food security rated 1 (很差): help applying for benefits, and temporary care at once, in
+    # the order of SERVICE_TYPES
+    assert host.plan_suggestions("csi", result) == ["temporary_care", "benefit_application"]
     assert host.plan_suggestions("sdq", result) == []
