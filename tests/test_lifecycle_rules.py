@@ -115,6 +115,7 @@ class AuditRows:
 
     def __init__(self):
         self.rows = []
+        self.info = {}  # a session's info: no queued audit (jianhu.audit.defer)
 
     def execute(self, statement, rows):
         self.rows += rows
