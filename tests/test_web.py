@@ -906,6 +906,29 @@ def test_a_save_that_cannot_get_the_lock_in_time_says_so_in_chinese_and_writes_n
     assert records_count(site) == before
 
 
+def test_sqlite_locked_by_another_process_is_503_and_other_database_errors_are_a_crash(site):
+    """SQLite's own "database is locked" (another process held the file past the wait) reads as
+    busy (503, Chinese, try again); any other database error is a crash (500), not "busy"."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    def locked():
+        raise OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
+
+    def broken():
+        raise OperationalError("SELECT", {}, sqlite3.OperationalError("no such table: x"))
+
+    site["app"].add_api_route("/api/test-locked", locked)
+    site["app"].add_api_route("/api/test-broken", broken)
+    s = browser(site)
+    r = get(s, "/api/test-locked")
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert r.json() == {"detail": "系统正忙（其他人正在保存），这次操作没有保存任何内容：请稍等几秒再试一次"}
+    r = get(s, "/api/test-broken")
+    assert r.status_code == 500 and r.json()["detail"].startswith("系统出错了，这次操作没有保存")
+
+
 def _case_reads(site, case_no: str) -> int:
     """The supervisor's audited reads of the case."""
     with open_session(site["sample"].engine) as session:

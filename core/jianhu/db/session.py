@@ -147,14 +147,18 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def _release(conn: Any, *_: Any) -> None:
-    lock = conn.info.pop(_HOLDS, None)
-    if lock is not None:
-        lock.release()
+    # on the Connection's commit or rollback (the event runs just before the COMMIT itself: the
+    # next writer's BEGIN IMMEDIATE waits that moment out on busy_timeout)
+    _unlock(conn.info)
 
 
 def _release_on_checkin(_dbapi_connection: Any, record: Any) -> None:
     # a connection returned to the pool without commit or rollback through the Connection
-    lock = record.info.pop(_HOLDS, None)
+    _unlock(record.info)
+
+
+def _unlock(info: dict[str, Any]) -> None:
+    lock = info.pop(_HOLDS, None)  # the same dict as the Connection's .info
     if lock is not None:
         lock.release()
 
