@@ -418,6 +418,19 @@ def test_a_list_for_a_past_day_counts_its_hours_as_over(session, due):
     late = [(i.kind, i.overdue) for i in due_list(session, OCT_1, now=next_day)[:3]]
     assert late == [("emergency_response", True), ("mandatory_report", True),
                     ("emergency_response", False)]
+    at_the_hour = dt.datetime(2026, 10, 1, 6, 0, tzinfo=dt.UTC)  # the report's hour, 14:00
+    assert [(i.kind, i.overdue) for i in due_list(session, OCT_1, now=at_the_hour)[:3]] == late
     day_before = dt.datetime(2026, 9, 30, 4, 0, tzinfo=dt.UTC)  # made the day before
     early = [(i.kind, i.overdue) for i in due_list(session, OCT_1, now=day_before)[:3]]
     assert early == noon
+
+
+def test_of_two_like_tasks_the_one_with_an_hour_comes_first(session):
+    c = case(session, XJ_CLOSED)
+    task(session, c, "warning_letter_visit", dt.date(2026, 10, 3))
+    task(session, c, "warning_letter_visit", dt.date(2026, 10, 3),
+         due_at=dt.datetime(2026, 10, 3, 1, 0, tzinfo=dt.UTC))
+    assert [i.due_at for i in due_list(session, OCT_1, now=OCT_1_NOON)] == [
+        dt.datetime(2026, 10, 3, 1, 0, tzinfo=dt.UTC), None]
+    # a township without a task: an empty page, counted 0
+    assert due_page(session, OCT_1, township_code="320724101000", now=OCT_1_NOON) == DuePage(0, 0, [])
