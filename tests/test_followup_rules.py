@@ -16,10 +16,12 @@ from jianhu.default_plugins.policy import DEFAULT_POLICY
 from jianhu.errors import JianhuError
 from jianhu.followups import (
     DueItem,
+    DuePage,
     acknowledge,
     add_months,
     add_task,
     due_list,
+    due_page,
     finish,
     pending,
     schedule_after_grading,
@@ -393,3 +395,42 @@ def test_acknowledge_refuses(session, kind, message):
 ])
 def test_add_months(day, months, expected):
     assert add_months(day, months) == expected
+
+
+def test_the_due_list_a_page_at_a_time(session, due):
+    page = due_page(session, OCT_1, now=OCT_1_NOON, limit=3, offset=2)
+    assert page == DuePage(total=10, offset=2, items=[RED_VISIT, MEASURE, YELLOW_REASSESS])
+    assert due_page(session, OCT_1, now=OCT_1_NOON, offset=8) == DuePage(
+        total=10, offset=8, items=[OLD_KIND, ORANGE_VISIT])
+    assert due_page(session, OCT_1, township_code="320724101000", now=OCT_1_NOON).total == 2
+    me = Actor(SUPERVISOR, "督导甲", "township_supervisor")
+    assert due_page(session, OCT_1, now=OCT_1_NOON, mine=me, limit=1) == DuePage(
+        total=4, offset=0, items=[REPORT])
+
+
+def test_a_list_for_a_past_day_counts_its_hours_as_over(session, due):
+    # an emergency response due on the day with no hour: not overdue on the day
+    task(session, case(session, XJ_RED), "emergency_response", OCT_1)
+    noon = [(i.kind, i.overdue) for i in due_list(session, OCT_1, now=OCT_1_NOON)[:3]]
+    assert noon == [("emergency_response", True), ("emergency_response", False),
+                    ("mandatory_report", False)]
+    next_day = dt.datetime(2026, 10, 2, 4, 0, tzinfo=dt.UTC)  # the list of 1 October, made on the 2nd
+    late = [(i.kind, i.overdue) for i in due_list(session, OCT_1, now=next_day)[:3]]
+    assert late == [("emergency_response", True), ("mandatory_report", True),
+                    ("emergency_response", False)]
+    at_the_hour = dt.datetime(2026, 10, 1, 6, 0, tzinfo=dt.UTC)  # the report's hour, 14:00
+    assert [(i.kind, i.overdue) for i in due_list(session, OCT_1, now=at_the_hour)[:3]] == late
+    day_before = dt.datetime(2026, 9, 30, 4, 0, tzinfo=dt.UTC)  # made the day before
+    early = [(i.kind, i.overdue) for i in due_list(session, OCT_1, now=day_before)[:3]]
+    assert early == noon
+
+
+def test_of_two_like_tasks_the_one_with_an_hour_comes_first(session):
+    c = case(session, XJ_CLOSED)
+    task(session, c, "warning_letter_visit", dt.date(2026, 10, 3))
+    task(session, c, "warning_letter_visit", dt.date(2026, 10, 3),
+         due_at=dt.datetime(2026, 10, 3, 1, 0, tzinfo=dt.UTC))
+    assert [i.due_at for i in due_list(session, OCT_1, now=OCT_1_NOON)] == [
+        dt.datetime(2026, 10, 3, 1, 0, tzinfo=dt.UTC), None]
+    # a township without a task: an empty page, counted 0
+    assert due_page(session, OCT_1, township_code="320724101000", now=OCT_1_NOON) == DuePage(0, 0, [])
