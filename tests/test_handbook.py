@@ -97,7 +97,7 @@ def _norm(s: str) -> str:
 def site(tmp_path_factory) -> Path:
     """The handbook of a fresh install (defaults only), built once."""
     out = tmp_path_factory.mktemp("handbook") / "site"
-    build_site(Host.load(env=TEST_ENV), out)
+    build_site(Handbook(Host.load(env=TEST_ENV), commands=cli), out)
     return out
 
 
@@ -336,11 +336,16 @@ def test_refuses_a_foreign_directory_and_an_unknown_township(tmp_path):
 
 
 def test_bad_directive_and_bad_plugin_page_are_errors(host, tmp_path):
-    hb = Handbook(host)
+    hb = Handbook(host, commands=cli)
     with pytest.raises(HandbookError, match="未知的手册指令"):
         hb.expand("<!-- jianhu:nonsense -->", "x.md")
     with pytest.raises(HandbookError, match="jianhu no-such-command"):
         hb.expand("<!-- jianhu:command no-such-command -->", "x.md")
+    assert hb.expand("<!-- jianhu:command import screening -->", "x.md").startswith(
+        "```text\njianhu import screening [OPTIONS] FILE")
+    # the handbook does not import the CLI: made without the command, it says what it needs
+    with pytest.raises(HandbookError, match="生成命令行参考需要 jianhu 命令本身"):
+        Handbook(host).expand("<!-- jianhu:command import screening -->", "x.md")
     assert hb.expand("<!-- jianhu:value visit_days.red -->", "x.md") == "7"
     (tmp_path / "bad.py").write_text(
         "from jianhu import hookimpl\nfrom jianhu.extensions import HandbookPage\n"

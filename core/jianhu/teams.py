@@ -17,7 +17,6 @@ add|add-member|import|list``.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from jianhu.db.models import Person, Team, TeamMember, Township, Village
 from jianhu.db.session import unit_of_work
 from jianhu.errors import ImportRejected, JianhuError, RowError
 from jianhu.forms.fields import fold
+from jianhu.jsonfiles import read_json
 from jianhu.roles import Actor, role_labels
 from jianhu.scope import Scope
 
@@ -376,15 +376,7 @@ class TeamsImport:
 def _rows(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], type[RowError]]:
     """``(row number, {column key: value})`` of a teams file (XLSX/CSV, or JSON)."""
     if path.suffix.lower() == ".json":
-        from jianhu.cli.root import read_json_object
-
-        if not path.is_file():
-            raise JianhuError(f"找不到文件：{path}")
-        try:
-            raw = json.loads(path.read_text("utf-8-sig"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            read_json_object(path)  # raises the usual Chinese message
-            raise
+        raw = read_json(path)
         teams = raw.get("teams") if isinstance(raw, dict) else raw
         if not isinstance(teams, list) or not all(isinstance(t, dict) for t in teams):
             raise JianhuError(f"{path.name} 应为队伍的列表（或 {{\"teams\": [...]}}）")

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from jianhu.cli.root import Workspace, cli, console, pass_workspace, read_json_object
+from jianhu.cli.root import Workspace, cli, console, pass_workspace
 from jianhu.extensions import LEVEL_LABELS, LEVELS, level_label
+from jianhu.jsonfiles import read_json_object
 from jianhu.tasks import KIND_LABELS
 
 if TYPE_CHECKING:

@@ -15,6 +15,15 @@ _config = click.option("--config", "config", type=click.Path(exists=True, path_t
                        help="改用另一份 mkdocs.yml（编辑手写章节时指向源代码的 docs/）")
 
 
+def workspace_handbook(ws: Workspace, township: str | None) -> Any:
+    """The workspace's :class:`~jianhu.handbook.model.Handbook` for ``township``: its plugins, its
+    teams, and the running ``jianhu`` command for the CLI reference."""
+    from jianhu.handbook.model import Handbook
+
+    return Handbook(ws.host, township, workspace_teams(ws, township),
+                    commands=click.get_current_context().find_root().command)
+
+
 def workspace_teams(ws: Workspace, township: str | None) -> list[Any] | None:
     """The workspace's teams for the handbook's 队伍与培训 chapter (:func:`jianhu.teams.listing`,
     in the acting person's scope), or ``None`` when there is no database to read (a handbook
@@ -52,8 +61,7 @@ def handbook_build(ws: Workspace, township: str | None, out: Path, config: Path 
     """生成操作手册网站（MkDocs，严格模式）：手写章节加上从系统生成的参考资料。"""
     from jianhu.handbook.site import build_site
 
-    site = build_site(ws.host, out, township=township, config=config,
-                      teams=workspace_teams(ws, township))
+    site = build_site(workspace_handbook(ws, township), out, config=config)
     click.echo(f"已生成操作手册「{site.title}」：{site.out}（{site.pages}页，其中"
                f"{site.generated}页由系统生成）。用浏览器打开 {site.out / 'index.html'}")
 
@@ -68,9 +76,9 @@ def handbook_serve(ws: Workspace, township: str | None, port: int, config: Path 
     """在本机预览操作手册（培训师用），修改手写章节后自动刷新；按 Ctrl+C 停止。"""
     from jianhu.handbook.site import serve_site
 
+    hb = workspace_handbook(ws, township)
     click.echo(f"预览地址：http://127.0.0.1:{port}/（按 Ctrl+C 停止）")
-    serve_site(ws.host, township=township, port=port, config=config,
-               teams=workspace_teams(ws, township))
+    serve_site(hb, port=port, config=config)
 
 
 @handbook.command(name="pdf")
@@ -83,6 +91,5 @@ def handbook_pdf(ws: Workspace, township: str | None, out: Path, config: Path | 
     """生成可打印的操作手册 PDF（A4，含封面和目录）。"""
     from jianhu.handbook.pdf import build_pdf
 
-    built = build_pdf(ws.host, out, township=township, config=config,
-                      teams=workspace_teams(ws, township))
+    built = build_pdf(workspace_handbook(ws, township), out, config=config)
     click.echo(f"已生成「{built.title}」PDF：{built.path}（{built.pages}个章节和页面）")

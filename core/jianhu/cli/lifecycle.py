@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from jianhu.cli.root import Workspace, cli, console, pass_workspace, read_json_object
+from jianhu.cli.root import Workspace, cli, console, pass_workspace
+from jianhu.jsonfiles import read_json_object
 from jianhu.lifecycle import RECORD_FORMS
 
 

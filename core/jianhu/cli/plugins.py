@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from jianhu.cli.root import Workspace, cli, console, pass_workspace, read_json_object
+from jianhu.cli.root import Workspace, cli, console, pass_workspace
 from jianhu.errors import JianhuError
+from jianhu.jsonfiles import read_json_object
 
 
 @cli.group()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -379,24 +378,6 @@ def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
-
-
-def read_json_object(path: Path) -> dict[str, Any]:
-    """Read a UTF-8 (BOM allowed) JSON file holding one object.
-
-    Raises:
-        JianhuError: not UTF-8, not JSON, or not an object (Chinese message naming the file).
-    """
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        where = "文件是空的" if not exc.doc.strip() else f"第{exc.lineno}行第{exc.colno}列格式有误"
-        raise JianhuError(f"{path.name} 不是有效的 JSON 文件：{where}") from None
-    except UnicodeDecodeError:
-        raise JianhuError(f"{path.name} 不是 UTF-8 编码的文本文件（请另存为 UTF-8）") from None
-    if not isinstance(doc, dict):
-        raise JianhuError(f"{path.name} 应为一个 JSON 对象")
-    return doc
 
 
 def console() -> Any:

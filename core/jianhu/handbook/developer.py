@@ -38,11 +38,9 @@ REGISTRATIONS = {
 
 
 # ------------------------------------------------------------------------------------- CLI
-def command_tree(host: Any) -> click.Group:
-    """The ``jianhu`` root group as the workspace runs it: the core commands plus every command
+def command_tree(host: Any, cli: click.Group) -> click.Group:
+    """The ``jianhu`` root group ``cli`` as the workspace runs it: its commands plus every command
     plugins register (on a copy, so the process's own group is not changed)."""
-    from jianhu.cli import cli
-
     root = click.Group(name="jianhu", commands=dict(cli.commands), params=list(cli.params),
                        help=cli.help)
     host.register_commands(root)
@@ -115,7 +113,7 @@ def _param_rows(cmd: click.Command, ctx: click.Context) -> list[list[Any]]:
 
 def cli_markdown(hb: Handbook) -> str:
     """The CLI reference page: every command with usage, help text and parameters."""
-    root = command_tree(hb.host)
+    root = hb.commands
     out = ["# 命令行参考\n\n本页由运行中的 `jianhu` 命令逐条生成（含插件增加的命令）。任何命令加 `--help` "
            "都能在终端看到同样的说明。出错时命令打印「错误：……」并以非零状态退出。\n"]
     for path, cmd, ctx in walk(root):
@@ -143,7 +141,7 @@ def command_snippet(hb: Handbook, words: list[str], page: str) -> str:
     Raises:
         KeyError: there is no such command (the chapter names a command that does not exist).
     """
-    root = command_tree(hb.host)
+    root = hb.commands
     wanted = ("jianhu", *words)
     for path, cmd, ctx in walk(root):
         if path == wanted:

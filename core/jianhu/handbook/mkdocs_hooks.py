@@ -8,7 +8,9 @@
 
 The handbook in use is the one :func:`using` set (``jianhu handbook build`` does); when MkDocs runs
 on its own (``mkdocs build -f docs/mkdocs.yml``) the hooks load the plugins the environment names
-(``JIANHU_PLUGINS_DIR``, ``JIANHU_LOAD_PLUGINS``…) and read ``JIANHU_HANDBOOK_TOWNSHIP``.
+(``JIANHU_PLUGINS_DIR``, ``JIANHU_LOAD_PLUGINS``…), read ``JIANHU_HANDBOOK_TOWNSHIP``, and
+document the command ``docs/jianhu_hooks.py`` gives :func:`document` (the package's handbook
+never imports its CLI: the CLI is the layer above it).
 """
 
 from __future__ import annotations
@@ -20,12 +22,20 @@ from contextlib import contextmanager
 from importlib import resources
 from typing import Any
 
+import click
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 
 from jianhu.handbook.model import Handbook, HandbookError
 
 _active: Handbook | None = None
+_commands: click.Group | None = None
+
+
+def document(commands: click.Group) -> None:
+    """The ``jianhu`` root command a handbook built by MkDocs on its own documents."""
+    global _commands
+    _commands = commands
 
 
 @contextmanager
@@ -45,7 +55,8 @@ def current() -> Handbook:
     if _active is None:
         from jianhu.plugins import Host
 
-        _active = Handbook(Host.load(), os.environ.get("JIANHU_HANDBOOK_TOWNSHIP") or None)
+        _active = Handbook(Host.load(), os.environ.get("JIANHU_HANDBOOK_TOWNSHIP") or None,
+                           commands=_commands)
     return _active
 
 

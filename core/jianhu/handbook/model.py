@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import click
+
 from jianhu import __version__
 from jianhu.errors import JianhuError
 from jianhu.extensions import Area, FollowupPolicy
@@ -58,16 +60,21 @@ class Handbook:
         host: the loaded plugins (:meth:`jianhu.plugins.Host.load`).
         township: a township's 12-digit code (its name is accepted too); ``None`` for the whole
             workspace.
+        teams: the workspace's teams (:class:`jianhu.teams.TeamView`) when the build reads its
+            database (``jianhu handbook build`` in a workspace), else ``None``.
+        commands: the ``jianhu`` root command the CLI reference documents (the CLI passes its own
+            root group; the handbook never imports the CLI). Without it, the pages and directives
+            that quote commands refuse to build.
 
     Raises:
         HandbookError: ``township`` is not a township of the workspace.
     """
 
-    def __init__(self, host: Host, township: str | None = None, teams: list[Any] | None = None):
+    def __init__(self, host: Host, township: str | None = None, teams: list[Any] | None = None,
+                 commands: click.Group | None = None):
         self.host = host
-        #: The workspace's teams (:class:`jianhu.teams.TeamView`) when the build reads its
-        #: database (``jianhu handbook build`` in a workspace), else ``None``.
         self.teams = teams
+        self._commands = commands
         self.township: Area | None = None
         if township:
             towns = [a for a in host.areas.values() if a.level != "county"]
@@ -79,6 +86,18 @@ class Handbook:
         self._owners: dict[tuple[str, str, str], str] = {}
 
     # ------------------------------------------------------------------ facts
+    @cached_property
+    def commands(self) -> click.Group:
+        """The ``jianhu`` command as this workspace runs it: the root group given to the handbook
+        plus every command the plugins register (:func:`developer.command_tree`).
+
+        Raises:
+            HandbookError: the handbook was made without the root command.
+        """
+        if self._commands is None:
+            raise HandbookError("生成命令行参考需要 jianhu 命令本身：请用 jianhu handbook build 生成手册")
+        return developer.command_tree(self.host, self._commands)
+
     @cached_property
     def towns(self) -> list[Area]:
         """The townships the handbook covers, by code."""

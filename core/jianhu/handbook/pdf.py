@@ -21,7 +21,6 @@ from typing import Any
 from jianhu import __version__
 from jianhu.handbook.model import Handbook, HandbookError
 from jianhu.handbook.site import config_file, load_config
-from jianhu.plugins import Host
 
 CSS = """
 @page {
@@ -174,22 +173,20 @@ def render_html(hb: Handbook, config: str | os.PathLike[str] | None = None) -> t
     return doc, len(entries), site_name
 
 
-def build_pdf(host: Host, out: str | os.PathLike[str], township: str | None = None,
-              config: str | os.PathLike[str] | None = None,
-              teams: list[Any] | None = None) -> PdfBuild:
-    """Write the whole handbook as one A4 PDF with a table of contents.
+def build_pdf(hb: Handbook, out: str | os.PathLike[str],
+              config: str | os.PathLike[str] | None = None) -> PdfBuild:
+    """Write the whole handbook ``hb`` as one A4 PDF with a table of contents.
 
     Args:
-        host: the loaded plugins of the workspace.
+        hb: the handbook (plugins, township, teams and the ``jianhu`` command it documents).
         out: the PDF file to write (its folder must exist).
-        township: 12-digit code (or name) of a township; ``None``: the workspace.
         config: another ``mkdocs.yml`` (a checkout's ``docs/``).
 
     Returns:
         a :class:`PdfBuild`.
 
     Raises:
-        HandbookError: unknown township, a missing chapter, a bad directive, or the folder of
+        HandbookError: a missing chapter, a bad directive, or the folder of
             ``out`` does not exist.
     """
     from weasyprint import HTML
@@ -197,7 +194,6 @@ def build_pdf(host: Host, out: str | os.PathLike[str], township: str | None = No
     out = Path(out)
     if not out.parent.is_dir():
         raise HandbookError(f"目录 {out.parent} 不存在")
-    hb = Handbook(host, township, teams)
     doc, pages, title = render_html(hb, config)
     HTML(string=doc, base_url=str(config_file(config).parent)).write_pdf(out)
     return PdfBuild(out, pages, title)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from jianhu.handbook.model import Handbook, HandbookError
-from jianhu.plugins import Host
 
 #: File written into a built site so a later build may clean the directory (and nothing else).
 MARKER = ".jianhu-handbook"
@@ -81,25 +80,21 @@ class SiteBuild:
     title: str
 
 
-def build_site(host: Host, out: str | os.PathLike[str], township: str | None = None,
-               config: str | os.PathLike[str] | None = None,
-               teams: list[Any] | None = None) -> SiteBuild:
-    """Build the handbook site into directory ``out`` with MkDocs in strict mode.
+def build_site(hb: Handbook, out: str | os.PathLike[str],
+               config: str | os.PathLike[str] | None = None) -> SiteBuild:
+    """Build handbook ``hb`` as a site in directory ``out`` with MkDocs in strict mode.
 
     Args:
-        host: the loaded plugins of the workspace.
+        hb: the handbook (plugins, township, teams and the ``jianhu`` command it documents).
         out: the site directory; created if missing. A non-empty directory that is not an earlier
             handbook build is refused (MkDocs empties the directory it builds into).
-        township: 12-digit code (or name) of a township to build for; ``None``: the workspace.
         config: another ``mkdocs.yml`` (e.g. a checkout's ``docs/`` while editing chapters).
-        teams: the workspace's teams (:func:`jianhu.teams.listing`) to list per township, or
-            ``None`` (the chapter then says where to find them).
 
     Returns:
         a :class:`SiteBuild`.
 
     Raises:
-        HandbookError: unknown township, a non-empty foreign directory, or the build failed (a
+        HandbookError: a non-empty foreign directory, or the build failed (a
             broken link or any other MkDocs warning fails it, as ``strict: true`` says).
     """
     from mkdocs.commands.build import build
@@ -109,7 +104,6 @@ def build_site(host: Host, out: str | os.PathLike[str], township: str | None = N
 
     out = Path(out).resolve()
     _check_out_dir(out)
-    hb = Handbook(host, township, teams)
     path = config_file(config)
     with using(hb):
         cfg = load_config(path, site_dir=str(out))
@@ -127,20 +121,18 @@ def build_site(host: Host, out: str | os.PathLike[str], township: str | None = N
     return SiteBuild(out, pages, len(hb.pages), cfg.site_name)
 
 
-def serve_site(host: Host, township: str | None = None, port: int = 8000,
-               config: str | os.PathLike[str] | None = None,
-               teams: list[Any] | None = None) -> None:
-    """Serve the handbook on ``http://127.0.0.1:PORT/`` with live reload until interrupted.
+def serve_site(hb: Handbook, port: int = 8000,
+               config: str | os.PathLike[str] | None = None) -> None:
+    """Serve handbook ``hb`` on ``http://127.0.0.1:PORT/`` with live reload until interrupted.
 
     Raises:
-        HandbookError: unknown township, or the configuration is invalid.
+        HandbookError: the configuration is invalid.
     """
     from mkdocs.commands.serve import serve
     from mkdocs.exceptions import MkDocsException
 
     from jianhu.handbook.mkdocs_hooks import using
 
-    hb = Handbook(host, township, teams)
     path = config_file(config)
     with using(hb):
         try:
