@@ -349,3 +349,119 @@ def test_header_only_files_semicolons_and_a_named_sheet(session, host, tmp_path)
     assert import_screening(session, host, path, actor="t", sheet="调查表").created == 1
     with pytest.raises(JianhuError, match="找不到表头"):
         import_screening(session, host, path, actor="t", sheet="填表说明")
+
+
+# ------------------------------------------------------------------ large files, flat memory
+_CHARS = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥"
+
+
+def _children(n):
+    """``n`` valid surveys of different girls born 2014-06-01 (citizen IDs in sequence)."""
+    from datetime import date
+
+    from jianhu import citizen_id
+
+    return [survey(child__name="测" + _CHARS[i % 22] + _CHARS[i // 22 % 22],
+                   child__citizen_id=citizen_id.make(str(320700 + i // 450), date(2014, 6, 1),
+                                                     2 * (i % 450) + 2))
+            for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    """3,001 good surveys (rows 2–3002) as a streamed workbook (written in openpyxl's
+    write-only mode) and as CSV."""
+    host = Host.load(env=TEST_ENV)
+    form = load_form(host, "screening")
+    out = tmp_path_factory.mktemp("big")
+    docs = _children(3001)
+    return docs, write_xlsx(form, docs, out / "big.xlsx"), write_csv(form, docs, out / "big.csv")
+
+
+class _NoCalamine:
+    class CalamineWorkbook:
+        @staticmethod
+        def from_path(path):
+            raise AssertionError("an XLSX must be streamed, not read whole by python-calamine")
+
+
+def test_a_large_workbook_is_streamed_and_imported_whole(session, host, big, monkeypatch):
+    import jianhu.imports.tables as tables
+    from jianhu.db.models import FollowUp
+
+    monkeypatch.setattr(tables, "python_calamine", _NoCalamine)
+    s = import_screening(session, host, big[1], actor="t")
+    assert (s.rows, s.created, s.updated, s.cases_opened) == (3001, 3001, 0, 3001)
+    assert (count(session, Child), count(session, FormRecord), count(session, Guardian),
+            count(session, Case), count(session, FollowUp)) == (3001, 3001, 9003, 3001, 3001)
+    child = session.scalars(select(Child).where(Child.citizen_id == "320704201406014023")).one()
+    assert (child.name, child.birth_date.isoformat()) == ("测戌丙", "2014-06-01")
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_a_bad_last_row_of_a_large_file_writes_nothing(session, host, big, tmp_path, kind):
+    """Rows 2–2001 are written before row 3002 is read: the whole import is rolled back."""
+    from jianhu.db.models import FollowUp
+
+    form = load_form(host, "screening")
+    docs = [*big[0][:3000], survey(child__sex="未知", child__name="测末",
+                                   child__citizen_id="320724201406019989")]
+    write = write_xlsx if kind == "xlsx" else write_csv
+    path = write(form, docs, tmp_path / f"end.{kind}")
+    with pytest.raises(ImportRejected) as err:
+        import_screening(session, host, path, actor="t")
+    assert [str(e) for e in err.value.errors] == ["第3002行「儿童性别」：「未知」不是可选项，可选：男、女"]
+    assert str(err.value) == "导入被拒绝：共3001行，其中1行有错误，未写入任何数据。"
+    for model in (Child, Guardian, FormRecord, Case, FollowUp, AuditEvent, Village):
+        assert count(session, model) == 0, model
+
+
+def test_a_child_listed_again_thousands_of_rows_later(session, host, big, tmp_path):
+    form = load_form(host, "screening")
+    again = {**big[0][0], "survey": {**big[0][0]["survey"], "date": "2026-03-16"}}
+    path = write_csv(form, [*big[0][:3000], again], tmp_path / "again.csv")
+    with pytest.raises(ImportRejected) as err:
+        import_screening(session, host, path, actor="t")
+    assert [str(e) for e in err.value.errors] == ["第3002行：与第2行是同一名儿童，请合并为一行"]
+    assert count(session, Child) == 0
+
+
+def test_a_file_of_many_bad_rows_keeps_the_first_problems_and_counts_all(session, host, tmp_path,
+                                                                       monkeypatch, run):
+    import jianhu.imports.screening as screening
+
+    monkeypatch.setattr(screening, "KEEP", 3)
+    form = load_form(host, "screening")
+    docs = [{**d, "child": {**d["child"], "sex": "未知"}} for d in _children(7)]
+    path = write_csv(form, docs, tmp_path / "bad.csv")
+    with pytest.raises(ImportRejected) as err:
+        import_screening(session, host, path, actor="t")
+    assert [e.row for e in err.value.errors] == [2, 3, 4]
+    assert (err.value.total, err.value.bad_rows, err.value.rows_read) == (7, 7, 7)
+    assert str(err.value) == "导入被拒绝：共7行，其中7行有错误，未写入任何数据。"
+    result = run("import", "screening", str(path))
+    assert result.output == ("导入被拒绝：共7行，其中7行有错误，未写入任何数据。\n"
+                             "  第2行「儿童性别」：「未知」不是可选项，可选：男、女\n"
+                             "  第3行「儿童性别」：「未知」不是可选项，可选：男、女\n"
+                             "  第4行「儿童性别」：「未知」不是可选项，可选：男、女\n"
+                             "  ……另有4处错误未列出\n")
+
+
+@pytest.mark.parametrize("sample", [1000, 2500])
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8-sig", "utf-8"])
+def test_the_csv_encoding_is_told_from_its_first_bytes(session, host, tmp_path, monkeypatch,
+                                                      encoding, sample):
+    """The encoding is read from a sample (a megabyte; here 1,000 or 2,500 bytes, ending within
+    a character), and the rows after it are read in that encoding."""
+    import jianhu.imports.tables as tables
+
+    monkeypatch.setattr(tables, "ENCODING_SAMPLE", sample)
+    form = load_form(host, "screening")
+    docs = _children(30)
+    path = write_csv(form, docs, tmp_path / f"{encoding}.csv", encoding)
+    assert path.stat().st_size > 3000
+    assert tables.detect_encoding(path) == {"gbk": "gb18030"}.get(encoding, encoding)
+    s = import_screening(session, host, path, actor="t")
+    assert s.created == 30
+    assert session.scalars(select(Child.name).where(
+        Child.citizen_id == "320700201406010449")).one() == "测亥甲"

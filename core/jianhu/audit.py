@@ -30,12 +30,16 @@ def current_actor(env: Mapping[str, str] | None = None) -> str:
     return env.get("JIANHU_USER") or DEFAULT_ACTOR
 
 
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+
+
 def jsonable(value: Any) -> Any:
     """Turn dates, UUIDs and nested containers into JSON values for before/after snapshots."""
     if value is None or isinstance(value, str | int | float):
         return value
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {k if type(k) is str else str(k): v if type(v) in _PLAIN else jsonable(v)
+                for k, v in value.items()}
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, uuid.UUID):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -27,7 +28,12 @@ def form_date(value: object) -> dt.date | None:
     """The day of a form document's date (``YYYY-MM-DD``, a real day, in
     :data:`FIRST_YEAR`–:data:`LAST_YEAR`), or ``None`` when it is not one (the forms' ``date``
     format, :mod:`jianhu.forms.validation`)."""
-    if not isinstance(value, str) or not _ISO_DAY.match(value):
+    return _form_day(value) if isinstance(value, str) else None
+
+
+@lru_cache(maxsize=16384)  # the same days recur in a survey file (births, survey days)
+def _form_day(value: str) -> dt.date | None:
+    if not _ISO_DAY.match(value):
         return None
     try:
         day = dt.date.fromisoformat(value)
@@ -99,7 +105,13 @@ def parse_date(value: object) -> dt.date:
             return _EXCEL_EPOCH + dt.timedelta(days=int(value))
         else:
             raise ValueError(f"「{value}」不是日期")
-    text = unicodedata.normalize("NFKC", str(value)).strip()
+    return _date_text(str(value))
+
+
+@lru_cache(maxsize=16384)  # the same days recur in a survey file (births, survey days)
+def _date_text(value: str) -> dt.date:
+    """:func:`parse_date` of a text (raising its ``ValueError``, which is not kept)."""
+    text = unicodedata.normalize("NFKC", value).strip()
     match = _YMD.match(text) or _COMPACT.match(text)
     if not match:
         raise ValueError(f"日期「{text}」无法识别，请写作 2016-03-08、2016/3/8 或 2016年3月8日")

@@ -29,10 +29,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from jianhu import audit
+from jianhu.db.lookup import KeyLookup
 from jianhu.db.models import Case, Child, DuplicateAlert, Township, Village
 from jianhu.db.rls import across_townships
 from jianhu.errors import JianhuError
@@ -43,15 +44,30 @@ KIND_LABELS = {"held_elsewhere": "他乡镇（村）儿童被重复登记", "sim
 STATUS_LABELS = {"open": "待核实", "same": "是同一儿童", "different": "不是同一儿童"}
 
 
-@lru_cache(maxsize=65536)
-def pinyin(name: str) -> list[str]:
-    """The name's toneless pinyin syllables (陈壹 → ``["chen", "yi"]``), from each character's
-    most common reading (pypinyin without its phrase dictionary: a name is not a phrase, and the
-    dictionary costs about 45 MB). Imported on first use, so commands that add no child stay quick."""
+def _lazy_pinyin(text: str) -> list[str]:
     os.environ.setdefault("PYPINYIN_NO_PHRASES", "true")
     from pypinyin import lazy_pinyin
 
-    return lazy_pinyin(name.strip())
+    return lazy_pinyin(text)
+
+
+@lru_cache(maxsize=32768)
+def _syllable(char: str) -> str:
+    """One Chinese character's toneless syllable."""
+    return _lazy_pinyin(char)[0]
+
+
+def pinyin(name: str) -> list[str]:
+    """The name's toneless pinyin syllables (陈壹 → ``["chen", "yi"]``), from each character's
+    most common reading (pypinyin without its phrase dictionary: a name is not a phrase, and the
+    dictionary costs about 45 MB). Imported on first use, so commands that add no child stay quick.
+
+    Without phrases a character reads the same in any name, so a name of Chinese characters
+    (U+4E00–U+9FFF) is read a character at a time, each reading kept; any other name whole."""
+    name = name.strip()
+    if name and all("\u4e00" <= ch <= "\u9fff" for ch in name):
+        return [_syllable(ch) for ch in name]
+    return _lazy_pinyin(name)
 
 
 def name_key(name: str) -> str:
@@ -80,14 +96,19 @@ class Match:
     score: int
 
 
-def _candidates(conn: Any, keys: set[str]) -> list[Any]:
-    cols = (Child.id, Child.name, Child.sex, Child.birth_date, Child.citizen_id,
-            Child.township_id, Child.village_id, Child.name_key)
-    out: list[Any] = []
-    ordered = sorted(keys)
-    for start in range(0, len(ordered), 500):
-        out.extend(conn.execute(select(*cols).where(Child.name_key.in_(ordered[start:start + 500]))))
-    return out
+_CANDIDATES = KeyLookup(
+    select(Child.id, Child.name, Child.sex, Child.birth_date, Child.citizen_id, Child.township_id,
+           Child.village_id, Child.name_key),
+    lambda p: and_(Child.name_key == p("key"), Child.sex == p("sex"),
+                   Child.birth_date.between(p("from"), p("to"))))
+
+
+def _candidates(conn: Any, keys: set[tuple[str, str, dt.date]]) -> list[Any]:
+    """The children of these name keys and sexes born within a day of these dates (through the
+    index of name keys: :mod:`jianhu.db.lookup`)."""
+    day = dt.timedelta(days=1)
+    return list(_CANDIDATES.rows(conn, [{"key": k, "sex": s, "from": b - day, "to": b + day}
+                                        for k, s, b in sorted(keys)]))
 
 
 def find_similar(session: Session, new: list[dict[str, Any]]) -> list[Match]:
@@ -95,7 +116,7 @@ def find_similar(session: Session, new: list[dict[str, Any]]) -> list[Match]:
     ``row, id, name, sex, birth_date, citizen_id``), best match first per row."""
     if not new:
         return []
-    keys = {name_key(c["name"]) for c in new}
+    keys = {(c.get("name_key") or name_key(c["name"]), c["sex"], c["birth_date"]) for c in new}
     with across_townships(session) as conn:
         rows = _candidates(conn, keys)
         if conn is not session.connection():  # the session also sees its own unwritten rows
@@ -107,7 +128,7 @@ def find_similar(session: Session, new: list[dict[str, Any]]) -> list[Match]:
     out = []
     for c in new:
         best: Match | None = None
-        for r in by_key.get((name_key(c["name"]), c["sex"]), {}).values():
+        for r in by_key.get((c.get("name_key") or name_key(c["name"]), c["sex"]), {}).values():
             if r.id == c["id"] or (r.id in new_ids and str(r.id) > str(c["id"])):
                 continue  # itself, or the other half of a pair within the file
             if abs((r.birth_date - c["birth_date"]).days) > 1 or (c["citizen_id"] and r.citizen_id):

@@ -21,10 +21,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import and_, insert, select
 from sqlalchemy.orm import Session
 
 from jianhu import audit
+from jianhu.db.lookup import KeyLookup
 from jianhu.db.models import Child, DuplicateAlert, Township, Village
 from jianhu.db.rls import across_townships
 from jianhu.scope import Scope, current
@@ -110,6 +111,23 @@ def report(session: Session, alerts: list[dict[str, Any]]) -> None:
     session.commit()
 
 
+FOUND_COLUMNS = (Child.id, Child.citizen_id, Child.township_id, Child.village_id, Child.name,
+                 Child.sex, Child.birth_date, Child.name_key, Child.legal_basis, Child.consent,
+                 Child.version)
+_LOOKUPS: dict[Any, KeyLookup] = {}
+
+
+def _by_identity(key: Any, limit: Any) -> KeyLookup:
+    """The lookup of children by village, name and birth date within a scope (``key`` names the
+    scope: its statements are compiled once; :mod:`jianhu.db.lookup`)."""
+    if key not in _LOOKUPS:
+        if len(_LOOKUPS) > 64:
+            _LOOKUPS.clear()
+        _LOOKUPS[key] = KeyLookup(limit(select(*FOUND_COLUMNS)), lambda p: and_(
+            Child.village_id == p("v"), Child.name == p("n"), Child.birth_date == p("b")))
+    return _LOOKUPS[key]
+
+
 def find_children(session: Session, batch: list[dict[str, Any]]) -> dict[tuple, Any]:
     """Find the stored children in the actor's scope for a batch, by citizen ID, else name +
     birth date + village.
@@ -127,21 +145,19 @@ def find_children(session: Session, batch: list[dict[str, Any]]) -> dict[tuple, 
     """
     scope = current(session)
     limit = scope.children if scope is not None else (lambda stmt: stmt)
-    cols = (Child.id, Child.citizen_id, Child.township_id, Child.village_id, Child.name,
-            Child.sex, Child.birth_date, Child.name_key, Child.legal_basis, Child.consent,
-            Child.version)
     ids = [c["citizen_id"] for c in batch if c["citizen_id"]]
     found: dict[tuple, Any] = {}
     if ids:
-        for row in session.execute(limit(select(*cols).where(Child.citizen_id.in_(ids)))):
+        for row in session.execute(limit(select(*FOUND_COLUMNS).where(Child.citizen_id.in_(ids)))):
             found["id", row.citizen_id] = row
-    triples = [(c["village_id"], c["name"], c["birth_date"]) for c in batch
+    triples = [{"v": c["village_id"], "n": c["name"], "b": c["birth_date"]} for c in batch
                if not c["citizen_id"] or ("id", c["citizen_id"]) not in found]
     if triples:
-        stmt = limit(select(*cols).where(
-            tuple_(Child.village_id, Child.name, Child.birth_date).in_(triples)))
         by_triple: dict[tuple, Any] = {}
-        for r in session.execute(stmt):  # a child registered without an ID first
+        key = None if scope is None else (scope.township_id, scope.village_id, scope.assigned_only,
+                                          scope.actor.code if scope.assigned_only else None)
+        lookup = _by_identity(key, limit)
+        for r in lookup.rows(session, triples):  # a child registered without an ID first
             key = (r.village_id, r.name, r.birth_date)
             if key not in by_triple or r.citizen_id is None:
                 by_triple[key] = r

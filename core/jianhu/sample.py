@@ -272,7 +272,7 @@ def generate(host: Host, children: int, seed: int,
         yield doc, gen.assessment(doc, codes) if opens and gen.r.random() >= 0.08 else None
 
 
-def _human_cell(rng: random.Random) -> Any:
+def human_cell(rng: random.Random) -> Any:
     """A cell writer that writes some dates the way people type them."""
 
     def cell(f: Any, value: Any) -> Any:
@@ -318,7 +318,7 @@ def write_sample(host: Host, out: str | Path, children: int, seed: int) -> Sampl
                 pairs.append((doc, sheet))
             yield doc
 
-    cells = _human_cell(random.Random(seed + 1))
+    cells = human_cell(random.Random(seed + 1))
     n = write_rows(screening_form, surveys(), out / "screening.xlsx", cells)
     m = write_rows(assessment_form, [s for _, s in pairs], out / "assessment.xlsx", cells)
     rng = random.Random(seed + 2)

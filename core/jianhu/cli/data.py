@@ -51,11 +51,11 @@ def import_screening_cmd(ws: Workspace, file: Path, dry_run: bool, sheet: str | 
                    "「应急处置」待办，请立即查看 jianhu followups due。")
     if s.warnings:
         done = "试导入，未写入" if s.dry_run else "已导入，请用 jianhu duplicates list 核实"
-        click.echo(f"提示：{len(s.warnings)}名新登记儿童疑似与已登记儿童重复（{done}）：")
+        click.echo(f"提示：{s.possible_duplicates}名新登记儿童疑似与已登记儿童重复（{done}）：")
         for w in s.warnings[:20]:
             click.echo(f"  {w}")
-        if len(s.warnings) > 20:
-            click.echo(f"  ……另有{len(s.warnings) - 20}处未列出")
+        if s.possible_duplicates > 20:
+            click.echo(f"  ……另有{s.possible_duplicates - 20}处未列出")
 
 
 @import_.command(name="assessment")

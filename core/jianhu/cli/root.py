@@ -249,8 +249,9 @@ class JianhuGroup(_Chinese, click.Group):
             click.echo(str(exc), err=True)
             for error in exc.errors[:MAX_ROW_ERRORS]:
                 click.echo(f"  {error}", err=True)
-            if len(exc.errors) > MAX_ROW_ERRORS:
-                click.echo(f"  ……另有{len(exc.errors) - MAX_ROW_ERRORS}处错误未列出", err=True)
+            if exc.total > min(len(exc.errors), MAX_ROW_ERRORS):
+                click.echo(f"  ……另有{exc.total - min(len(exc.errors), MAX_ROW_ERRORS)}处错误未列出",
+                           err=True)
             sys.exit(1)
         except JianhuError as exc:
             _fail(str(exc))

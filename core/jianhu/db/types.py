@@ -33,6 +33,22 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         value = value.astimezone(dt.UTC)
         return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
 
+    def bind_processor(self, dialect: Any) -> Any:
+        """The bind processor, remembering its last instant: a batch of rows (an import's) binds
+        the same instant on every row. The pair is one tuple, so threads never mix two."""
+        process = super().bind_processor(dialect)
+        last: list[tuple[Any, Any]] = [(None, None)]
+
+        def bind(value: Any) -> Any:
+            seen, bound = last[0]
+            if value is seen and value is not None:
+                return bound
+            bound = process(value) if process is not None else value
+            last[0] = (value, bound)
+            return bound
+
+        return bind
+
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         if value is None:
             return None

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from jianhu import citizen_id
@@ -84,33 +84,27 @@ class Field:
         Raises:
             CellError: the cell cannot be read as this field's type (Chinese message).
         """
-        if cell is None or (isinstance(cell, str) and not cell.strip()):
+        if cell is None:
             return None
-        if isinstance(cell, str) and "\x00" in cell:  # PostgreSQL stores no NUL in text
-            raise CellError("含有无法识别的字符")
+        if isinstance(cell, str):
+            if not cell or cell.isspace():
+                return None
+            if "\x00" in cell:  # PostgreSQL stores no NUL in text
+                raise CellError("含有无法识别的字符")
+        return self._reader(cell)
+
+    @cached_property
+    def _reader(self) -> Any:
+        """The reading of a non-empty cell for this field's kind (see :meth:`parse`)."""
         kind = self.kind
-        try:
-            if kind == "date":
-                return parse_date(cell).isoformat()
-        except ValueError as exc:
-            raise CellError(str(exc)) from None
-        if kind == "citizen_id":
-            if isinstance(cell, int | float) and not isinstance(cell, bool) and abs(cell) >= 1e15:
-                raise CellError("身份证号被存成了数字（Excel 会丢掉末几位）：请把这一列设为文本后重新填写")
-            return citizen_id.normalize(cell)
-        if kind == "enum":
-            return self._choice(cell)
-        if kind == "multi":
-            text = unicodedata.normalize("NFKC", str(cell))
-            return [self._choice(p) for p in _MULTI_SPLIT.split(text) if p]
-        if kind == "boolean":
-            return _boolean(cell)
         if kind in ("integer", "number"):
-            return _number(cell, kind)
-        text = _text(cell)
-        if text.startswith("="):
-            raise CellError(f"「{text[:20]}」像是 Excel 公式，请填写文字本身")
-        return text
+            return lambda cell: _number(cell, kind)
+        return {"date": _date, "citizen_id": _citizen_id, "enum": self._choice,
+                "multi": self._multi, "boolean": _boolean}.get(kind, _string)
+
+    def _multi(self, cell: Any) -> list[Any]:
+        text = unicodedata.normalize("NFKC", str(cell))
+        return [self._choice(p) for p in _MULTI_SPLIT.split(text) if p]
 
     @cached_property
     def _by_text(self) -> dict[str, Any]:
@@ -130,6 +124,31 @@ class Field:
         except KeyError:
             allowed = "、".join(label for _, label in self.choices)
             raise CellError(f"「{cell}」不是可选项，可选：{allowed}") from None
+
+
+def _date(cell: Any) -> str:
+    try:
+        return _date_iso(cell) if isinstance(cell, str) else parse_date(cell).isoformat()
+    except ValueError as exc:
+        raise CellError(str(exc)) from None
+
+
+@lru_cache(maxsize=16384)  # the same days recur in a survey file
+def _date_iso(text: str) -> str:
+    return parse_date(text).isoformat()
+
+
+def _citizen_id(cell: Any) -> str:
+    if isinstance(cell, int | float) and not isinstance(cell, bool) and abs(cell) >= 1e15:
+        raise CellError("身份证号被存成了数字（Excel 会丢掉末几位）：请把这一列设为文本后重新填写")
+    return citizen_id.normalize(cell)
+
+
+def _string(cell: Any) -> str:
+    text = _text(cell)
+    if text.startswith("="):
+        raise CellError(f"「{text[:20]}」像是 Excel 公式，请填写文字本身")
+    return text
 
 
 def _text(cell: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -84,3 +85,39 @@ def parse_rows(table: TableFile, fields: list[Field | None], form: Form) -> Iter
             if col not in bad_columns
         ]
         yield ParsedRow(number, doc, errors)
+
+
+class FirstRows:
+    """The first row of a file on which each key (a child's identity) was met, kept in a private
+    temporary SQLite database on disk (the standard ``sqlite3`` module, whatever database the
+    import writes to), so that memory does not grow with the file. Close it when done."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("", isolation_level=None)  # "": a temporary file, removed on close
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("CREATE TABLE seen (key TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID")
+
+    def earlier(self, keyed: list[tuple[str, int]]) -> dict[int, int]:
+        """For a batch of ``(key, row)`` in file order, ``{row: first row}`` of the rows whose key was
+        met on an earlier row (of an earlier batch or of this one); the batch's keys are kept."""
+        first: dict[str, int] = {}
+        for key, row in keyed:
+            first.setdefault(key, row)
+        known: dict[str, int] = {}
+        keys = list(first)
+        for start in range(0, len(keys), 500):
+            part = keys[start:start + 500]
+            known.update(self._db.execute(
+                f"SELECT key, row FROM seen WHERE key IN ({','.join('?' * len(part))})", part))
+        self._db.executemany("INSERT INTO seen VALUES (?, ?)",
+                             [(k, r) for k, r in first.items() if k not in known])
+        out = {}
+        for key, row in keyed:
+            was = known.get(key, first[key])
+            if was != row:
+                out[row] = was
+        return out
+
+    def close(self) -> None:
+        self._db.close()

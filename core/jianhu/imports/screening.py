@@ -7,8 +7,9 @@ that every bad row is reported); at the end a file with any bad row is rolled ba
 children it names instead of adding them again; the identity of a child is the citizen ID, else
 name + birth date + village (issue 2).
 
-Memory: rows stream in batches of :data:`BATCH`; the only state kept for the whole file is one
-identity key per row (to report a child listed twice), a few dozen bytes each.
+Memory does not grow with the file: rows stream in batches of :data:`BATCH`; the identity key of
+each row (to report a child listed twice) is kept on disk (:class:`~jianhu.imports.rows.FirstRows`);
+only the first :data:`KEEP` problems and warnings are kept, the others counted.
 """
 
 from __future__ import annotations
@@ -50,17 +51,19 @@ from jianhu.db.models import (
 )
 from jianhu.db.rls import ensure_township_roles
 from jianhu.db.session import unit_of_work
-from jianhu.errors import ImportRejected, JianhuError, RowError
+from jianhu.errors import ImportRejected, JianhuError, RowError, RowProblems
 from jianhu.extensions import CaseEvent
 from jianhu.forms import load_form
 from jianhu.forms.fields import fold
-from jianhu.imports.rows import ParsedRow, map_header, parse_rows
+from jianhu.imports.rows import FirstRows, ParsedRow, map_header, parse_rows
 from jianhu.imports.tables import open_table
 from jianhu.lifecycle import CLOSED
 from jianhu.plugins import Host
 from jianhu.villages import CODE, VillageBook
 
 BATCH = 2000
+#: Problems (and possible-duplicate warnings) of a file kept to be shown; the rest are counted.
+KEEP = 1000
 GUARDIAN_ROLES = {"father": "father", "mother": "mother", "entrusted_guardian": "entrusted"}
 
 
@@ -82,7 +85,8 @@ class ImportSummary:
         possible_duplicates: new children resembling registered ones (:mod:`jianhu.duplicates`).
         dry_run: nothing was written.
         by_township: cases opened per township name.
-        warnings: row warnings that did not refuse the row (possible duplicates).
+        warnings: row warnings that did not refuse the row (possible duplicates), the first
+            :data:`KEEP` of them (``possible_duplicates`` counts them all).
     """
 
     rows: int = 0
@@ -183,7 +187,6 @@ class ScreeningImport:
             (v.township_id, fold(v.name)): v.id for v in session.scalars(select(Village))
         }
         self.book = VillageBook.load(session)
-        self.seen: dict[tuple, int] = {}
         scope = session.info.get("jianhu_scope")
         self.scope_township = scope.township_id if scope is not None else None
         self.scope_village = scope.village_id if scope is not None else None
@@ -198,7 +201,7 @@ class ScreeningImport:
     # ------------------------------------------------------------------ checks
     def check(self, parsed: ParsedRow) -> list[RowError]:
         """Checks beyond the schema: known township, ID consistent with birth date and sex, dates
-        in order, under 18 on the survey date, and the same child not listed twice.
+        in order, under 18 on the survey date (the same child listed twice: :meth:`repeated`).
         """
         doc, row = parsed.doc, parsed.row
         col = self.form.by_path
@@ -257,13 +260,22 @@ class ScreeningImport:
                 elif birth is not None and adult_on >= birth:
                     errors.append(RowError(row, col[group, "birth_date"].column,
                                            f"出生日期（{adult}）不早于儿童的出生日期（{born}）"))
-        key = self.identity(doc)
-        if key is not None:
-            if key in self.seen:
-                errors.append(RowError(row, "", f"与第{self.seen[key]}行是同一名儿童，请合并为一行"))
-            else:
-                self.seen[key] = row
         return errors
+
+    def repeated(self, seen: FirstRows, chunk: list[tuple[ParsedRow, list[RowError]]]) -> None:
+        """Add to each row's problems in ``chunk`` (rows in file order) that it names a child an
+        earlier row of the file named (``seen``: the rows before the chunk)."""
+        keyed = []
+        for parsed, _ in chunk:
+            key = self.identity(parsed.doc)
+            if key is not None:
+                keyed.append(("\x1f".join(key), parsed.row))
+        earlier = seen.earlier(keyed)
+        if earlier:
+            for parsed, problems in chunk:
+                if parsed.row in earlier:
+                    problems.append(RowError(parsed.row, "", f"与第{earlier[parsed.row]}行是同一名儿童，"
+                                             "请合并为一行"))
 
     def village_of(self, parsed: ParsedRow) -> list[RowError]:
         """The row's village given by name or by its code (:mod:`jianhu.villages`): a code in the
@@ -541,9 +553,10 @@ class ScreeningImport:
         names = dict(self.session.execute(select(Village.id, Village.name).where(
             Village.id.in_({m.other_village_id for m in matches}))).all())
         for m in matches:
-            self.summary.warnings.append(RowError(
-                m.row, self.form.by_path["child", "name"].column,
-                duplicates.warning(self.session, m, names)))
+            if len(self.summary.warnings) < KEEP:
+                self.summary.warnings.append(RowError(
+                    m.row, self.form.by_path["child", "name"].column,
+                    duplicates.warning(self.session, m, names)))
             self.session.execute(insert(DuplicateAlert.__table__), duplicates.alert_rows(
                 [m], actor=self.actor, source=self.source,
                 from_township_id=town_of[m.child_id]))
@@ -732,36 +745,51 @@ def import_screening(
     run = ScreeningImport(session, host, actor, Path(path).name)
     table = open_table(path, {f.column for f in run.form.fields}, sheet)
     advance = progress(table.total) if progress is not None else None
-    fields, errors = map_header(table.header, run.form)
-    if errors:
+    fields, header_errors = map_header(table.header, run.form)
+    if header_errors:
         session.rollback()
-        raise ImportRejected(errors, 0)
-    batch: list[ParsedRow] = []
-    with unit_of_work(session, keep=not dry_run):
-        for parsed in parse_rows(table, fields, run.form):
-            run.summary.rows += 1
-            problems = parsed.errors + run.check(parsed)
+        raise ImportRejected(header_errors, 0)
+    errors = RowProblems(KEEP)
+    seen = FirstRows()
+
+    def take(chunk: list[tuple[ParsedRow, list[RowError]]]) -> None:
+        """Check a chunk of rows for children listed twice, then write its good rows while the
+        file is good (still looked up after a bad row, to report every refusal)."""
+        run.repeated(seen, chunk)
+        good = []
+        for parsed, problems in chunk:
             if problems:
-                errors.extend(problems)
-            else:  # good rows are still looked up after a bad one, to report every refusal
-                batch.append(parsed)
-                if len(batch) >= BATCH:
-                    errors.extend(run.write(batch, apply=not errors))
-                    batch = []
-            if advance is not None:
-                advance(1)
-        if batch:
-            errors.extend(run.write(batch, apply=not errors))
-        if errors:
-            identity.report(session, run.alerts)
-            raise ImportRejected(sorted(errors, key=lambda e: e.row), run.summary.rows)
-        if run.summary.rows == 0:
-            raise JianhuError(f"{Path(path).name} 只有表头，没有数据行：没有导入任何儿童")
-        run.summary.dry_run = dry_run
-        if not dry_run:
-            audit.record(session, actor=actor, action="import", entity_type="file",
-                         entity_id=run.import_id, after=_counts(run.summary),
-                         context=run.context())
+                errors.add(problems)
+            else:
+                good.append(parsed)
+        if good:
+            errors.add(run.write(good, apply=not errors))
+
+    try:
+        with unit_of_work(session, keep=not dry_run):
+            chunk: list[tuple[ParsedRow, list[RowError]]] = []
+            for parsed in parse_rows(table, fields, run.form):
+                run.summary.rows += 1
+                chunk.append((parsed, parsed.errors + run.check(parsed)))
+                if len(chunk) >= BATCH:
+                    take(chunk)
+                    chunk = []
+                if advance is not None:
+                    advance(1)
+            if chunk:
+                take(chunk)
+            if errors:
+                identity.report(session, run.alerts)
+                raise errors.rejected(run.summary.rows)
+            if run.summary.rows == 0:
+                raise JianhuError(f"{Path(path).name} 只有表头，没有数据行：没有导入任何儿童")
+            run.summary.dry_run = dry_run
+            if not dry_run:
+                audit.record(session, actor=actor, action="import", entity_type="file",
+                             entity_id=run.import_id, after=_counts(run.summary),
+                             context=run.context())
+    finally:
+        seen.close()
     return run.summary
 
 

@@ -1,17 +1,20 @@
 """Reading the rows of a spreadsheet or CSV file, streaming.
 
-XLSX/XLSM/XLS/ODS go through python-calamine (handbook 架构: ~14x openpyxl). CSV is read with the
-standard ``csv`` module after the encoding is found: a UTF-8 byte-order mark means UTF-8; otherwise
-charset-normalizer chooses between UTF-8 and GB18030 (a superset of GBK and GB2312, the encodings
-Excel uses for Chinese CSV).
+XLSX/XLSM sheets are read a row at a time straight from the archive (:mod:`jianhu.imports.xlsx`),
+in memory that does not grow with the sheet; XLS and ODS go through python-calamine, which reads
+a sheet whole (XLS sheets end at 65,536 rows). CSV is read with the standard ``csv`` module after
+the encoding is found: a UTF-8 byte-order mark means UTF-8; otherwise charset-normalizer chooses
+between UTF-8 and GB18030 (a superset of GBK and GB2312, the encodings Excel uses for Chinese
+CSV) from the file's first megabyte.
 """
 
 from __future__ import annotations
 
 import csv
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ import charset_normalizer
 import python_calamine
 
 from jianhu.errors import JianhuError
+from jianhu.imports.xlsx import XlsxBook, XlsxError
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
 #: Longest cell a CSV may have (characters); longer ones are refused with a clear message.
@@ -35,14 +39,20 @@ class TableFile:
         header: header cells as text (row 1 of the file).
         rows: yields ``(row_number, cells)``; ``row_number`` is 1-based as a spreadsheet shows it
             (first data row is 2); fully empty rows are skipped.
-        total: number of data rows when known in advance (XLSX), else ``None``.
         encoding: the CSV encoding used (``None`` for spreadsheets).
+        count: returns the number of data rows (a workbook's, from its size or by reading it
+            once more), or ``None`` when unknown (CSV); see :attr:`total`.
     """
 
     header: list[str]
     rows: Iterator[tuple[int, list[Any]]]
-    total: int | None
     encoding: str | None = None
+    count: Callable[[], int | None] | None = None
+
+    @cached_property
+    def total(self) -> int | None:
+        """Number of data rows when a workbook tells it (counted on first use), else ``None``."""
+        return self.count() if self.count is not None else None
 
 
 #: Rows above the header a sheet may have (a title, a unit, a date line) before giving up.
@@ -77,14 +87,18 @@ def open_table(path: str | Path, columns: set[str] | None = None,
 
 #: Limits checked before a zipped workbook (XLSX, XLSM, ODS) is parsed, so a "zip bomb" posing as
 #: a spreadsheet is refused instead of filling the server's memory: entries, total uncompressed
-#: size, and ratio of uncompressed to compressed size (real sheets compress about 10–30 times).
+#: size of what is read whole (all of an ODS; an XLSX's parts but its sheets, which are streamed),
+#: total uncompressed size of everything, and ratio of uncompressed to compressed size (real
+#: sheets compress about 10–30 times).
 MAX_ENTRIES = 1000
 MAX_UNCOMPRESSED = 1024 * 1024 * 1024
+MAX_STREAMED = 8 * 1024 * 1024 * 1024
 MAX_RATIO = 200
 
 
-def check_archive(path: Path) -> None:
-    """Refuse a zipped workbook beyond :data:`MAX_ENTRIES`, :data:`MAX_UNCOMPRESSED` or
+def check_archive(path: Path, streamed: bool = False) -> None:
+    """Refuse a zipped workbook beyond :data:`MAX_ENTRIES`, :data:`MAX_UNCOMPRESSED` (what is
+    read whole; with ``streamed`` an XLSX's sheets are not, up to :data:`MAX_STREAMED` in all) or
     :data:`MAX_RATIO` (Chinese message); a file that is not a zip is left to the reader.
 
     Raises:
@@ -97,7 +111,10 @@ def check_archive(path: Path) -> None:
         return
     packed = max(sum(i.compress_size for i in infos), 1)
     unpacked = sum(i.file_size for i in infos)
-    if len(infos) > MAX_ENTRIES or unpacked > MAX_UNCOMPRESSED or unpacked / packed > MAX_RATIO:
+    whole = sum(i.file_size for i in infos
+                if not (streamed and i.filename.startswith("xl/worksheets/")))
+    if len(infos) > MAX_ENTRIES or whole > MAX_UNCOMPRESSED or unpacked > MAX_STREAMED \
+            or unpacked / packed > MAX_RATIO:
         raise JianhuError(f"{path.name} 解压后过大或结构异常（{len(infos)}个部件，解压后约"
                           f"{unpacked // (1024 * 1024)} MB），不像是正常的调查表，未读取")
 
@@ -117,6 +134,7 @@ def _find_header(cells: list[list[Any]], columns: set[str]) -> tuple[int, list[s
         if i + 1 < len(cells):  # a group row (merged: its text in the first cell) over fields
             group, combined = "", []
             below = [_header_text(c) for c in cells[i + 1]]
+            below += [""] * (len(header) - len(below))  # a row ends at its last written cell
             for j, field in enumerate(below):
                 top = header[j] if j < len(header) else ""
                 group = top or group
@@ -131,64 +149,120 @@ def _find_header(cells: list[list[Any]], columns: set[str]) -> tuple[int, list[s
     return (best[1], best[2]) if best else None
 
 
+def _broken(path: Path) -> JianhuError:
+    return JianhuError(f"无法读取工作簿 {path.name}：文件已损坏或不是 Excel/WPS 工作簿，"
+                       "请用 Excel 或 WPS 打开后另存为 .xlsx 再导入")
+
+
+class _Sheets:
+    """The sheets of a workbook, each as ``(row number, cells)`` rows that have a cell, and its last
+    row number: an XLSX/XLSM streamed (:class:`~jianhu.imports.xlsx.XlsxBook`), others read whole
+    by python-calamine."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.xlsx: XlsxBook | None = None
+        try:
+            if path.suffix.lower() in (".xlsx", ".xlsm"):
+                self.xlsx = XlsxBook(path)
+                self.names = [name for name, _ in self.xlsx.sheets]
+                self.visible = [name for name, shown in self.xlsx.sheets if shown] or self.names
+            else:
+                self.calamine = python_calamine.CalamineWorkbook.from_path(str(path))
+                self.names = self.calamine.sheet_names
+                self.visible = [m.name for m in self.calamine.sheets_metadata
+                                if m.visible == python_calamine.SheetVisibleEnum.Visible] or self.names
+        except Exception as exc:  # calamine raises its own error types for broken files
+            raise _broken(path) from exc
+
+    def rows(self, name: str) -> tuple[Iterator[tuple[int, list[Any]]], Callable[[], int]]:
+        """``(rows, last)``: the sheet's rows and a function giving its last row number."""
+        if self.xlsx is not None:
+            stream = self.xlsx.rows(name)
+
+            def read() -> Iterator[tuple[int, list[Any]]]:
+                try:
+                    yield from stream
+                except XlsxError as exc:
+                    raise _broken(self.path) from exc
+
+            return read(), lambda: stream.last_row or stream.count()
+        try:
+            sheet = self.calamine.get_sheet_by_name(name)
+        except Exception as exc:
+            raise _broken(self.path) from exc
+        first = (sheet.start or (0, 0))[0] + 1
+        numbered = ((i, list(cells)) for i, cells in enumerate(sheet.iter_rows(), start=first)
+                    if any(c not in ("", None) for c in cells))
+        return numbered, lambda: first + sheet.height - 1
+
+
 def _open_workbook(path: Path, columns: set[str] | None = None,
                    wanted: str | None = None) -> TableFile:
-    if path.suffix.lower() in (".xlsx", ".xlsm", ".ods"):
-        check_archive(path)
-    try:
-        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-        names = [m.name for m in workbook.sheets_metadata
-                 if m.visible == python_calamine.SheetVisibleEnum.Visible] or workbook.sheet_names
-    except Exception as exc:  # calamine raises its own error types for broken files
-        raise JianhuError(f"无法读取工作簿 {path.name}：文件已损坏或不是 Excel/WPS 工作簿，"
-                          "请用 Excel 或 WPS 打开后另存为 .xlsx 再导入") from exc
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".ods"):
+        check_archive(path, streamed=suffix != ".ods")
+    book = _Sheets(path)
+    names = book.visible
     if wanted is not None:
-        if wanted not in workbook.sheet_names:
-            raise JianhuError(f"{path.name} 中没有工作表「{wanted}」；有：{'、'.join(workbook.sheet_names)}")
+        if wanted not in book.names:
+            raise JianhuError(f"{path.name} 中没有工作表「{wanted}」；有：{'、'.join(book.names)}")
         names = [wanted]
     if columns:
         from jianhu.forms.fields import fold
 
         columns = {fold(c) for c in columns}
     for name in names if columns else names[:1]:
-        sheet = workbook.get_sheet_by_name(name)
-        rows = iter(sheet.iter_rows())
-        head = [list(r) for _, r in zip(range(HEADER_SEARCH_ROWS + 1), rows, strict=False)]
-        found = _find_header(head, columns) if columns else ((0, [_header_text(c) for c in head[0]])
-                                                              if head else None)
+        rows, last = book.rows(name)
+        head = [r for _, r in zip(range(HEADER_SEARCH_ROWS + 1), rows, strict=False)]
+        cells = [c for _, c in head]
+        found = _find_header(cells, columns) if columns else ((0, [_header_text(c) for c in cells[0]])
+                                                               if head else None)
         if found is None:
             continue
         end, header = found
-        first_row = (sheet.start or (0, 0))[0] + 1
-        leftover = head[end + 1:]
+        header_row = head[end][0]
 
-        def data(leftover: list[list[Any]] = leftover, rows: Iterator = rows,
-                 start: int = first_row + end + 1) -> Iterator[tuple[int, list[Any]]]:
-            for i, cells in enumerate([*leftover], start=start):
+        def data(leftover: list[tuple[int, list[Any]]] = head[end + 1:],
+                 rows: Iterator = rows) -> Iterator[tuple[int, list[Any]]]:
+            for number, cells in leftover:
                 if any(c not in ("", None) for c in cells):
-                    yield i, list(cells)
-            for i, cells in enumerate(rows, start=start + len(leftover)):
+                    yield number, cells
+            for number, cells in rows:
                 if any(c not in ("", None) for c in cells):
-                    yield i, list(cells)
+                    yield number, cells
 
-        return TableFile(header, data(), max(sheet.height - end - 1, 0))
+        return TableFile(header, data(),
+                         count=lambda last=last, header_row=header_row: max(last() - header_row, 0))
     if columns:
         raise JianhuError(f"{path.name} 的前{HEADER_SEARCH_ROWS}行里找不到表头（工作表："
                           f"{'、'.join(names)}）：请用导入模板的列名，或用 --sheet 指定数据所在的工作表")
     raise JianhuError(f"{path.name} 是空表，没有表头")
 
 
+#: Bytes of a CSV the encoding is told from (its header and first thousands of rows): a file of
+#: a million rows is not read into memory for it. A later row in another encoding is refused
+#: when it is read, naming its line.
+ENCODING_SAMPLE = 1024 * 1024
+
+
 def detect_encoding(path: Path) -> str:
-    """Return the text encoding of a CSV file: ``utf-8-sig``, ``utf-8`` or ``gb18030``.
+    """Return the text encoding of a CSV file: ``utf-8-sig``, ``utf-8`` or ``gb18030``, told from
+    its first :data:`ENCODING_SAMPLE` bytes.
 
     Raises:
         JianhuError: the file is neither UTF-8 nor GB18030/GBK.
     """
     with path.open("rb") as fh:
-        head = fh.read(3)
-    if head == b"\xef\xbb\xbf":
+        sample = fh.read(ENCODING_SAMPLE)
+    if sample.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
-    best = charset_normalizer.from_path(path, cp_isolation=["utf_8", "gb18030"]).best()
+    cut = len(sample) == ENCODING_SAMPLE  # the sample may end in a character cut in two
+    for end in (0, -1, -2, -3) if cut else (0,):
+        best = charset_normalizer.from_bytes(sample[:end or None],
+                                             cp_isolation=["utf_8", "gb18030"]).best()
+        if best is not None:
+            break
     if best is None:
         raise JianhuError(f"{path.name} 的编码无法识别：请另存为 UTF-8 或 GBK 编码的 CSV")
     return "utf-8" if best.encoding in ("utf_8", "ascii") else "gb18030"
@@ -235,7 +309,7 @@ def _open_csv(path: Path) -> TableFile:
                 raise JianhuError(f"{path.name} 第{reader.line_num}行附近无法读取"
                                   f"（单元格超过{CSV_FIELD_LIMIT}字或引号不成对）：{exc}") from None
 
-    return TableFile([_header_text(c) for c in header], data(), None, encoding)
+    return TableFile([_header_text(c) for c in header], data(), encoding)
 
 
 def _header_text(cell: Any) -> str:

@@ -469,7 +469,7 @@ def import_submit(ctx: SignedIn, data: Submitted) -> Response:
             ctx.session.rollback()
             return render(ctx.request, "import.html", 422, actor=ctx.actor, summary=None,
                           rejected=exc, errors=exc.errors[:MAX_ROW_ERRORS],
-                          more=max(0, len(exc.errors) - MAX_ROW_ERRORS), filename=upload.filename)
+                          more=exc.total - len(exc.errors[:MAX_ROW_ERRORS]), filename=upload.filename)
         except JianhuError as exc:
             ctx.session.rollback()
             return render(ctx.request, "import.html", 422, actor=ctx.actor, summary=None,
