@@ -5,7 +5,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jianhu.dates import age_on, form_date, form_instant, local_date, local_today, now_utc, parse_date
+from jianhu.dates import (
+    age_on,
+    form_date,
+    form_instant,
+    local_date,
+    local_today,
+    now_utc,
+    parse_date,
+    written_instant,
+)
 
 
 @pytest.mark.parametrize("text", ["2016-03-08", "2016/3/8", "2016年3月8日", "2016.3.8",
@@ -150,3 +159,16 @@ def test_form_instants(value, expected):
     assert result == expected
     if expected is not None:
         assert result.utcoffset() == expected.utcoffset()
+
+
+@pytest.mark.parametrize(("written", "instant"), [
+    ("2026-09-15 09:00", "2026-09-15T09:00:00+08:00"),
+    ("2026-09-15T09:00:30", "2026-09-15T09:00:30+08:00"),
+    ("２０２６-09-15 09:00", "2026-09-15T09:00:00+08:00"),
+    (dt.datetime(2026, 9, 15, 23, 5), "2026-09-15T23:05:00+08:00"),  # a spreadsheet cell
+    (dt.datetime(2026, 9, 15, 1, 0, tzinfo=dt.UTC), "2026-09-15T01:00:00+00:00"),
+    ("2026-09-15T09:00:00+00:00", "2026-09-15T09:00:00+00:00"),  # an offset is kept
+    ("明天上午", "明天上午"),  # left for the form's validation to refuse
+])
+def test_a_time_written_without_a_zone_is_beijing_time(written, instant):
+    assert written_instant(written) == instant

@@ -152,3 +152,19 @@ def test_a_plugins_own_keyword_and_the_shipped_forms_pass():
     check_schema(_broken({"properties": {"a": {"type": "string", "x-csi-code": "1A"}}}), "f", "csi")
     host = Host.load(env=TEST_ENV)
     assert len([load_form(host, f) for f in host.forms]) == 13  # 14 schemas, 1 not a form
+
+
+def test_a_free_list_cell_takes_one_item_per_line_and_a_time_cell_is_beijing_time(host):
+    import datetime as dt
+
+    from jianhu.forms.fields import CellError
+
+    plan, incident = load_form(host, "plan"), load_form(host, "incident")
+    goals = plan.by_path["plan", "goals"]
+    assert goals.parse("恢复上学\n 祖母学会照护 \r\n") == ["恢复上学", "祖母学会照护"]
+    assert goals.parse("恢复上学；祖母学会照护;按时吃药") == ["恢复上学", "祖母学会照护", "按时吃药"]
+    found = incident.by_path["incident", "discovered_at"]
+    assert found.parse(dt.datetime(2026, 9, 15, 9, 30)) == "2026-09-15T09:30:00+08:00"
+    assert found.parse("2026-09-15 09:30") == "2026-09-15T09:30:00+08:00"
+    with pytest.raises(CellError, match="只有日期，请同时填写时间"):
+        found.parse(dt.date(2026, 9, 15))

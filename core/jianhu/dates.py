@@ -54,6 +54,29 @@ def form_instant(value: object) -> dt.datetime | None:
     return instant if FIRST_YEAR <= instant.year <= LAST_YEAR else None
 
 
+#: A date and time written without a zone: ``2026-09-15 09:00``, ``2026-09-15T09:00:30``.
+_LOCAL_INSTANT = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2})(:\d{2})?$")
+
+
+def written_instant(value: dt.datetime | str) -> str:
+    """The form's instant (RFC 3339) of a date and time as a person writes it: a spreadsheet's
+    date-time cell or ``2026-09-15 09:00`` without a zone is Beijing time (+08:00, handbook 领域规则
+    §7: township staff write the local time); text with an offset is kept as written.
+
+    Returns:
+        the instant text; a value that is neither is returned as text for the form's validation
+        to refuse with its message.
+    """
+    if isinstance(value, dt.datetime):
+        value = value.replace(tzinfo=LOCAL_TZ) if value.tzinfo is None else value
+        return value.isoformat(timespec="seconds")
+    text = unicodedata.normalize("NFKC", value).strip()
+    m = _LOCAL_INSTANT.match(text)
+    if m:
+        return f"{m.group(1)}T{m.group(2)}{m.group(3) or ':00'}+08:00"
+    return text
+
+
 def now_utc() -> dt.datetime:
     """Return the current instant, timezone-aware UTC."""
     return dt.datetime.now(dt.UTC)

@@ -22,6 +22,7 @@ from jianhu.forms.fields import Field
 KIND_ZH = {
     "date": "日期", "citizen_id": "身份证号", "boolean": "是/否", "integer": "整数",
     "number": "数字", "enum": "单选", "multi": "多选（用顿号分隔）", "string": "文字",
+    "list": "多项文字（每项一行，或用；分隔）",
 }
 REQUIRED_FILL = PatternFill("solid", fgColor="FFF2CC")
 
@@ -39,19 +40,32 @@ def field_help(f: Field) -> dict[str, str]:
     }
 
 
-def write_template(form: Form, path: str | Path) -> None:
+#: What the notes sheet says about rows, unless the template says otherwise.
+ONE_CHILD_PER_ROW = "请在第一个工作表中从第2行起每行填写一名儿童，不要改动表头。"
+
+
+def write_template(form: Form, path: str | Path, columns: list[Field] | None = None,
+                   rows_note: str = ONE_CHILD_PER_ROW) -> None:
     """Write the blank import workbook of ``form``.
 
     Sheet 1 (``form.title``) has only the header row: required columns shaded, each header with a
     comment explaining it, drop-down lists on single-choice columns. Sheet 2 (填表说明) lists every
     column with required/optional, type, allowed values, help text and an example value.
+
+    Args:
+        form: the form.
+        path: the ``.xlsx`` to write.
+        columns: the columns (default: the form's fields; a casework template puts 个案编号 first,
+            :mod:`jianhu.imports.casework_sheets`).
+        rows_note: the notes sheet's last line, on what one row holds.
     """
     wb = Workbook()
     ws = wb.active
     ws.title = form.title[:31]
-    helps = [field_help(f) for f in form.fields]
+    columns = form.fields if columns is None else columns
+    helps = [field_help(f) for f in columns]
     ws.append([h["column"] for h in helps])
-    for i, (f, h) in enumerate(zip(form.fields, helps, strict=True), start=1):
+    for i, (f, h) in enumerate(zip(columns, helps, strict=True), start=1):
         cell = ws.cell(row=1, column=i)
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="center")
@@ -78,8 +92,7 @@ def write_template(form: Form, path: str | Path) -> None:
     for letter, width in zip("ABCDEF", (22, 8, 16, 40, 60, 20), strict=True):
         notes.column_dimensions[letter].width = width
     notes.append([])
-    notes.append([f"表单：{form.title}（{form.id}，第{form.version}版）。"
-                  "请在第一个工作表中从第2行起每行填写一名儿童，不要改动表头。"])
+    notes.append([f"表单：{form.title}（{form.id}，第{form.version}版）。{rows_note}"])
     wb.save(path)
 
 

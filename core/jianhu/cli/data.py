@@ -77,15 +77,19 @@ def import_assessment_cmd(ws: Workspace, file: Path, scale: str | None, dry_run:
 
 @import_.command(name="records")
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--form", "form_id", default=None, metavar="FORM",
+              help="表格中的表单（如 visit、plan）；不给则按表头判断")
 @click.option("--dry-run", is_flag=True, help="只检查，不写入")
 @pass_workspace
-def import_records_cmd(ws: Workspace, file: Path, dry_run: bool) -> None:
-    """导入个案记录 FILE（JSON Lines：救助方案、服务、随访、侵害报告、升级干预、结案、回访）。"""
+def import_records_cmd(ws: Workspace, file: Path, form_id: str | None, dry_run: bool) -> None:
+    """导入个案记录 FILE：填好的个案记录模板（jianhu template visit 等生成的 .xlsx 或 .csv，
+    按个案编号登记），或 JSON Lines 文件（.jsonl，救助方案、服务、随访、侵害报告、升级干预、结案、
+    回访）。全部无误才写入；同一份记录再次导入不会重复登记。"""
     from jianhu.imports.records import import_records
 
     with ws.session() as session:
         actor, _ = ws.scoped(session)
-        s = import_records(session, ws.host, file, actor=actor, dry_run=dry_run)
+        s = import_records(session, ws.host, file, actor=actor, form_id=form_id, dry_run=dry_run)
     head = "（试导入，未写入）" if dry_run else ""
     same = f"，{s.unchanged}份与已登记的记录相同、未重复登记" if s.unchanged else ""
     click.echo(f"{head}个案记录：共{s.rows}行，已登记{s.created}份{same}。")

@@ -78,12 +78,19 @@ township_fields = click.option("--township", default=None, metavar="CODE",
 @township_fields
 @pass_workspace
 def template(ws: Workspace, form_id: str, out: Path, township: str | None) -> None:
-    """生成表单 FORM（如 screening、assessment）的空白导入模板。"""
+    """生成表单 FORM 的空白导入模板：screening、assessment 用 jianhu import screening / assessment
+    导入；个案记录表单（visit、service、plan……）第一栏为个案编号，用 jianhu import records 导入。"""
+    from jianhu.imports.casework_sheets import write_casework_template
+    from jianhu.records import HANDLERS
     from jianhu.workbooks import write_template
 
     form = _effective_form(ws, form_id, township)
-    write_template(form, out)
-    click.echo(f"已生成「{form.title}」导入模板：{out}（{len(form.fields)}列，说明见第二个工作表）")
+    if form.id in HANDLERS:
+        columns = write_casework_template(form, out)
+    else:
+        write_template(form, out)
+        columns = len(form.fields)
+    click.echo(f"已生成「{form.title}」导入模板：{out}（{columns}列，说明见第二个工作表）")
 
 
 @cli.command()

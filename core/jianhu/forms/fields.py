@@ -16,11 +16,14 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from jianhu import citizen_id
-from jianhu.dates import parse_date
+from jianhu.dates import parse_date, written_instant
 
 TRUE_WORDS = {"是", "有", "y", "yes", "true", "1", "√", "对"}
 FALSE_WORDS = {"否", "无", "n", "no", "false", "0", "×", "不是", "没有"}
 _MULTI_SPLIT = re.compile(r"[、,，;；/|\s]+")
+#: What separates the items of a free-text list in one cell: a line break (Alt+Enter in Excel) or a
+#: semicolon, as the web form and ODK take one item per line.
+_LIST_SPLIT = re.compile(r"[\r\n;；]+")
 
 
 class CellError(ValueError):
@@ -99,12 +102,25 @@ class Field:
         kind = self.kind
         if kind in ("integer", "number"):
             return lambda cell: _number(cell, kind)
+        if kind == "string" and self.schema.get("format") == "date-time":
+            return _instant
         return {"date": _date, "citizen_id": _citizen_id, "enum": self._choice,
-                "multi": self._multi, "boolean": _boolean}.get(kind, _string)
+                "multi": self._multi, "list": self._list, "boolean": _boolean}.get(kind, _string)
 
     def _multi(self, cell: Any) -> list[Any]:
         text = unicodedata.normalize("NFKC", str(cell))
         return [self._choice(p) for p in _MULTI_SPLIT.split(text) if p]
+
+    def _list(self, cell: Any) -> list[Any]:
+        """A free-text list: one item per line of the cell, or items separated by 「；」."""
+        items = self.schema.get("items", {})
+        if isinstance(cell, int | float) and not isinstance(cell, bool):
+            parts: list[Any] = [cell]
+        else:
+            parts = [p.strip() for p in _LIST_SPLIT.split(str(cell)) if p.strip()]
+        if items.get("type") in ("integer", "number"):
+            return [_number(p, str(items["type"])) for p in parts]
+        return [_string(p) for p in parts]
 
     @cached_property
     def _by_text(self) -> dict[str, Any]:
@@ -142,6 +158,13 @@ def _citizen_id(cell: Any) -> str:
     if isinstance(cell, int | float) and not isinstance(cell, bool) and abs(cell) >= 1e15:
         raise CellError("身份证号被存成了数字（Excel 会丢掉末几位）：请把这一列设为文本后重新填写")
     return citizen_id.normalize(cell)
+
+
+def _instant(cell: Any) -> str:
+    """A date and time: a zone-less one is Beijing time (:func:`jianhu.dates.written_instant`)."""
+    if isinstance(cell, dt.date) and not isinstance(cell, dt.datetime):
+        raise CellError(f"「{cell}」只有日期，请同时填写时间（如 {cell} 09:30）")
+    return written_instant(cell if isinstance(cell, dt.datetime) else _string(cell))
 
 
 def _string(cell: Any) -> str:

@@ -1,22 +1,29 @@
-"""Import of lifecycle records from a JSON Lines file, all or nothing.
+"""Import of lifecycle records, all or nothing, from a JSON Lines file or a filled-in casework
+template.
 
-Each line is one record::
+Each line of a JSON Lines file is one record::
 
     {"form": "visit", "as": "320724100-D01",
      "child": {"citizen_id": "..."} | {"name": ..., "birth_date": ..., "township": ..., "village": ...},
      "payload": {...the form document...}}
 
-Lines are applied in file order through :func:`jianhu.records.record_form`, so every role,
-schema and lifecycle rule applies exactly as for ``jianhu record``. The child's case is its open
-case, else its latest closed one (for return visits). Any bad line rolls the whole file back and
-every problem is reported with its line number. A record already on the case with the same form and
-content (its date included) is not recorded again: importing a file twice changes nothing.
+The child's case is its open case, else its latest closed one (for return visits). A casework
+template (``jianhu template visit``, XLSX or CSV) names the case in its column 个案编号 instead,
+one record per row (one item per row for a plan's measures: :mod:`jianhu.imports.casework_sheets`).
+
+Records are applied in file order through :func:`jianhu.records.record_form`, so every role,
+schema and lifecycle rule applies exactly as for ``jianhu record``. Any bad record rolls the whole
+file back and every problem is reported with its line, or row and column. A record already on the
+case with the same form and content (its date included) is not recorded again: importing a file
+twice changes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +34,14 @@ from jianhu import audit, identity
 from jianhu.db.models import Case, Township, Village
 from jianhu.db.session import unit_of_work
 from jianhu.errors import ImportRejected, JianhuError, RowError
+from jianhu.forms import load_form
 from jianhu.forms.fields import fold
 from jianhu.identity import find_children
+from jianhu.imports.casework_sheets import CASE_FIELD, SheetRecord, read_casework_sheet
 from jianhu.imports.screening import ImportSummary
 from jianhu.people import resolve_actor
 from jianhu.plugins import Host
-from jianhu.records import is_recorded, record_form
+from jianhu.records import HANDLERS, is_recorded, record_form
 from jianhu.roles import Actor
 from jianhu.scope import restrict
 
@@ -71,24 +80,87 @@ def _case_for(session: Session, child: dict[str, Any], towns: dict, villages: di
     return (active or cases)[0]
 
 
+#: The suffixes of a JSON Lines file; any other is read as a spreadsheet (XLSX, CSV...).
+JSON_LINES_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+
+
+@dataclass
+class _Entry:
+    """One record to apply: where it is in the file, its form, whom it is about, its document."""
+
+    row: int
+    form: str
+    payload: Any
+    who: str | None = None
+    child: dict[str, Any] | None = None
+    case_no: str | None = None
+    sheet: SheetRecord | None = None
+
+
+def _json_lines(path: Path, summary: ImportSummary, errors: list[RowError]) -> Iterator[_Entry]:
+    with path.open(encoding="utf-8-sig") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            summary.rows += 1
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                errors.append(RowError(number, "", f"不是有效的 JSON：{exc.msg}"))
+                continue
+            if not isinstance(item, dict) or not {"form", "child", "payload"} <= set(item):
+                form = item.get("form", "") if isinstance(item, dict) else ""
+                errors.append(RowError(number, str(form), "每行应为含 form、child、payload 的 JSON 对象"))
+                continue
+            if not isinstance(item["child"], dict):
+                errors.append(RowError(number, str(item["form"]),
+                                       "child 须有 citizen_id，或 name、birth_date、township、village"))
+                continue
+            yield _Entry(number, str(item["form"]), item["payload"], who=item.get("as"),
+                         child=item["child"])
+
+
+def _sheet(host: Host, path: Path, form_id: str | None, summary: ImportSummary,
+           errors: list[RowError]) -> Iterator[_Entry]:
+    sheet = read_casework_sheet(host, path, [f for f in HANDLERS], form_id)
+    summary.rows = sheet.rows
+    errors += sheet.errors
+    for rec in sheet.records:
+        yield _Entry(rec.row, sheet.form.id, rec.payload, case_no=rec.case_no, sheet=rec)
+
+
+def _numbered_case(session: Session, case_no: str) -> Case:
+    """The case numbered ``case_no`` in the actor's scope (the same answer whether a case outside
+    it exists or not)."""
+    case = session.scalar(restrict(session, select(Case).where(Case.case_no == case_no)))
+    if case is None:
+        raise JianhuError(f"没有个案 {case_no}")
+    return case
+
+
 def import_records(session: Session, host: Host, path: str | Path, *, actor: Actor,
-                   dry_run: bool = False) -> ImportSummary:
-    """Apply every record of a JSON Lines file in order, committing only if all succeed.
+                   form_id: str | None = None, dry_run: bool = False) -> ImportSummary:
+    """Apply every record of a file in order, committing only if all succeed.
 
     Args:
         session: an open session on a current schema.
         host: loaded plugins.
-        path: the ``.jsonl`` file.
-        actor: who acts for lines without ``"as"``.
+        path: a JSON Lines file (``.jsonl``, one record per line), or a filled-in casework
+            template (XLSX or CSV, :mod:`jianhu.imports.casework_sheets`).
+        actor: who acts (for JSON lines without ``"as"``).
+        form_id: the form a spreadsheet holds; ``None``: the one whose template has every column
+            of its header.
         dry_run: apply, count, then roll back.
 
     Returns:
-        an :class:`~jianhu.imports.screening.ImportSummary` (``created`` = records applied).
+        an :class:`~jianhu.imports.screening.ImportSummary` (``created`` = records applied,
+        ``unchanged`` = records already on their case).
 
     Raises:
-        ImportRejected: any bad line (not JSON, unknown child, refused transition, bad form...);
-            ``errors`` name each line (``row`` = line number). Nothing is written.
-        JianhuError: the file cannot be read.
+        ImportRejected: any bad line or row (not JSON, a cell that does not read, unknown child or
+            case, refused transition, bad form...); ``errors`` name each line or row and column.
+            Nothing is written.
+        JianhuError: the file cannot be read, or which form a spreadsheet holds is not clear.
     """
     path = Path(path)
     if not path.is_file():
@@ -99,53 +171,62 @@ def import_records(session: Session, host: Host, path: str | Path, *, actor: Act
     errors: list[RowError] = []
     actors: dict[str | None, Actor] = {None: actor, actor.code: actor}
     alerts: list[dict[str, Any]] = []
+    entries = _json_lines(path, summary, errors) if path.suffix.lower() in JSON_LINES_SUFFIXES \
+        else _sheet(host, path, form_id, summary, errors)
     with unit_of_work(session, keep=not dry_run):
-        with path.open(encoding="utf-8-sig") as fh:
-            for number, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                summary.rows += 1
-                item: Any = None
-                try:
-                    item = json.loads(line)
-                    if not isinstance(item, dict) or not {"form", "child", "payload"} <= set(item):
-                        raise JianhuError("每行应为含 form、child、payload 的 JSON 对象")
-                    who = item.get("as")
-                    if who not in actors:
-                        if not actor.can("records:on_behalf"):
-                            raise JianhuError(f"只有乡镇督导员可以代他人导入记录（本行 as：{who}）")
-                        outside = JianhuError(f"「{who}」不是本乡镇的人员，不能代其导入记录")
+        for entry in entries:
+            try:
+                who = entry.who
+                if who not in actors:
+                    actors[who] = _on_behalf(session, actor, who)
+                # A savepoint per record: a refused one is undone and checking goes on.
+                with session.begin_nested():
+                    if entry.sheet is not None:
                         try:
-                            other = resolve_actor(session, who)
-                        except JianhuError:  # on PostgreSQL another township's people are
-                            if actor.township_code is None:  # not even visible
-                                raise
-                            raise outside from None
-                        if actor.township_code is not None and \
-                                other.township_code != actor.township_code:
-                            raise outside
-                        actors[who] = other
-                    # A savepoint per line: a refused line is undone and checking goes on.
-                    with session.begin_nested():
-                        case = _case_for(session, item["child"], towns, villages, alerts=alerts,
-                                         actor=actor.code, source=path.name, number=number)
-                        if isinstance(item["payload"], dict) and is_recorded(
-                                session, host, case, item["form"], item["payload"]):
-                            summary.unchanged += 1  # the same file imported again
+                            case = _numbered_case(session, entry.sheet.case_no)
+                        except JianhuError as exc:
+                            errors.append(RowError(entry.row, CASE_FIELD.column, str(exc)))
                             continue
-                        record_form(session, host, case, item["form"], item["payload"],
-                                    actor=actors[who])
-                    summary.created += 1
-                except json.JSONDecodeError as exc:
-                    errors.append(RowError(number, "", f"不是有效的 JSON：{exc.msg}"))
-                except JianhuError as exc:
-                    form = item.get("form", "") if isinstance(item, dict) else ""
-                    errors.append(RowError(number, str(form), str(exc)))
+                        form = load_form(host, entry.form)
+                        problems = form.problems(entry.payload)
+                        if problems:
+                            errors += [RowError(*entry.sheet.where(col), msg) for col, msg in problems]
+                            continue
+                    else:
+                        case = _case_for(session, entry.child or {}, towns, villages,
+                                         alerts=alerts, actor=actor.code, source=path.name,
+                                         number=entry.row)
+                    if isinstance(entry.payload, dict) and is_recorded(
+                            session, host, case, entry.form, entry.payload):
+                        summary.unchanged += 1  # the same file imported again
+                        continue
+                    record_form(session, host, case, entry.form, entry.payload,
+                                actor=actors[who])
+                summary.created += 1
+            except JianhuError as exc:
+                errors.append(RowError(entry.row, "" if entry.sheet else entry.form, str(exc)))
         if errors:
             identity.report(session, alerts)
-            raise ImportRejected(errors, summary.rows)
+            raise ImportRejected(sorted(errors, key=lambda e: e.row), summary.rows)
         if not dry_run:
             audit.record(session, actor=actor.code, action="import", entity_type="file",
                          entity_id=path.name, after={"records": summary.created},
                          context={"file": path.name})
     return summary
+
+
+def _on_behalf(session: Session, actor: Actor, who: str) -> Actor:
+    """The person a JSON line records for (``"as"``): only a supervisor may, for a person of their
+    own township."""
+    if not actor.can("records:on_behalf"):
+        raise JianhuError(f"只有乡镇督导员可以代他人导入记录（本行 as：{who}）")
+    outside = JianhuError(f"「{who}」不是本乡镇的人员，不能代其导入记录")
+    try:
+        other = resolve_actor(session, who)
+    except JianhuError:  # on PostgreSQL another township's people are not even visible
+        if actor.township_code is None:
+            raise
+        raise outside from None
+    if actor.township_code is not None and other.township_code != actor.township_code:
+        raise outside
+    return other

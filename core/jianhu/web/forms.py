@@ -15,13 +15,13 @@ about. No rule of the forms lives here.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from jianhu import citizen_id
+from jianhu.dates import written_instant
 from jianhu.forms import Form
 from jianhu.forms.fields import CellError, Field
 from jianhu.records import DONE_BY, ENTERED_BY
@@ -32,9 +32,6 @@ MEASURE_ROWS = 3
 #: Groups a page does not show: the assessment sheet's ``subject`` finds the child in imports;
 #: on a case page the case is known.
 HIDDEN_GROUPS: dict[str, frozenset[str]] = {"assessment": frozenset({"subject"})}
-#: ``<input type="datetime-local">`` sends local time without a zone; staff mean Beijing time.
-_LOCAL_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
-BEIJING_OFFSET = "+08:00"
 
 
 @dataclass
@@ -305,8 +302,8 @@ def _read(f: Field, control: str, values: Sequence[str]) -> Any:
     text = text.strip()
     if not text:
         return None
-    if control == "datetime" and _LOCAL_INSTANT.match(text):
-        return (text if text.count(":") == 2 else text + ":00") + BEIJING_OFFSET
+    if control == "datetime":
+        text = written_instant(text)
     if control in ("text", "textarea", "datetime"):
         return unicodedata.normalize("NFKC", text) if "pattern" in f.schema else text
     return f.parse(text)
