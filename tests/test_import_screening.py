@@ -428,9 +428,9 @@ def test_a_child_listed_again_thousands_of_rows_later(session, host, big, tmp_pa
 
 def test_a_file_of_many_bad_rows_keeps_the_first_problems_and_counts_all(session, host, tmp_path,
                                                                        monkeypatch, run):
-    import jianhu.imports.screening as screening
+    import jianhu.imports.runner as runner
 
-    monkeypatch.setattr(screening, "KEEP", 3)
+    monkeypatch.setattr(runner, "KEEP", 3)
     form = load_form(host, "screening")
     docs = [{**d, "child": {**d["child"], "sex": "未知"}} for d in _children(7)]
     path = write_csv(form, docs, tmp_path / "bad.csv")

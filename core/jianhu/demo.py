@@ -19,7 +19,8 @@ from jianhu.db.session import make_engine, open_session, upgrade
 from jianhu.errors import JianhuError
 from jianhu.imports.assessment import import_assessments
 from jianhu.imports.records import import_records
-from jianhu.imports.screening import ImportSummary, import_screening
+from jianhu.imports.runner import ImportSummary
+from jianhu.imports.screening import import_screening
 from jianhu.people import import_people, resolve_actor
 from jianhu.plugins import Host
 from jianhu.sample import SampleFiles, write_sample

@@ -15,15 +15,15 @@ from sqlalchemy.orm import Session
 from jianhu import audit
 from jianhu.dates import now_utc
 from jianhu.db.models import Person, Township, Village
-from jianhu.db.session import unit_of_work
 from jianhu.errors import ImportRejected, JianhuError, RowError
 from jianhu.forms import load_form
 from jianhu.forms.fields import fold
 from jianhu.imports.rows import map_header, parse_rows
-from jianhu.imports.screening import ImportSummary, ensure_townships
+from jianhu.imports.runner import ImportSummary, all_or_nothing
 from jianhu.imports.tables import open_table
 from jianhu.plugins import Host
 from jianhu.roles import LOCAL_ADMIN, Actor
+from jianhu.villages import ensure_townships
 
 PERSON_COLUMNS = ("name", "role", "organisation", "phone", "active")
 
@@ -67,7 +67,7 @@ def import_people(session: Session, host: Host, path: str | Path, *, actor: Acto
     """Import the roster from an XLSX or CSV file, adding or updating people by code.
 
     Returns:
-        an :class:`~jianhu.imports.screening.ImportSummary` (created / updated / unchanged).
+        an :class:`~jianhu.imports.runner.ImportSummary` (created / updated / unchanged).
 
     Raises:
         ImportRejected: a bad row (unknown township, bad role, repeated code...); nothing is
@@ -83,10 +83,10 @@ def import_people(session: Session, host: Host, path: str | Path, *, actor: Acto
     townships = ensure_townships(session, host, actor.code)
     villages = {(v.township_id, fold(v.name)): v.id for v in session.scalars(select(Village))}
     existing = {p.code: p for p in session.scalars(select(Person))}
-    summary = ImportSummary(dry_run=dry_run)
     seen: dict[str, int] = {}
     now = now_utc()
-    with unit_of_work(session, keep=not dry_run):
+    with all_or_nothing(session, actor=actor.code, file=Path(path).name, dry_run=dry_run) as job:
+        summary, errors = job.summary, job.problems
         for parsed in parse_rows(table, fields, form):
             summary.rows += 1
             row_errors = list(parsed.errors)
@@ -112,7 +112,7 @@ def import_people(session: Session, host: Host, path: str | Path, *, actor: Acto
             elif p.get("code"):
                 seen[p["code"]] = parsed.row
             if row_errors:
-                errors.extend(row_errors)
+                errors.add(row_errors)
                 continue
             values = {"name": p["name"], "role": p["role"], "organisation": p.get("organisation"),
                       "phone": p.get("phone"), "active": p.get("active", True),
@@ -140,6 +140,4 @@ def import_people(session: Session, host: Host, path: str | Path, *, actor: Acto
             audit.record(session, actor=actor.code, action="update", entity_type="person",
                          entity_id=person.id, before=old, after=new,
                          context={"file": Path(path).name, "row": parsed.row})
-        if errors:
-            raise ImportRejected(errors, summary.rows)
     return summary

@@ -23,12 +23,11 @@ from sqlalchemy.orm import Session
 from jianhu import approvals, audit, guardianship
 from jianhu.assessment import grade, level_scale, raise_level, set_level
 from jianhu.dates import age_on, local_date, local_today, now_utc
-from jianhu.db.models import Case, Child, ConfidentialRecord, FormRecord, Township
+from jianhu.db.models import Case, Child, ConfidentialRecord, FormRecord, Township, payload_hash
 from jianhu.errors import JianhuError
 from jianhu.extensions import LEVEL_RANK, CaseEvent, FollowupPolicy, level_label
 from jianhu.followups import add_months, add_task, finish, pending
 from jianhu.forms import load_form
-from jianhu.imports.screening import payload_hash
 from jianhu.lifecycle import CLOSED, TransitionRefused, check_form, transition
 from jianhu.people import require_people
 from jianhu.plugins import Host

@@ -12,12 +12,18 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jianhu.db.models import Village
+from jianhu import audit
+from jianhu.db.models import Township, Village
+from jianhu.db.rls import ensure_township_roles
 from jianhu.forms.fields import fold
+
+if TYPE_CHECKING:
+    from jianhu.plugins import Host
 
 CODE = re.compile(r"[0-9]{12}")
 
@@ -86,3 +92,27 @@ class VillageBook:
         self.by_code[code] = (township_id, stored[0] if stored else village.strip())
         self.by_name[township_id, fold(village)] = (stored[0] if stored else village.strip(), code)
         return village, code, None
+
+
+def ensure_townships(session: Session, host: Host, actor: str) -> dict[str, Township]:
+    """Register the townships the plugins know (``jianhu_areas``) and return them by folded name.
+
+    New townships are inserted with an audit event; existing ones are left as they are. On
+    PostgreSQL each township's database role is created and granted (:mod:`jianhu.db.rls`).
+    """
+    existing = {t.code: t for t in session.scalars(select(Township))}
+    role = session.info.get("jianhu_db_role") or ""
+    for area in ([] if role.startswith("jianhu_t_") else host.areas.values()):
+        # a township's database role only reads the township list (jianhu.db.rls)
+        if area.level == "county" or area.code in existing:
+            continue
+        township = Township(id=uuid.uuid4(), code=area.code, name=area.name,
+                            county_code=area.code[:6])
+        session.add(township)
+        audit.record(session, actor=actor, action="create", entity_type="township",
+                     entity_id=township.id, after={"code": area.code, "name": area.name})
+        existing[area.code] = township
+    session.flush()
+    if not session.info.get("jianhu_db_role"):  # only the owner manages database roles
+        ensure_township_roles(session.connection(), sorted(existing))
+    return {fold(t.name): t for t in existing.values()}

@@ -8,6 +8,8 @@ level, status, due date) are real indexed columns (handbook 架构, 存储).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import uuid
 from typing import Any
 
@@ -139,6 +141,13 @@ class CaseCounter(Base):
     township_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("townships.id"), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    """SHA-256 of a payload's canonical JSON (sorted keys): :attr:`FormRecord.payload_hash`, to
+    tell a record already stored from a changed one."""
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class FormRecord(Base):

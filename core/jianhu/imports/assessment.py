@@ -15,18 +15,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jianhu import audit, identity
+from jianhu import identity
 from jianhu.assessment import grade, level_scale
 from jianhu.cases import OPEN_STATUSES
 from jianhu.dates import local_today
 from jianhu.db.models import Case, Township, Village
-from jianhu.db.session import unit_of_work
 from jianhu.errors import ImportRejected, RowError
 from jianhu.forms import load_form
 from jianhu.forms.fields import fold
 from jianhu.identity import find_children
 from jianhu.imports.rows import ParsedRow, map_header, parse_rows
-from jianhu.imports.screening import ImportSummary
+from jianhu.imports.runner import ImportSummary, all_or_nothing
 from jianhu.imports.tables import open_table
 from jianhu.plugins import Host
 from jianhu.scope import restrict
@@ -57,7 +56,7 @@ def import_assessments(
             returns a function called with the rows read since its last call (or ``None``).
 
     Returns:
-        an :class:`~jianhu.imports.screening.ImportSummary` (``created``: new assessments,
+        an :class:`~jianhu.imports.runner.ImportSummary` (``created``: new assessments,
         ``updated``: re-imported ones, ``cases_updated``: cases whose level changed).
 
     Raises:
@@ -73,9 +72,7 @@ def import_assessments(
         raise ImportRejected(errors, 0)
     townships = {fold(t.name): t for t in session.scalars(select(Township))}
     villages = {(v.township_id, fold(v.name)): v.id for v in session.scalars(select(Village))}
-    summary = ImportSummary(dry_run=dry_run)
     seen: dict[tuple, int] = {}
-    alerts: list[dict[str, Any]] = []
     today = local_today()
     source = Path(path).name
 
@@ -149,7 +146,9 @@ def import_assessments(
         return problems
 
     batch: list[tuple[ParsedRow, dict[str, Any]]] = []
-    with unit_of_work(session, keep=not dry_run):
+    with all_or_nothing(session, actor=actor, file=source, dry_run=dry_run) as job:
+        summary, alerts, errors = job.summary, job.alerts, job.problems
+        job.context = {"form": form.id}
         for parsed in parse_rows(table, fields, form):
             summary.rows += 1
             problems = list(parsed.errors)
@@ -167,23 +166,15 @@ def import_assessments(
                 elif key:
                     seen[ident] = parsed.row
             if problems:
-                errors.extend(problems)
+                errors.add(problems)
             else:
                 batch.append((parsed, key))
                 if len(batch) >= BATCH:
-                    errors.extend(write(batch, apply=not errors))
+                    errors.add(write(batch, apply=not errors))
                     batch = []
             if advance is not None:
                 advance(1)
         if batch:
-            errors.extend(write(batch, apply=not errors))
-        if errors:
-            identity.report(session, alerts)
-            raise ImportRejected(sorted(errors, key=lambda e: e.row), summary.rows)
-        if not dry_run:
-            audit.record(session, actor=actor, action="import", entity_type="file",
-                         entity_id=source, after={"rows": summary.rows,
-                                                  "created": summary.created,
-                                                  "updated": summary.updated},
-                         context={"file": source, "form": form.id})
+            errors.add(write(batch, apply=not errors))
+        job.after = {"rows": summary.rows, "created": summary.created, "updated": summary.updated}
     return summary

@@ -30,15 +30,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jianhu import audit, identity
+from jianhu import identity
 from jianhu.db.models import Case, Township, Village
-from jianhu.db.session import unit_of_work
-from jianhu.errors import ImportRejected, JianhuError, RowError
+from jianhu.errors import JianhuError, RowError
 from jianhu.forms import load_form
 from jianhu.forms.fields import fold
 from jianhu.identity import find_children
 from jianhu.imports.casework_sheets import CASE_FIELD, SheetRecord, read_casework_sheet
-from jianhu.imports.screening import ImportSummary
+from jianhu.imports.runner import ImportSummary, all_or_nothing
 from jianhu.people import resolve_actor
 from jianhu.plugins import Host
 from jianhu.records import HANDLERS, is_recorded, record_form
@@ -153,7 +152,7 @@ def import_records(session: Session, host: Host, path: str | Path, *, actor: Act
         dry_run: apply, count, then roll back.
 
     Returns:
-        an :class:`~jianhu.imports.screening.ImportSummary` (``created`` = records applied,
+        an :class:`~jianhu.imports.runner.ImportSummary` (``created`` = records applied,
         ``unchanged`` = records already on their case).
 
     Raises:
@@ -167,14 +166,13 @@ def import_records(session: Session, host: Host, path: str | Path, *, actor: Act
         raise JianhuError(f"找不到文件：{path}")
     towns = {fold(t.name): t for t in session.scalars(select(Township))}
     villages = {(v.township_id, fold(v.name)): v.id for v in session.scalars(select(Village))}
-    summary = ImportSummary(dry_run=dry_run)
-    errors: list[RowError] = []
     actors: dict[str | None, Actor] = {None: actor, actor.code: actor}
-    alerts: list[dict[str, Any]] = []
-    entries = _json_lines(path, summary, errors) if path.suffix.lower() in JSON_LINES_SUFFIXES \
-        else _sheet(host, path, form_id, summary, errors)
-    with unit_of_work(session, keep=not dry_run):
-        for entry in entries:
+    with all_or_nothing(session, actor=actor.code, file=path.name, dry_run=dry_run) as job:
+        summary, alerts = job.summary, job.alerts
+        errors: list[RowError] = []  # of a line or a row each, added to the job's problems
+        reader = _json_lines(path, summary, errors) if path.suffix.lower() in JSON_LINES_SUFFIXES \
+            else _sheet(host, path, form_id, summary, errors)
+        for entry in reader:
             try:
                 who = entry.who
                 if who not in actors:
@@ -205,13 +203,8 @@ def import_records(session: Session, host: Host, path: str | Path, *, actor: Act
                 summary.created += 1
             except JianhuError as exc:
                 errors.append(RowError(entry.row, "" if entry.sheet else entry.form, str(exc)))
-        if errors:
-            identity.report(session, alerts)
-            raise ImportRejected(sorted(errors, key=lambda e: e.row), summary.rows)
-        if not dry_run:
-            audit.record(session, actor=actor.code, action="import", entity_type="file",
-                         entity_id=path.name, after={"records": summary.created},
-                         context={"file": path.name})
+        job.problems.add(errors)
+        job.after = {"records": summary.created}
     return summary
 
 

@@ -9,19 +9,16 @@ name + birth date + village (issue 2).
 
 Memory does not grow with the file: rows stream in batches of :data:`BATCH`; the identity key of
 each row (to report a child listed twice) is kept on disk (:class:`~jianhu.imports.rows.FirstRows`);
-only the first :data:`KEEP` problems and warnings are kept, the others counted.
+only the first :data:`~jianhu.imports.runner.KEEP` problems and warnings are kept, the others counted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,60 +45,23 @@ from jianhu.db.models import (
     Guardian,
     Township,
     Village,
+    payload_hash,
 )
-from jianhu.db.rls import ensure_township_roles
 from jianhu.db.session import unit_of_work
 from jianhu.errors import ImportRejected, JianhuError, RowError, RowProblems
 from jianhu.extensions import CaseEvent
 from jianhu.forms import load_form
 from jianhu.forms.fields import fold
+from jianhu.imports import runner
 from jianhu.imports.rows import FirstRows, ParsedRow, map_header, parse_rows
+from jianhu.imports.runner import ImportSummary, all_or_nothing
 from jianhu.imports.tables import open_table
 from jianhu.lifecycle import CLOSED
 from jianhu.plugins import Host
-from jianhu.villages import CODE, VillageBook
+from jianhu.villages import CODE, VillageBook, ensure_townships
 
 BATCH = 2000
-#: Problems (and possible-duplicate warnings) of a file kept to be shown; the rest are counted.
-KEEP = 1000
 GUARDIAN_ROLES = {"father": "father", "mother": "mother", "entrusted_guardian": "entrusted"}
-
-
-@dataclass
-class ImportSummary:
-    """What an import did (or, with ``dry_run``, would do).
-
-    Attributes:
-        rows: data rows read.
-        created: children added.
-        updated: children whose data changed.
-        unchanged: children already stored exactly as in the file.
-        cases_opened: cases opened.
-        cases_updated: open cases whose categories or rating changed.
-        cases_reopened: closed cases of children found in need again by a later survey.
-        emergencies: cases opened, reopened or already open that the survey puts in an emergency
-            (未保法 Art 92): red, with an emergency-response task.
-        villages_created: villages registered for the first time.
-        possible_duplicates: new children resembling registered ones (:mod:`jianhu.duplicates`).
-        dry_run: nothing was written.
-        by_township: cases opened per township name.
-        warnings: row warnings that did not refuse the row (possible duplicates), the first
-            :data:`KEEP` of them (``possible_duplicates`` counts them all).
-    """
-
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    cases_opened: int = 0
-    cases_updated: int = 0
-    cases_reopened: int = 0
-    emergencies: int = 0
-    villages_created: int = 0
-    possible_duplicates: int = 0
-    dry_run: bool = False
-    by_township: dict[str, int] = field(default_factory=dict)
-    warnings: list[RowError] = field(default_factory=list)
 
 
 def processing_basis(survey: dict[str, Any]) -> dict[str, Any]:
@@ -120,36 +80,6 @@ def emergency_due(policy: Any, surveyed: dt.date, now: dt.datetime) -> dt.dateti
     day when it is back-dated (未保法 Art 92; the hours are the township's policy)."""
     start = now if surveyed >= local_date(now) else dt.datetime.combine(surveyed, dt.time(), LOCAL_TZ)
     return (start + dt.timedelta(hours=policy.emergency_response_hours)).astimezone(dt.UTC)
-
-
-def payload_hash(payload: dict[str, Any]) -> str:
-    """SHA-256 of a payload's canonical JSON (sorted keys), to tell unchanged records."""
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def ensure_townships(session: Session, host: Host, actor: str) -> dict[str, Township]:
-    """Register the townships the plugins know (``jianhu_areas``) and return them by folded name.
-
-    New townships are inserted with an audit event; existing ones are left as they are. On
-    PostgreSQL each township's database role is created and granted (:mod:`jianhu.db.rls`).
-    """
-    existing = {t.code: t for t in session.scalars(select(Township))}
-    role = session.info.get("jianhu_db_role") or ""
-    for area in ([] if role.startswith("jianhu_t_") else host.areas.values()):
-        # a township's database role only reads the township list (jianhu.db.rls)
-        if area.level == "county" or area.code in existing:
-            continue
-        township = Township(id=uuid.uuid4(), code=area.code, name=area.name,
-                            county_code=area.code[:6])
-        session.add(township)
-        audit.record(session, actor=actor, action="create", entity_type="township",
-                     entity_id=township.id, after={"code": area.code, "name": area.name})
-        existing[area.code] = township
-    session.flush()
-    if not session.info.get("jianhu_db_role"):  # only the owner manages database roles
-        ensure_township_roles(session.connection(), sorted(existing))
-    return {fold(t.name): t for t in existing.values()}
 
 
 class StaleEdit(Exception):
@@ -553,7 +483,7 @@ class ScreeningImport:
         names = dict(self.session.execute(select(Village.id, Village.name).where(
             Village.id.in_({m.other_village_id for m in matches}))).all())
         for m in matches:
-            if len(self.summary.warnings) < KEEP:
+            if len(self.summary.warnings) < runner.KEEP:
                 self.summary.warnings.append(RowError(
                     m.row, self.form.by_path["child", "name"].column,
                     duplicates.warning(self.session, m, names)))
@@ -749,10 +679,9 @@ def import_screening(
     if header_errors:
         session.rollback()
         raise ImportRejected(header_errors, 0)
-    errors = RowProblems(KEEP)
     seen = FirstRows()
 
-    def take(chunk: list[tuple[ParsedRow, list[RowError]]]) -> None:
+    def take(chunk: list[tuple[ParsedRow, list[RowError]]], errors: RowProblems) -> None:
         """Check a chunk of rows for children listed twice, then write its good rows while the
         file is good (still looked up after a bad row, to report every refusal)."""
         run.repeated(seen, chunk)
@@ -766,35 +695,25 @@ def import_screening(
             errors.add(run.write(good, apply=not errors))
 
     try:
-        with unit_of_work(session, keep=not dry_run):
+        with all_or_nothing(session, actor=actor, file=run.source, dry_run=dry_run,
+                            summary=run.summary) as job:
+            job.alerts, job.entity_id, job.context = run.alerts, run.import_id, run.context()
             chunk: list[tuple[ParsedRow, list[RowError]]] = []
             for parsed in parse_rows(table, fields, run.form):
                 run.summary.rows += 1
                 chunk.append((parsed, parsed.errors + run.check(parsed)))
                 if len(chunk) >= BATCH:
-                    take(chunk)
+                    take(chunk, job.problems)
                     chunk = []
                 if advance is not None:
                     advance(1)
             if chunk:
-                take(chunk)
-            if errors:
-                identity.report(session, run.alerts)
-                raise errors.rejected(run.summary.rows)
+                take(chunk, job.problems)
             if run.summary.rows == 0:
                 raise JianhuError(f"{Path(path).name} 只有表头，没有数据行：没有导入任何儿童")
-            run.summary.dry_run = dry_run
-            if not dry_run:
-                audit.record(session, actor=actor, action="import", entity_type="file",
-                             entity_id=run.import_id, after=_counts(run.summary),
-                             context=run.context())
     finally:
         seen.close()
     return run.summary
-
-
-def _counts(summary: ImportSummary) -> dict[str, int]:
-    return {k: v for k, v in vars(summary).items() if isinstance(v, int) and not isinstance(v, bool)}
 
 
 def record_survey(session: Session, host: Host, doc: dict[str, Any], *,
@@ -835,5 +754,5 @@ def record_survey(session: Session, host: Host, doc: dict[str, Any], *,
             identity.report(session, run.alerts)
             raise ImportRejected(problems, 1)
         audit.record(session, actor=actor, action="import", entity_type="file",
-                     entity_id=run.import_id, after=_counts(run.summary), context=run.context())
+                     entity_id=run.import_id, after=run.summary.counts(), context=run.context())
     return run.summary
