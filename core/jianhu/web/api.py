@@ -233,12 +233,6 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"每页条数（1�
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="跳过的条数")]
 
 
-def _page(items: list[Any], limit: int, offset: int, response: Response) -> list[Any]:
-    """One page of ``items``, the total in ``X-Total-Count``."""
-    response.headers["X-Total-Count"] = str(len(items))
-    return items[offset: offset + limit]
-
-
 @router.get("/cases", response_model=list[CaseItem], dependencies=[Depends(cookie_auth)])
 def api_cases(
     ctx: SignedIn,
@@ -257,13 +251,13 @@ def api_cases(
     """个案列表（不含儿童姓名和身份证号），可按村、等级、类别、状态筛选，按编号或姓名查找；
     分页：limit、offset，总数在响应头 X-Total-Count。"""
     ctx.require("view:cases")
-    rows = queries.caseload(ctx.session, ctx.scope, village=village, level=level,
-                            category=category, status=status, q=q)
+    found = queries.caseload(ctx.session, ctx.scope, village=village, level=level,
+                             category=category, status=status, q=q, limit=limit, offset=offset)
     ctx.session.commit()
-    rows = _page(rows, limit, offset, response)
+    response.headers["X-Total-Count"] = str(found.total)
     return [CaseItem(case_no=r.case_no, township=r.township, village=r.village, level=r.level,
                      status=r.status, status_label=state_label(r.status), categories=r.categories,
-                     opened_on=r.opened_on) for r in rows]
+                     opened_on=r.opened_on) for r in found.rows]
 
 
 @router.get("/cases/{case_no}", response_model=CaseDetail, dependencies=[Depends(cookie_auth)],

@@ -83,7 +83,7 @@ def offline_page(ctx: SignedIn) -> Response:
 def offline_bundle(ctx: SignedIn) -> Any:
     """本人范围内的在办个案和7日内到期事项，供离线时查看（有权查看身份信息的角色含儿童姓名）。"""
     ctx.require("view:cases")
-    rows = queries.caseload(ctx.session, ctx.scope, status="open")[:MAX_CASES]
+    rows = queries.caseload(ctx.session, ctx.scope, status="open", limit=MAX_CASES).rows
     names = queries.child_names(ctx.session, ctx.actor, [r.case_no for r in rows], "offline")
     numbers = [r.case_no for r in rows]
     facts = {no: (version, escalation) for no, version, escalation in ctx.session.execute(

@@ -159,13 +159,13 @@ def cases(ctx: SignedIn, village: str = "", level: str = "", category: str = "",
           status: str = "", q: str = "", page: int = Query(1, ge=1, le=100000)) -> Response:
     """The caseload with filters and search (:func:`queries.caseload`)."""
     ctx.require("view:cases")
-    rows = queries.caseload(ctx.session, ctx.scope, village=village or None, level=level or None,
-                            category=category or None, status=status or None, q=q or None)
+    found = queries.caseload(ctx.session, ctx.scope, village=village or None, level=level or None,
+                             category=category or None, status=status or None, q=q or None,
+                             limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     ctx.session.commit()  # the audit of a search by name
     labels = {c.code: c.label for c in ctx.host.target_categories}
-    pages = max(1, -(-len(rows) // PAGE_SIZE))
-    shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-    return render(ctx.request, "cases.html", actor=ctx.actor, rows=shown, total=len(rows),
+    pages = max(1, -(-found.total // PAGE_SIZE))
+    return render(ctx.request, "cases.html", actor=ctx.actor, rows=found.rows, total=found.total,
                   page=page, pages=pages, villages=queries.villages(ctx.session, ctx.scope),
                   levels=[*LEVELS, ("none", "未评估")], categories=labels, states=STATES,
                   f={"village": village, "level": level, "category": category, "status": status,

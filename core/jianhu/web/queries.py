@@ -11,12 +11,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from jianhu import audit
 from jianhu.cases import OPEN_STATUSES
 from jianhu.db.models import Case, Child, FollowUp, FormRecord, Township, Village
+from jianhu.db.types import json_list_has
 from jianhu.extensions import LEVELS
 from jianhu.scope import Scope
 from jianhu.tasks import TASK_KINDS
@@ -74,10 +75,18 @@ def villages(session: Session, scope: Scope) -> list[tuple[str, str]]:
     return [(str(v), f"{t}{n}") for v, t, n in session.execute(scope.cases(stmt))]
 
 
+@dataclass(frozen=True)
+class CasePage:
+    """One page of the caseload: how many cases match, and the page's rows."""
+
+    total: int
+    rows: list[CaseRow]
+
+
 def caseload(session: Session, scope: Scope, *, village: str | None = None,
              level: str | None = None, category: str | None = None, status: str | None = None,
-             q: str | None = None) -> list[CaseRow]:
-    """Cases in scope, filtered, ordered by case number.
+             q: str | None = None, limit: int | None = None, offset: int = 0) -> CasePage:
+    """Cases in scope, filtered, ordered by case number, counted and paged by the database.
 
     Args:
         session: the user's scoped session.
@@ -88,14 +97,15 @@ def caseload(session: Session, scope: Scope, *, village: str | None = None,
         status: a state code, or ``"open"`` for every state under intervention.
         q: part of a case number; for roles that may see identified data
             (``view:identified``) also part of the child's name. A search by name is audited.
+        limit: rows of the page (``None``: all); offset: rows skipped before it.
 
     Returns:
-        the matching :class:`CaseRow` list.
+        a :class:`CasePage`: the total that match and the page's :class:`CaseRow` list.
     """
     stmt = (select(Case.case_no, Township.name, Village.name, Case.level, Case.status,
                    Case.categories, Case.opened_on)
             .join(Township, Case.township_id == Township.id)
-            .join(Village, Case.village_id == Village.id).order_by(Case.case_no))
+            .join(Village, Case.village_id == Village.id))
     if village:
         stmt = stmt.where(Village.id == _uuid(village))
     if level == "none":
@@ -106,6 +116,8 @@ def caseload(session: Session, scope: Scope, *, village: str | None = None,
         stmt = stmt.where(Case.status.in_(OPEN_STATUSES))
     elif status:
         stmt = stmt.where(Case.status == status)
+    if category:
+        stmt = stmt.where(json_list_has(Case.categories, category))
     by_name = False
     q = (q or "").replace("\x00", "").strip()  # PostgreSQL refuses NUL even in a query
     if q:
@@ -116,14 +128,15 @@ def caseload(session: Session, scope: Scope, *, village: str | None = None,
             by_name = True
         else:
             stmt = stmt.where(Case.case_no.like(pattern))
+    stmt = scope.cases(stmt)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = stmt.order_by(Case.case_no).offset(offset).limit(limit)
     rows = [CaseRow(r[0], r[1], r[2], r[3], r[4], list(r[5] or ()), r[6])
-            for r in session.execute(scope.cases(stmt))]
-    if category:
-        rows = [r for r in rows if category in r.categories]
+            for r in session.execute(page)] if total > offset else []
     if by_name:
         audit.record(session, actor=scope.actor.code, action="search", entity_type="case",
-                     entity_id="-", context={"by": "name_or_case_no", "results": len(rows)})
-    return rows
+                     entity_id="-", context={"by": "name_or_case_no", "results": total})
+    return CasePage(total, rows)
 
 
 def _uuid(text: str) -> Any:
