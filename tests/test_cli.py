@@ -189,3 +189,23 @@ def test_bad_files_and_missing_values_are_told_in_chinese(run, engine, tmp_path)
         assert out.output == f"错误：{message}\n", out.output
     out = run("cases", "list", "--level")
     assert out.exit_code == 2 and "选项 --level 后面须写一个值" in out.output
+
+
+def test_the_version_is_answered_without_loading_the_application():
+    """``jianhu --version`` (and a command's argument check) must not import the database layer,
+    the plugin host or the records (benchmarks/cli_startup.py measures the time it saves)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nsys.argv = ['jianhu', '--version']\nfrom jianhu.cli import main\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('pluggy', 'sqlalchemy', 'jianhu.extensions', 'jianhu.tasks',"
+             " 'jianhu.lifecycle', 'jianhu.plugins') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["jianhu, version 0.1.0", "[]"]
+
+
+def test_an_unknown_record_form_is_named_with_the_forms_allowed(run):
+    out = run("record", "bogus", "--case", "X", "/dev/null")
+    assert out.exit_code == 2
+    assert "「bogus」不是个案记录表单；可选：assessment、plan、service、visit" in out.output

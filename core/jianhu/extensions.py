@@ -13,23 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-#: The four risk levels of Jiangsu "four-colour management" (四色管理, 2024 provincial plan; the
-#: plan defines no thresholds, see handbook 领域规则 §4). Ordered from most to least severe. Codes are used
-#: in data; labels are shown to users, the same word everywhere (command line, pages, documents,
-#: reports); the one-character form (红) is accepted as input.
-LEVELS: tuple[tuple[str, str], ...] = (
-    ("red", "红色"),
-    ("orange", "橙色"),
-    ("yellow", "黄色"),
-    ("green", "绿色"),
-)
-LEVEL_LABELS: dict[str, str] = dict(LEVELS)
-LEVEL_RANK: dict[str, int] = {code: i for i, (code, _) in enumerate(LEVELS)}
-
-
-def level_label(level: str | None) -> str:
-    """Chinese label of a level code (``"未评估"`` for ``None`` or an unknown code)."""
-    return LEVEL_LABELS.get(level or "", "未评估")
+from jianhu.levels import LEVEL_LABELS, LEVEL_RANK, LEVELS, level_label  # noqa: F401  (the records' levels)
 
 
 @dataclass(frozen=True)

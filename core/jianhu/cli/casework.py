@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 import click
 
 from jianhu.cli.root import Workspace, cli, console, pass_workspace
-from jianhu.extensions import LEVEL_LABELS, LEVELS, level_label
 from jianhu.jsonfiles import read_json_object
-from jianhu.tasks import KIND_LABELS
+from jianhu.levels import LEVEL_LABELS, LEVELS, level_label
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -167,6 +166,7 @@ def followups_due(ws: Workspace, on: dt.date | None, township: str | None, mine:
     from jianhu.db.models import Case
     from jianhu.followups import due_page
     from jianhu.scope import restrict
+    from jianhu.tasks import KIND_LABELS
 
     on = on or local_today()
     with ws.session() as session:
@@ -196,6 +196,8 @@ def print_due(items: list, on: dt.date, total: int, mine: bool = False, offset: 
     those from position ``offset``)."""
     from rich.table import Table
 
+    from jianhu.tasks import KIND_LABELS
+
     title = "我的待办" if mine else "待办"
     shown = "" if len(items) == total else (
         f"，显示第{offset + 1}–{offset + len(items)}项" if items else "，本页无")
@@ -214,6 +216,8 @@ def print_due(items: list, on: dt.date, total: int, mine: bool = False, offset: 
 def print_next_of_each_kind(items: list) -> None:
     """Print the earliest pending task of every kind (from a due list ordered by urgency)."""
     from rich.table import Table
+
+    from jianhu.tasks import KIND_LABELS
 
     first: dict[str, object] = {}
     for i in sorted(items, key=lambda i: i.due_on):
@@ -266,6 +270,7 @@ def followups_done(ws: Workspace, case_no: str, kind: str, on: dt.date | None) -
     临时监护评估）。"""
     from jianhu.dates import local_today
     from jianhu.followups import acknowledge
+    from jianhu.tasks import KIND_LABELS
 
     with ws.unit() as session:
         actor, scope = ws.scoped(session, "followups:done")

@@ -9,11 +9,24 @@ import click
 
 from jianhu.cli.root import Workspace, cli, console, pass_workspace
 from jianhu.jsonfiles import read_json_object
-from jianhu.lifecycle import RECORD_FORMS
+
+
+class RecordForm(click.ParamType):
+    """A form recorded on a case (:data:`jianhu.lifecycle.RECORD_FORMS`), checked when given (so
+    the command line starts without loading the lifecycle)."""
+
+    name = "表单"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
+        from jianhu.lifecycle import RECORD_FORMS
+
+        if value in RECORD_FORMS:
+            return value
+        self.fail(f"「{value}」不是个案记录表单；可选：{'、'.join(RECORD_FORMS)}", param, ctx)
 
 
 @cli.command()
-@click.argument("form_id", metavar="FORM", type=click.Choice(RECORD_FORMS))
+@click.argument("form_id", metavar="FORM", type=RecordForm())
 @click.option("--case", "case_no", required=True, help="个案编号")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_workspace
