@@ -85,14 +85,14 @@ JSON_LINES_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 
 @dataclass
 class _Entry:
-    """One record to apply: where it is in the file, its form, whom it is about, its document."""
+    """One record to apply: its line or first row, its form, its document, and whom it is about
+    (a JSON line's child and ``as``, or the sheet record naming its case)."""
 
     row: int
     form: str
     payload: Any
     who: str | None = None
     child: dict[str, Any] | None = None
-    case_no: str | None = None
     sheet: SheetRecord | None = None
 
 
@@ -121,11 +121,11 @@ def _json_lines(path: Path, summary: ImportSummary, errors: list[RowError]) -> I
 
 def _sheet(host: Host, path: Path, form_id: str | None, summary: ImportSummary,
            errors: list[RowError]) -> Iterator[_Entry]:
-    sheet = read_casework_sheet(host, path, [f for f in HANDLERS], form_id)
+    sheet = read_casework_sheet(host, path, list(HANDLERS), form_id)
     summary.rows = sheet.rows
     errors += sheet.errors
     for rec in sheet.records:
-        yield _Entry(rec.row, sheet.form.id, rec.payload, case_no=rec.case_no, sheet=rec)
+        yield _Entry(rec.row, sheet.form.id, rec.payload, sheet=rec)
 
 
 def _numbered_case(session: Session, case_no: str) -> Case:
