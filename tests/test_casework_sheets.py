@@ -113,6 +113,8 @@ def test_bad_rows_are_named_by_row_and_column_and_nothing_is_written(session, ho
         [case_no, "2026-09-21", "D01", "飞鸽", "是", "好转", None, None],
         [None, "2026-09-22", "D01", "入户", "是", "好转", None, None],
         [case_no, "2026-09-23", "D01", "入户", "是", "好转", None, None],  # good, but not written
+        [case_no, "2026-09-24", "D01", "入户", "是", "好转", None, "=1+1"],  # saved without result
+        [case_no, "2026-09-23", "D01", "入户", "是", "好转", None, None],
     ])
     with pytest.raises(ImportRejected) as err:
         import_records(session, host, visits, actor=actor)
@@ -121,6 +123,8 @@ def test_bad_rows_are_named_by_row_and_column_and_nothing_is_written(session, ho
         "第3行「随访日期」：「2026-13-01」不是有效日期",
         "第4行「方式」：「飞鸽」不是可选项，可选：入户、电话、到校、视频",
         "第5行「个案编号」：必填：记录所属个案的编号",
+        "第7行「情况记录」：「=1+1」像是 Excel 公式，请填写文字本身",
+        "第8行：与第6行完全相同：请删去重复的一行",
     ]
     plan = _sheet(tmp_path / "p.xlsx", [
         PLAN_COLUMNS,
@@ -129,13 +133,24 @@ def test_bad_rows_are_named_by_row_and_column_and_nothing_is_written(session, ho
         [case_no, "2026-09-12", "另一个目标", None, "心理疏导", "每月谈心", "W01", None, "2026-09-14",
          "2026-11-30"],
         [case_no, "2026-09-12", None, None, "转介", "转介医院", "W01", None, "2026-09-14", None],
+        [case_no, None, None, None, "教育辅导", "每周辅导两次", "T01", None, "2026-09-13", "2026-10-31"],
     ])
     with pytest.raises(ImportRejected) as err:
         import_records(session, host, plan, actor=actor)
     assert [str(e) for e in err.value.errors] == [
         "第3行「干预目标」：与第2行不同：同一救助方案的各行，这一栏应相同或留空",
         "第4行「措施·完成期限」：必填，不能为空",
+        "第5行：与第2行是同一项措施：请删去重复的一行",
     ]
+    closure = _sheet(tmp_path / "c.xlsx", [
+        ["个案编号", "结案日期", "结案原因", "干预情况小结", "个案负责人编号", "取消的方案措施·措施序号",
+         "取消的方案措施·取消理由"],
+        [case_no, "2026-11-30", "困境解除", "已好转", "D01", 1, "已由县医院跟进"],
+        [case_no, None, None, None, None, 2, None],
+    ])
+    with pytest.raises(ImportRejected) as err:
+        import_records(session, host, closure, actor=actor)
+    assert [str(e) for e in err.value.errors] == ["第3行「取消的方案措施·取消理由」：必填，不能为空"]
     assert (count(session, FormRecord), count(session, FollowUp)) == (records, tasks)
 
 

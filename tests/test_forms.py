@@ -168,3 +168,19 @@ def test_a_free_list_cell_takes_one_item_per_line_and_a_time_cell_is_beijing_tim
     assert found.parse("2026-09-15 09:30") == "2026-09-15T09:30:00+08:00"
     with pytest.raises(CellError, match="只有日期，请同时填写时间"):
         found.parse(dt.date(2026, 9, 15))
+
+
+def test_a_choice_whose_label_holds_a_separator_is_read_whole_and_free_text_is_kept(host):
+    incident, visit = load_form(host, "incident"), load_form(host, "visit")
+    triggers = incident.by_path["incident", "triggers"]
+    assert triggers.parse("多处损伤、严重营养不良、意识不清、来源不明、失踪或被拐卖、收买") == [
+        "severe_injury", "missing_trafficked"]
+    assert triggers.parse("被组织乞讨；多处损伤、严重营养不良、意识不清") == [
+        "organised_begging", "severe_injury"]
+    assert "；多处损伤、严重营养不良、意识不清；" in triggers.choices_text
+    from jianhu.forms.fields import CellError
+
+    with pytest.raises(CellError, match="「多处损伤」不是可选项"):
+        triggers.parse("多处损伤")
+    notes = visit.by_path["visit", "notes"]
+    assert notes.parse(" 你好，世界（测试）：１２３ ") == "你好，世界（测试）：１２３"

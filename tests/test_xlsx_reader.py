@@ -1,4 +1,5 @@
-"""The streaming XLSX reader (jianhu.imports.xlsx) gives the cells python-calamine gave."""
+"""The streaming XLSX reader (jianhu.imports.xlsx) gives the cells python-calamine gave, but for a
+formula saved without its result: its text, not an empty cell."""
 
 import datetime as dt
 import zipfile
@@ -31,7 +32,7 @@ def test_cells_of_every_kind_as_openpyxl_writes_them(tmp_path):
     assert book.sheets == [("Sheet", True)]
     assert list(book.rows("Sheet")) == [
         (1, ["a", 1.0, 2.5, True, dt.date(2014, 6, 1), dt.datetime(2014, 6, 1, 12, 30),
-             dt.time(10, 0), None, None, None, 3.207242014060124e+17, "0012",
+             dt.time(10, 0), "=1+1", None, None, 3.207242014060124e+17, "0012",
              dt.date(2023, 3, 15), dt.datetime(2023, 3, 15, 12, 0)]),
         (3, [None, None, "三"])]
 
@@ -110,3 +111,13 @@ def test_a_sheet_declaring_entities_is_refused(tmp_path):
         list(open_table(path, sheet="调查表").rows)
     assert str(refused.value) == ("无法读取工作簿 坏表.xlsx：文件已损坏或不是 Excel/WPS 工作簿，"
                                   "请用 Excel 或 WPS 打开后另存为 .xlsx 再导入")
+
+
+def test_a_formula_is_read_as_its_result_or_else_as_its_text(tmp_path):
+    """Excel saves a formula's result beside it (read as the value); a writer that saves none
+    (openpyxl) leaves the formula's text, which the import refuses like a CSV's."""
+    sheet = (f'<worksheet xmlns="{MAIN}"><sheetData><row r="1">'
+             '<c r="A1"><f>1+1</f><v>2</v></c><c r="B1" t="str"><f>"甲"&amp;"乙"</f><v>甲乙</v></c>'
+             '<c r="C1"><f>A1*3</f></c></row></sheetData></worksheet>')
+    path = _excel_like(tmp_path / "f.xlsx", sheet)
+    assert list(XlsxBook(path).rows("调查表")) == [(1, [2.0, "甲乙", "=A1*3"])]

@@ -34,7 +34,7 @@ def field_help(f: Field) -> dict[str, str]:
         "column": f.column,
         "required": "必填" if f.required else "选填",
         "type": KIND_ZH.get(f.kind, f.kind),
-        "choices": "、".join(label for _, label in f.choices),
+        "choices": f.choices_text,
         "help": str(f.schema.get("description", "")),
         "example": f.label(example) if f.choices else str(example),
     }
@@ -76,7 +76,7 @@ def write_template(form: Form, path: str | Path, columns: list[Field] | None = N
         letter = get_column_letter(i)
         ws.column_dimensions[letter].width = max(10, min(2 * len(f.column) + 2, 30))
         if f.kind == "enum" or f.kind == "boolean":
-            labels = h["choices"].split("、") if f.kind == "enum" else ["是", "否"]
+            labels = [label for _, label in f.choices] if f.kind == "enum" else ["是", "否"]
             formula = '"' + ",".join(labels) + '"'
             if len(formula) <= 255:
                 dv = DataValidation(type="list", formula1=formula, allow_blank=True)

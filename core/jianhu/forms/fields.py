@@ -63,6 +63,13 @@ class Field:
         """``(value, Chinese label)`` pairs of an enum or multi field (empty for others)."""
         return field_choices(self.schema)
 
+    @cached_property
+    def choices_text(self) -> str:
+        """The labels of the choices for a person to read: joined by 、, or by ； when a label
+        holds a 、 itself (so where one ends stays clear)."""
+        labels = [label for _, label in self.choices]
+        return ("；" if any("、" in label for label in labels) else "、").join(labels)
+
     def label(self, value: Any) -> str:
         """Return the Chinese label of a stored value (lists joined with 、)."""
         if isinstance(value, list):
@@ -104,12 +111,33 @@ class Field:
             return lambda cell: _number(cell, kind)
         if kind == "string" and self.schema.get("format") == "date-time":
             return _instant
+        if kind == "string" and not ({"pattern", "format"} & set(self.schema)):
+            return _narrative
         return {"date": _date, "citizen_id": _citizen_id, "enum": self._choice,
                 "multi": self._multi, "list": self._list, "boolean": _boolean}.get(kind, _string)
 
     def _multi(self, cell: Any) -> list[Any]:
+        """Choices separated by 、 (or , ; / | spaces). A label that holds a separator itself
+        (「多处损伤、严重营养不良、意识不清」) is found whole first, the longest labels first, so
+        it is not cut into pieces that are no choice."""
         text = unicodedata.normalize("NFKC", str(cell))
-        return [self._choice(p) for p in _MULTI_SPLIT.split(text) if p]
+        found: list[tuple[int, Any]] = []
+        for value, label in self._split_labels:
+            at = text.find(label)
+            while at >= 0:
+                found.append((at, value))
+                text = text[:at] + " " * len(label) + text[at + len(label):]
+                at = text.find(label)
+        for m in re.finditer(r"[^、,，;；/|\s]+", text):
+            found.append((m.start(), self._choice(m.group())))
+        return [value for _, value in sorted(found, key=lambda f: f[0])]
+
+    @cached_property
+    def _split_labels(self) -> list[tuple[Any, str]]:
+        """The choices whose label holds a separator of :meth:`_multi`, longest label first."""
+        labels = [(v, unicodedata.normalize("NFKC", label)) for v, label in self.choices]
+        return sorted(((v, label) for v, label in labels if _MULTI_SPLIT.search(label)),
+                      key=lambda c: -len(c[1]))
 
     def _list(self, cell: Any) -> list[Any]:
         """A free-text list: one item per line of the cell, or items separated by 「；」."""
@@ -120,7 +148,7 @@ class Field:
             parts = [p.strip() for p in _LIST_SPLIT.split(str(cell)) if p.strip()]
         if items.get("type") in ("integer", "number"):
             return [_number(p, str(items["type"])) for p in parts]
-        return [_string(p) for p in parts]
+        return [_narrative(p) for p in parts]
 
     @cached_property
     def _by_text(self) -> dict[str, Any]:
@@ -138,7 +166,7 @@ class Field:
         try:
             return self._by_text[text]
         except KeyError:
-            allowed = "、".join(label for _, label in self.choices)
+            allowed = self.choices_text
             raise CellError(f"「{cell}」不是可选项，可选：{allowed}") from None
 
 
@@ -165,6 +193,17 @@ def _instant(cell: Any) -> str:
     if isinstance(cell, dt.date) and not isinstance(cell, dt.datetime):
         raise CellError(f"「{cell}」只有日期，请同时填写时间（如 {cell} 09:30）")
     return written_instant(cell if isinstance(cell, dt.datetime) else _string(cell))
+
+
+def _narrative(cell: Any) -> str:
+    """Free text (a name, a note, a summary) as the person typed it: full-width punctuation and
+    digits kept, as the web form keeps them; only the spaces around it are taken off."""
+    if isinstance(cell, str):
+        text = cell.strip()
+        if text.startswith("="):
+            raise CellError(f"「{text[:20]}」像是 Excel 公式，请填写文字本身")
+        return text
+    return _string(cell)
 
 
 def _string(cell: Any) -> str:

@@ -111,10 +111,12 @@ def layout(form: Form) -> Layout:
     path, schema, required = lists[0]
     title = str(schema.get("title", path[-1]))
     item = schema["items"]
-    needed = set(item.get("required", ()))
+    required = required and bool(schema.get("minItems"))
+    # an optional list's columns are optional (its items' own fields are checked by the form)
+    needed = set(item.get("required", ())) if required else set()
     fields = [Field("", key, f"{title}{ITEM_SEPARATOR}{fs.get('title', key)}", fs, key in needed)
               for key, fs in item.get("properties", {}).items()]
-    return Layout(form, record, Items(path, title, fields, required and bool(schema.get("minItems"))))
+    return Layout(form, record, Items(path, title, fields, required))
 
 
 @dataclass
@@ -138,7 +140,8 @@ class SheetRecord:
         → the second item's row and column 措施·完成期限."""
         m = re.fullmatch(r"(.+?)第(\d+)项·(.+)", column)
         if m and 0 < int(m.group(2)) <= len(self.item_rows):
-            return self.item_rows[int(m.group(2)) - 1], f"{m.group(1)}{ITEM_SEPARATOR}{m.group(3)}"
+            title = m.group(1).rpartition("·")[2]  # 结案·取消的方案措施 → 取消的方案措施
+            return self.item_rows[int(m.group(2)) - 1], f"{title}{ITEM_SEPARATOR}{m.group(3)}"
         return self.row, column
 
 
@@ -242,9 +245,7 @@ def read_casework_sheet(host: Host, path: str | Path, form_ids: list[str],
         elif f is not None:
             seen.add(f.column)
         fields.append(f)
-    needed = [CASE_FIELD, *(f for f in lay.record if f.required),
-              *(f for f in lay.items.fields if f.required and lay.items.required)] if lay.items \
-        else [CASE_FIELD, *(f for f in lay.record if f.required)]
+    needed = [f for f in lay.columns if f.required]
     sheet.errors += [RowError(1, f.column, "缺少必填列") for f in needed if f.column not in seen]
     if sheet.errors:
         return sheet
@@ -255,6 +256,7 @@ def read_casework_sheet(host: Host, path: str | Path, form_ids: list[str],
     groups: dict[tuple[str, Any], tuple[SheetRecord, dict, list[dict[str, Any]]]] = {}
     order: list[tuple[str, Any]] = []
     latest: dict[str, Any] = {}  # case → the date of its record on the last row that named one
+    single: dict[tuple[str, str], int] = {}  # a one-row record → its row (a row given twice)
     for number, cells in table.rows:
         sheet.rows += 1
         problems: list[RowError] = []
@@ -281,7 +283,12 @@ def read_casework_sheet(host: Host, path: str | Path, form_ids: list[str],
             sheet.errors += problems
             continue
         if lay.items is None:
-            sheet.records.append(SheetRecord(number, case_no, _nest(record)))
+            key = (case_no, repr(sorted(record.items())))
+            if key in single:
+                sheet.errors.append(RowError(number, "", f"与第{single[key]}行完全相同：请删去重复的一行"))
+            else:
+                single[key] = number
+                sheet.records.append(SheetRecord(number, case_no, _nest(record)))
             continue
         on = record.get((date.group, date.key)) if date else number
         if on is None and case_no in latest:  # a further item of the case's record above
@@ -299,6 +306,9 @@ def read_casework_sheet(host: Host, path: str | Path, form_ids: list[str],
                 problems.append(RowError(number, lay.form.by_path[path].column,
                                          f"与第{values[path][1]}行不同：同一{lay.form.title}的各行，"
                                          "这一栏应相同或留空"))
+        if item and item in items:
+            problems.append(RowError(number, "", f"与第{rec.item_rows[items.index(item)]}行是同一项"
+                                                 f"{lay.items.title}：请删去重复的一行"))
         if problems:
             sheet.errors += problems
         elif item:

@@ -291,22 +291,26 @@ class SheetRows:
         cells: list[Any] = []
         number = 0  # the row's number
         col, kind, style, text = 0, None, None, None  # the cell being read
-        reading = phonetic = False  # inside <v> or <t> (not of a phonetic reading)
-        C = V = T = ROW = RPH = DIM = ""
+        formula: str | None = None  # its formula, kept for a cell saved without its result
+        reading = phonetic = in_formula = False  # inside <v> or <t> (not of a phonetic reading), <f>
+        C = V = T = F = ROW = RPH = DIM = ""
         p = _parser()
 
         def root(name: str, _attrs: Any) -> None:
-            nonlocal C, V, T, ROW, RPH, DIM
+            nonlocal C, V, T, F, ROW, RPH, DIM
             prefix = name[:len(name) - len("worksheet")]  # "x:" when the writer names one
-            C, V, T, ROW, RPH, DIM = (prefix + t for t in ("c", "v", "t", "row", "rPh", "dimension"))
+            C, V, T, F, ROW, RPH, DIM = (prefix + t for t in ("c", "v", "t", "f", "row", "rPh",
+                                                               "dimension"))
             p.StartElementHandler = start
 
         def start(name: str, attrs: dict[str, str]) -> None:
-            nonlocal col, kind, style, text, reading, number, cells, phonetic
+            nonlocal col, kind, style, text, reading, number, cells, phonetic, formula, in_formula
             if name == C:
                 ref = attrs.get("r")
                 col = column_index(ref.rstrip(_DIGITS)) if ref else len(cells)
-                kind, style, text = attrs.get("t"), attrs.get("s"), None
+                kind, style, text, formula = attrs.get("t"), attrs.get("s"), None, None
+            elif name == F:
+                in_formula, formula = True, ""
             elif name == V:
                 reading = True
             elif name == T:
@@ -322,12 +326,14 @@ class SheetRows:
                 self.last_row = int(last) if last.isdigit() else None
 
         def end(name: str) -> None:
-            nonlocal strings, reading, phonetic
+            nonlocal strings, reading, phonetic, in_formula
             if name == C:
-                if text is None:
+                if text is None and not formula:
                     return
-                if kind is None or kind == "n":
-                    value: Any = float(text)
+                if text is None:  # a formula saved without its result (not by Excel): read as
+                    value: Any = f"={formula}"  # its text, refused like a CSV's formula
+                elif kind is None or kind == "n":
+                    value = float(text)
                     if style is not None and style in dates:
                         value = _date(value, epoch)
                 elif kind == "s":
@@ -352,6 +358,8 @@ class SheetRows:
                     cells[col] = value
             elif name == V or name == T:
                 reading = False
+            elif name == F:
+                in_formula = False
             elif name == ROW:
                 if cells:
                     done.append((number, cells))
@@ -359,9 +367,11 @@ class SheetRows:
                 phonetic = False
 
         def chars(data: str) -> None:
-            nonlocal text
+            nonlocal text, formula
             if reading:
                 text = data if text is None else text + data
+            elif in_formula:
+                formula = (formula or "") + data
 
         p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = root, end, chars
         try:
