@@ -129,8 +129,8 @@ def test_consent_is_recorded_with_who_when_and_how(session, host, tmp_path):
                  survey__consent_date="2026-03-15", survey__consent_method="written")
     import_screening(session, host, write_xlsx(form, [doc], tmp_path / "d.xlsx"), actor="t")
     child = session.scalars(select(Child)).one()
-    assert (child.legal_basis, child.consent) == ("consent", {  # text is NFKC-normalised
-        "by": "测试乙(祖母)", "date": "2026-03-15", "method": "written"})
+    assert (child.legal_basis, child.consent) == ("consent", {  # free text kept as typed
+        "by": "测试乙（祖母）", "date": "2026-03-15", "method": "written"})
     import_screening(session, host, write_xlsx(form, [survey(child__schooling="junior")],
                                                tmp_path / "again.xlsx"), actor="t")
     session.refresh(child)
