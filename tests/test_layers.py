@@ -12,9 +12,16 @@ import jianhu
 ROOT = Path(jianhu.__file__).parent
 
 
+#: The handbook's sources shipped in the package: MkDocs loads their hooks file (the top of the
+#: stack, like the CLI), no module imports it.
+DOCS = ROOT / "handbook" / "docs"
+
+
 def _modules() -> dict[str, Path]:
     out = {}
     for path in ROOT.rglob("*.py"):
+        if DOCS in path.parents:
+            continue
         parts = ("jianhu", *path.relative_to(ROOT).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts = parts[:-1]
