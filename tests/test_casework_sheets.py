@@ -249,3 +249,17 @@ def test_every_casework_template_can_be_filled_and_read_back(host, tmp_path, for
     assert read.errors == []
     assert read.form.id == form_id
     assert [(r.case_no, r.payload) for r in read.records] == [("XA-2026-0001", doc)]
+
+
+def test_the_notes_sheet_is_never_taken_for_the_data(run, host, tmp_path):
+    """A template whose 填表说明 sheet was moved in front of the data is still read (the notes list
+    column titles, and with every casework form's columns known they look like a header)."""
+    path = tmp_path / "v.xlsx"
+    assert run("template", "visit", "--out", str(path)).exit_code == 0
+    wb = load_workbook(path)
+    wb.worksheets[0].append(["320724100-2026-0001", "2026-09-20", "D01", "入户", "是", "好转"])
+    wb.move_sheet("填表说明", offset=-1)
+    wb.save(path)
+    read = read_casework_sheet(host, path, list(HANDLERS))
+    assert (read.form.id, read.errors, [r.case_no for r in read.records]) == (
+        "visit", [], ["320724100-2026-0001"])

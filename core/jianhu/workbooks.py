@@ -18,6 +18,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from jianhu.forms import Form
 from jianhu.forms.fields import Field
+from jianhu.imports.tables import NOTES_SHEET
 
 KIND_ZH = {
     "date": "日期", "citizen_id": "身份证号", "boolean": "是/否", "integer": "整数",
@@ -83,7 +84,7 @@ def write_template(form: Form, path: str | Path, columns: list[Field] | None = N
                 dv.add(f"{letter}2:{letter}10000")
                 ws.add_data_validation(dv)
     ws.freeze_panes = "A2"
-    notes = wb.create_sheet("填表说明")
+    notes = wb.create_sheet(NOTES_SHEET)
     notes.append(["列名", "是否必填", "类型", "可选值", "说明", "示例"])
     for cell in notes[1]:
         cell.font = Font(bold=True)

@@ -57,6 +57,9 @@ class TableFile:
 
 #: Rows above the header a sheet may have (a title, a unit, a date line) before giving up.
 HEADER_SEARCH_ROWS = 10
+#: The sheet of a template that explains its columns (:func:`jianhu.workbooks.write_template`):
+#: it lists column titles, and is never the data, wherever a person moves it.
+NOTES_SHEET = "填表说明"
 
 
 def open_table(path: str | Path, columns: set[str] | None = None,
@@ -208,6 +211,8 @@ def _open_workbook(path: Path, columns: set[str] | None = None,
         if wanted not in book.names:
             raise JianhuError(f"{path.name} 中没有工作表「{wanted}」；有：{'、'.join(book.names)}")
         names = [wanted]
+    elif columns:
+        names = [n for n in names if n != NOTES_SHEET] or names
     if columns:
         from jianhu.forms.fields import fold
 
