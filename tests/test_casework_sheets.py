@@ -7,7 +7,7 @@ import io
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from casework import one_case_workspace
 from conftest import count
@@ -163,7 +163,7 @@ def test_a_case_of_another_township_reads_as_no_such_case(session, host, case_no
                                         "S09,督导辛,乡镇儿童督导员,田楼镇,\n", "utf-8")
     import_people(session, host, tmp_path / "other.csv", actor=LOCAL_ADMIN)
     session.commit()
-    records = count(session, FormRecord)
+    records = count(session, FormRecord)  # 1: the assessment
     visits = _sheet(tmp_path / "v.xlsx", [VISIT_COLUMNS,
                                           [case_no, "2026-09-20", "S09", "入户", "是", "好转"]])
     from jianhu.scope import scope_for
@@ -173,6 +173,8 @@ def test_a_case_of_another_township_reads_as_no_such_case(session, host, case_no
     with pytest.raises(ImportRejected) as err:
         import_records(session, host, visits, actor=outsider)
     assert [str(e) for e in err.value.errors] == [f"第2行「个案编号」：没有个案 {case_no}"]
+    session.rollback()
+    session.execute(text("RESET ROLE")) if session.bind.dialect.name == "postgresql" else None
     assert count(session, FormRecord) == records
 
 
