@@ -66,6 +66,36 @@ def db_app_login(ws: Workspace, name: str) -> None:
     click.echo(url.render_as_string(hide_password=False))
 
 
+@db.command(name="partition")
+@click.option("--through", type=int, default=None, metavar="YEAR",
+              help="分区建到这一年（默认：明年）")
+@pass_workspace
+def db_partition(ws: Workspace, through: int | None) -> None:
+    """（PostgreSQL，用数据库所有者账号运行）把审计记录按年分区（每个北京时间年度一个分区），
+    并补建到 YEAR 为止缺少的年度分区；可重复运行。首次运行时审计表被锁定，请在无人使用时运行。"""
+    from jianhu import audit
+    from jianhu.dates import local_today
+    from jianhu.db.partitions import partition_audit_trail, partitions
+
+    year = through if through is not None else local_today().year + 1
+    with ws.session() as session:
+        conn = session.connection()
+        done = partition_audit_trail(conn, year)
+        audit.record(session, actor=ws.actor, action="partition", entity_type="database_table",
+                     entity_id="audit_events",
+                     after={"through": year, "created": done.created, "moved": done.moved})
+        names = partitions(conn)
+        session.commit()
+    if done.converted:
+        click.echo("审计表已改为按年分区。")
+    if done.created:
+        click.echo("新建年度分区：" + "、".join(str(y) for y in done.created)
+                   + (f"（从默认分区移入 {done.moved} 条）" if done.moved else ""))
+    else:
+        click.echo(f"审计表已按年分区到 {year} 年，没有需要新建的分区。")
+    click.echo("现有分区：" + "、".join(names))
+
+
 #: The ``--township`` option of the commands that write a form: its plugin fields only.
 township_fields = click.option("--township", default=None, metavar="CODE",
                                help="12位乡镇代码：只含为该乡镇启用的插件栏目（默认含全部插件栏目）")

@@ -196,12 +196,23 @@ def restrict_role(conn: Any, role: str) -> None:
 
     for table in existing(APPEND_ONLY):
         conn.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))
+        # its yearly partitions (jianhu.db.partitions) are reached through it only
+        for (part,) in conn.execute(text(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = to_regclass(:t)"), {"t": table}):
+            conn.execute(text(f"REVOKE ALL ON {part} FROM {role}"))
     if role == COUNTY_ROLE:
         return
     for table in existing(READ_ONLY_FOR_TOWNSHIPS):
         conn.execute(text(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))
     for table in existing(NO_ACCESS_FOR_TOWNSHIPS):
         conn.execute(text(f"REVOKE ALL ON {table} FROM {role}"))
+
+
+def app_roles(conn: Any) -> list[str]:
+    """The county role and every township role that exist on the server, sorted."""
+    return sorted(conn.execute(text(r"SELECT rolname FROM pg_roles WHERE rolname LIKE 'jianhu\_t\_%' "
+                                    "OR rolname = :c"), {"c": COUNTY_ROLE}).scalars())
 
 
 def ensure_township_roles(conn: Any, codes: list[str]) -> None:
@@ -244,9 +255,7 @@ def ensure_app_login(conn: Any, password: str, name: str = APP_LOGIN) -> None:
     conn.execute(text(f"ALTER ROLE {name} LOGIN NOINHERIT NOCREATEROLE NOCREATEDB "
                       f"PASSWORD '{password.replace(chr(39), '')}'"))
     ensure_role(conn, COUNTY_ROLE)
-    roles = conn.execute(text(r"SELECT rolname FROM pg_roles WHERE rolname LIKE 'jianhu\_t\_%' "
-                              "OR rolname = :c"), {"c": COUNTY_ROLE}).scalars().all()
-    for role in roles:
+    for role in app_roles(conn):
         conn.execute(text(f"GRANT {role} TO {name}"))
     conn.execute(text(f"ALTER ROLE {name} SET role = '{COUNTY_ROLE}'"))
 
