@@ -1,7 +1,8 @@
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from jianhu.db.models import Base
 from jianhu.db.session import alembic_config, current_revision, head_revision, make_engine
@@ -85,3 +86,12 @@ def test_upgrading_fills_case_assignments_from_the_work_recorded(engine, session
         assert sorted(conn.execute(select(CaseAssignment.person_code)).scalars()) == ["D01", "T01"]
     session.rollback()
     assert session.scalar(tutor.cases(select(func.count(Case.id)))) == 1
+
+
+def test_postgresql_connections_never_jit_compile(db_url, engine):
+    """The policies' subqueries would make short queries pay for JIT compilation (0.4 s measured,
+    benchmarks/province.py): every connection the application opens has it off."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL setting")
+    with engine.connect() as c:
+        assert c.execute(text("SHOW jit")).scalar() == "off"

@@ -35,6 +35,11 @@ DB_FILE = "jianhu.db"
 DEFAULT_URL = f"sqlite:///{DB_FILE}"
 #: How long a SQLite transaction waits for another one's write lock before giving up.
 BUSY_TIMEOUT_MS = 30_000
+#: Settings of every PostgreSQL connection. No JIT compilation: the subqueries of the row-level
+#: security policies (:mod:`jianhu.db.rls`) make the planner's estimates large enough to compile
+#: queries that then run in milliseconds, and compiling took 0.4 s of a 0.45 s query
+#: (``benchmarks/province.py``; handbook 部署运行手册 §8).
+POSTGRESQL_OPTIONS = "-c jit=off"
 #: How much of a SQLite file is read through memory mapping.
 MMAP_BYTES = 256 * 1024 * 1024
 
@@ -216,8 +221,11 @@ def make_engine(url: str) -> Engine:
         raise JianhuError(f"不支持数据库「{parsed.get_backend_name()}」：请用 sqlite:///文件路径 或 "
                           "postgresql+psycopg://用户:密码@主机:5432/库名")
     sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+    options: dict[str, Any] = dict(_SQLITE_POOL) if sqlite_file else {}
+    if parsed.get_backend_name() == "postgresql" and "options" not in parsed.query:
+        options["connect_args"] = {"options": POSTGRESQL_OPTIONS}
     try:
-        engine = create_engine(parsed, hide_parameters=True, **(_SQLITE_POOL if sqlite_file else {}))
+        engine = create_engine(parsed, hide_parameters=True, **options)
     except (ImportError, NoSuchModuleError) as exc:
         raise JianhuError(f"数据库地址的驱动不可用（{parsed.drivername}）：PostgreSQL 请写作 "
                           "postgresql+psycopg://…") from exc
