@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 from test_app_login import attempt, connect
+from test_backup import key  # noqa: F401  (a fixture)
 
 XINAN_ROLE = "jianhu_t_320724100000"
 
@@ -27,7 +28,7 @@ def test_partitioning_is_for_postgresql_only(db_url, engine, run):
 
 
 def test_the_audit_trail_is_split_by_beijing_year_and_closed_but_through_its_policies(
-        db_url, engine, run, sample_dir):
+        db_url, engine, run, sample_dir, key, tmp_path):  # noqa: F811
     if not db_url.startswith("postgresql"):
         pytest.skip("partitions are made on PostgreSQL only")
     assert run("import", "screening", str(sample_dir / "screening.xlsx")).exit_code == 0
@@ -88,3 +89,13 @@ def test_the_audit_trail_is_split_by_beijing_year_and_closed_but_through_its_pol
     assert "没有需要新建的分区" in result.output
     assert run("db", "upgrade").exit_code == 0
     assert run("audit", "list", "--json").exit_code == 0
+
+    # a backup of the partitioned trail restores it, partition by partition
+    before = per_partition(engine)
+    backup = tmp_path / "jianhu.backup"
+    assert run("backup", "--out", str(backup), "--key-file", str(key) + ".pub").exit_code == 0
+    result = run("restore", str(backup), "--yes", "--key-file", str(key))
+    assert result.exit_code == 0, result.output
+    after = per_partition(engine)
+    assert after.pop("audit_events_y2026") == before.pop("audit_events_y2026") + 2  # backup, restore
+    assert after == before

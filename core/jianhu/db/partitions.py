@@ -134,8 +134,10 @@ def _convert(conn: Any) -> list[int]:
     conn.execute(text(f"ALTER INDEX ix_{TABLE}_entity RENAME TO ix_{old}_entity"))
     conn.execute(text(f"CREATE TABLE {TABLE} (LIKE {old} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
                       f"INCLUDING STORAGE) PARTITION BY RANGE ({COLUMN})"))
-    # A partitioned table's key must hold the partition column; the sequence keeps ids unique.
-    conn.execute(text(f"ALTER TABLE {TABLE} ADD CONSTRAINT pk_{TABLE} PRIMARY KEY (id, {COLUMN})"))
+    # A partitioned table's unique keys must hold the partition column; the sequence keeps ids
+    # unique. A unique index, not a primary key constraint: pg_restore --clean (jianhu restore)
+    # cannot drop the key constraints the partitions inherit (PostgreSQL 15).
+    conn.execute(text(f"CREATE UNIQUE INDEX ux_{TABLE}_id ON {TABLE} (id, {COLUMN})"))
     conn.execute(text(f"CREATE INDEX ix_{TABLE}_entity ON {TABLE} (entity_type, entity_id)"))
     if sequence:
         conn.execute(text(f"ALTER SEQUENCE {sequence} OWNED BY {TABLE}.id"))
