@@ -116,17 +116,20 @@ def summary_table(session: Session, host: Host, on: dt.date,
                 Column("followups_overdue", "逾期未办（各类待办）")]
 
     counts: dict[tuple[str, str, str, str], Counter] = defaultdict(Counter)
-    stmt = (select(Township.code, Township.name, Village.name, Village.code, Case.level,
-                   Case.categories)
+    # counted by the database, one row per village, level and set of categories
+    grouped = (Township.code, Township.name, Village.name, Village.code, Case.level,
+               Case.categories)
+    stmt = (select(*grouped, func.count())
             .join(Township, Case.township_id == Township.id)
             .join(Village, Case.village_id == Village.id)
-            .where(Case.status.in_(OPEN_STATUSES)))
-    for code, town, village, vcode, level, cats in session.execute(restrict(session, stmt)):
+            .where(Case.status.in_(OPEN_STATUSES))
+            .group_by(*grouped))
+    for code, town, village, vcode, level, cats, n in session.execute(restrict(session, stmt)):
         c = counts[code, town, village, vcode or ""]
-        c["open_cases"] += 1
-        c[f"level_{level or 'none'}"] += 1
+        c["open_cases"] += n
+        c[f"level_{level or 'none'}"] += n
         for cat in cats:
-            c[f"cat_{cat}"] += 1
+            c[f"cat_{cat}"] += n
     # Lateness is the one rule of jianhu.tasks.is_overdue; tasks are grouped by kind, due day
     # and instant so it is applied once per distinct deadline, not once per task. Overdue counts
     # every kind of task (逾期未办); due soon only visits (jianhu.tasks.VISIT_KINDS), as titled.
