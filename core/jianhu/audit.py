@@ -3,13 +3,15 @@ transaction as the change (handbook 架构, 存储; 个人信息保护法 Art 51
 
 Callers add events to the session they change data with, so a rollback removes both. The events
 of a transaction wait in the session and are inserted together (one ``executemany``) when it
-commits, when a savepoint is released, before a statement that reads the trail, and every
-:data:`PENDING_LIMIT` events; a savepoint rolled back drops the events added since it began, and
-the end of the transaction any left. Adding an event therefore costs no statement, and no
-autoflush of the session's pending objects. A session
-that only reads (a web page on SQLite, :func:`jianhu.db.session.for_reading`) cannot write: after
-:func:`defer` its events wait in the session and are written, each time it commits, in a short
-transaction of their own on the writing engine — before the page that shows the data is sent.
+commits, when a savepoint is released, before a select of the trail in the session, and every
+:data:`PENDING_LIMIT` events; a savepoint rolled back drops the events added since it began, a
+transaction rolled back (or a session closed) all. So adding an event runs no statement and does
+not autoflush the session's other changes.
+
+A session that only reads (a web page on SQLite, :func:`jianhu.db.session.for_reading`) cannot
+write: after :func:`defer` its events wait in the session and are written, each time it commits,
+in a short transaction of their own on the writing engine — before the page that shows the data
+is sent.
 """
 
 from __future__ import annotations
@@ -153,10 +155,12 @@ def _write_before_reading(state: ORMExecuteState) -> None:
 
 
 def _reads_trail(state: ORMExecuteState) -> bool:
-    """Whether a statement reads the audit trail: selects from it, or is SQL text naming it."""
+    """Whether a statement reads the audit trail: a select of it (its first entity, as every
+    reader of the trail writes it; told without compiling the statement), or SQL text naming it."""
     if isinstance(state.statement, TextClause):
         return AuditEvent.__tablename__ in state.statement.text
-    return state.is_select and AuditEvent.__table__ in state.statement.get_final_froms()
+    mapper = state.bind_mapper
+    return state.is_select and mapper is not None and mapper.class_ is AuditEvent
 
 
 @event.listens_for(Session, "after_transaction_create")
