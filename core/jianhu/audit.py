@@ -1,10 +1,17 @@
 """The audit trail: every change writes an :class:`~jianhu.db.models.AuditEvent` in the same
 transaction as the change (handbook 架构, 存储; 个人信息保护法 Art 51, 55–56 for processing records).
 
-Callers add events to the session they change data with, so a rollback removes both. A session
-that only reads (a web page on SQLite, :func:`jianhu.db.session.for_reading`) cannot write: after
-:func:`defer` its events wait in the session and are written, each time it commits, in a short
-transaction of their own on the writing engine — before the page that shows the data is sent.
+Callers add events to the session they change data with, so a rollback removes both. The events
+of a transaction wait in the session and are inserted together (one ``executemany``) when it
+commits, when a savepoint is released, before a select of the trail in the session, and every
+:data:`PENDING_LIMIT` events; a savepoint rolled back drops the events added since it began, a
+transaction rolled back (or a session closed) all. So adding an event runs no statement and does
+not autoflush the session's other changes.
+
+A session that only reads (a web page on SQLite, :func:`jianhu.db.session.for_reading`) cannot
+write: after :func:`defer` its events wait in the session and are written, each time it commits,
+in a short transaction of their own on the writing engine — before the page that shows the data
+is sent.
 """
 
 from __future__ import annotations
@@ -15,8 +22,8 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Engine, event, insert
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, TextClause, event, insert
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from jianhu.dates import now_utc
 from jianhu.db.models import AuditEvent
@@ -91,21 +98,91 @@ def record(session: Session, **kwargs: Any) -> None:
     record_many(session, [event_row(**kwargs)])
 
 
-def record_many(session: Session, rows: Iterable[dict[str, Any]]) -> None:
-    """Insert audit rows built with :func:`event_row` in one statement, in ``session``'s
-    transaction (or queue them, in a session of :func:`defer`)."""
+def record_many(session: Session | Connection, rows: Iterable[dict[str, Any]]) -> None:
+    """Add audit rows built with :func:`event_row` to ``session``'s transaction: they wait in the
+    session and are inserted together (:func:`write_pending`, see the module), or are queued for
+    a transaction of their own in a session of :func:`defer`."""
     rows = list(rows)
     if not rows:
+        return
+    if not isinstance(session, Session):  # a connection (jianhu.db.rls.across_townships)
+        session.execute(insert(AuditEvent.__table__), rows)
         return
     queued = session.info.get(_QUEUED)
     if queued is not None:
         queued.extend(rows)
-    else:
-        session.execute(insert(AuditEvent.__table__), rows)
+        return
+    pending = session.info.setdefault(_PENDING, [])
+    pending.extend(rows)
+    if len(pending) >= PENDING_LIMIT:
+        write_pending(session)
 
 
 _QUEUED = "jianhu_audit_queued"
 _WRITER = "jianhu_audit_writer"
+_PENDING = "jianhu_audit_pending"
+_MARKS = "jianhu_audit_marks"
+#: Events kept waiting in a session at most (so that a large import's memory does not grow).
+PENDING_LIMIT = 5000
+
+
+def write_pending(session: Session) -> None:
+    """Insert the events waiting in ``session`` (:func:`record_many`) in its transaction, in the
+    order they were added; nothing when none wait."""
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    rows = list(pending)
+    pending.clear()
+    marks = session.info.get(_MARKS)
+    if marks:  # what was waiting is now in the savepoints themselves
+        for transaction in marks:
+            marks[transaction] = 0
+    session.connection().execute(insert(AuditEvent.__table__), rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_on_commit(session: Session) -> None:
+    if session.info.get(_PENDING):
+        session.flush()  # events added while flushing are written too
+        write_pending(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _write_before_reading(state: ORMExecuteState) -> None:
+    if state.session.info.get(_PENDING) and _reads_trail(state):
+        write_pending(state.session)
+
+
+def _reads_trail(state: ORMExecuteState) -> bool:
+    """Whether a statement reads the audit trail: a select of it (its first entity, as every
+    reader of the trail writes it; told without compiling the statement), or SQL text naming it."""
+    if isinstance(state.statement, TextClause):
+        return AuditEvent.__tablename__ in state.statement.text
+    mapper = state.bind_mapper
+    return state.is_select and mapper is not None and mapper.class_ is AuditEvent
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_MARKS, {})[transaction] = len(session.info.get(_PENDING, ()))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_unwritten(session: Session, transaction: SessionTransaction) -> None:
+    """A savepoint ended (released: its events are written; rolled back: they are dropped), or
+    the transaction did (committed: all are written; rolled back or closed: none is)."""
+    pending, marks = session.info.get(_PENDING), session.info.get(_MARKS)
+    if transaction.nested:
+        mark = marks.pop(transaction, None) if marks else None
+        if pending and mark is not None:
+            del pending[mark:]
+    elif transaction.parent is None:
+        if pending:
+            pending.clear()
+        if marks:
+            marks.clear()
 
 
 def defer(session: Session, writer: Engine) -> None:

@@ -63,10 +63,11 @@ def schedule_after_grading(
     # This assessment is the re-assessment that was due, and the assessment civil affairs must
     # make before a child in temporary guardianship goes home (未保法 Art 93).
     # The first assessment of a case opened at screening is done by it too.
-    finish(session, pending(session, case, ("first_assessment", "reassessment",
-                                            "guardianship_review")),
+    open_tasks = pending(session, case, ("first_assessment", "reassessment", "guardianship_review",
+                                         "visit", "mandatory_report"))
+    finish(session, [t for t in open_tasks if t.kind not in ("visit", "mandatory_report")],
            status="done", on=assessed_on, actor=actor)
-    replaced = [t.id for t in pending(session, case, ("visit",))]
+    replaced = [t.id for t in open_tasks if t.kind == "visit"]
     if replaced:
         session.execute(update(FollowUp).where(FollowUp.id.in_(replaced))
                         .values(status="cancelled"))
@@ -78,11 +79,7 @@ def schedule_after_grading(
                  kind="reassessment", due_on=assessed_on + dt.timedelta(days=lp.reassess_days),
                  status="pending", assessment_id=assessment_id),
     ]
-    if emergency and not session.scalar(
-        select(func.count()).select_from(FollowUp).where(
-            FollowUp.case_id == case.id, FollowUp.kind == "mandatory_report",
-            FollowUp.status == "pending")
-    ):
+    if emergency and not any(t.kind == "mandatory_report" for t in open_tasks):
         start = now if assessed_on >= local_date(now) else dt.datetime.combine(
             assessed_on, dt.time(), LOCAL_TZ)
         due_at = (start + dt.timedelta(hours=policy.mandatory_report_hours)).astimezone(dt.UTC)

@@ -102,6 +102,7 @@ def import_people(session: Session, host: Host, path: str | Path, *, actor: Acto
                 if village_id is None:  # a village the survey has not reached yet
                     village = Village(id=uuid.uuid4(), township_id=town.id, name=p["village"])
                     session.add(village)
+                    session.flush()  # before the people living there (no relationship orders them)
                     audit.record(session, actor=actor.code, action="create", entity_type="village",
                                  entity_id=village.id, after={"name": village.name},
                                  context={"file": Path(path).name, "row": parsed.row})

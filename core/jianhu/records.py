@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from jianhu import approvals, audit, guardianship
@@ -143,9 +143,16 @@ def _plan(c: _Ctx) -> None:
     c.approval("plan", c.actor.code, c.payload["plan"].get("approved_by"))
 
 
+def on_case(case_id: uuid.UUID, form_id: str) -> ColumnElement[bool]:
+    """The records of form ``form_id`` on a case, looked up through the index of subjects
+    (``subject_type`` first: without it the whole table is read)."""
+    return and_(FormRecord.subject_type == "case", FormRecord.subject_id == case_id,
+                FormRecord.form_id == form_id)
+
+
 def _latest_plan(c: _Ctx) -> FormRecord | None:
     return c.session.scalars(
-        select(FormRecord).where(FormRecord.subject_id == c.case.id, FormRecord.form_id == "plan")
+        select(FormRecord).where(on_case(c.case.id, "plan"))
         .order_by(FormRecord.recorded_on.desc(), FormRecord.created_at.desc())).first()
 
 
@@ -179,8 +186,7 @@ def _visit(c: _Ctx) -> None:
     assign(c.session, c.case, [v["visitor"]])
     on = _date(v["date"])
     latest = c.session.scalar(select(func.max(FormRecord.recorded_on)).where(
-        FormRecord.subject_id == c.case.id, FormRecord.form_id == "visit",
-        FormRecord.id != c.record.id))
+        on_case(c.case.id, "visit"), FormRecord.id != c.record.id))
     if latest is not None and latest > on:  # entered late: history, the schedule stands
         finish(c.session, pending(c.session, c.case, ("warning_letter_visit",))[:1]
                + pending(c.session, c.case, ("emergency_response",)), status="done", on=on,
@@ -318,9 +324,7 @@ def _escalation(c: _Ctx) -> None:
 
 def _escalation_records(c: _Ctx) -> list[dict[str, Any]]:
     return [r.payload["escalation"] for r in c.session.scalars(
-        select(FormRecord).where(FormRecord.subject_id == c.case.id,
-                                 FormRecord.form_id == "escalation",
-                                 FormRecord.id != c.record.id))]
+        select(FormRecord).where(on_case(c.case.id, "escalation"), FormRecord.id != c.record.id))]
 
 
 #: What refuses a closure, for the handbook: (condition, may a supervisor override it, source).
@@ -564,8 +568,7 @@ def is_recorded(session: Session, host: Host, case: Case, form_id: str,
         return False
     digest = payload_hash(_stored(form_id, load_form(host, form_id).with_codes(payload)))
     return session.scalar(select(func.count()).select_from(FormRecord).where(
-        FormRecord.subject_type == "case", FormRecord.subject_id == case.id,
-        FormRecord.form_id == form_id, FormRecord.payload_hash == digest)) > 0
+        on_case(case.id, form_id), FormRecord.payload_hash == digest)) > 0
 
 
 def record_form(session: Session, host: Host, case: Case, form_id: str, payload: dict[str, Any],

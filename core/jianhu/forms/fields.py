@@ -30,6 +30,7 @@ class CellError(ValueError):
     """A cell cannot be read as its field's type; ``str(err)`` is the Chinese reason."""
 
 
+@lru_cache(maxsize=65536)  # the same townships, villages and labels on every row of a file
 def fold(text: str) -> str:
     """Normalise a header or label for matching: NFKC (full-width to half-width), no spaces."""
     return "".join(unicodedata.normalize("NFKC", text).split())

@@ -65,25 +65,32 @@ def parse_rows(table: TableFile, fields: list[Field | None], form: Form) -> Iter
     validated against the schema, and each problem becomes a :class:`RowError` naming the column.
     """
     required_groups = form.schema.get("required", ())
+    read = [(i, f, f.parse, f.group, f.key) for i, f in enumerate(fields) if f is not None]
     for number, cells in table.rows:
         doc: dict[str, Any] = {g: {} for g in required_groups}
         errors: list[RowError] = []
-        for f, cell in zip(fields, cells, strict=False):
-            if f is None:
+        width = len(cells)
+        for i, f, parse, group, key in read:
+            if i >= width:
+                break
+            cell = cells[i]
+            if cell is None or cell == "":  # empty (Field.parse would say None), the usual cell
                 continue
             try:
-                value = f.parse(cell)
+                value = parse(cell)
             except CellError as exc:
                 errors.append(RowError(number, f.column, str(exc)))
                 continue
             if value is not None:
-                doc.setdefault(f.group, {})[f.key] = value
-        bad_columns = {e.column for e in errors}
-        errors += [
-            RowError(number, col, msg)
-            for col, msg in form.problems(doc)
-            if col not in bad_columns
-        ]
+                values = doc.get(group)
+                if values is None:
+                    values = doc[group] = {}
+                values[key] = value
+        problems = form.problems(doc)
+        if problems:
+            bad_columns = {e.column for e in errors}
+            errors += [RowError(number, col, msg) for col, msg in problems
+                       if col not in bad_columns]
         yield ParsedRow(number, doc, errors)
 
 

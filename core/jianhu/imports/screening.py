@@ -561,11 +561,11 @@ class ScreeningImport:
                     self.summary.by_township.get(township.name, 0) + 1)
         self.session.execute(insert(Case.__table__), rows)
         self.session.execute(insert(FollowUp.__table__), tasks)
+        code_of = {t.id: t.code for t in self.townships.values()}
         for row in rows:
-            township = next(t for t in self.townships.values() if t.id == row["township_id"])
             self.host.emit(self.session, CaseEvent(
                 kind="case_opened", case_id=str(row["id"]), case_no=row["case_no"],
-                township_code=township.code, at=now,
+                township_code=code_of[row["township_id"]], at=now,
                 data={"categories": row["categories"], "rating": row["guardianship_rating"],
                       "level": row["level"]}))
         self.summary.cases_opened += len(rows)
