@@ -118,7 +118,8 @@ def test_help_screens_are_in_chinese(run):
 
     def every(group, path):
         yield path
-        for name, command in getattr(group, "commands", {}).items():
+        commands = group.core_commands() if group is cli else getattr(group, "commands", {})
+        for name, command in commands.items():
             yield from every(command, [*path, name])
 
     for path in every(cli, []):
