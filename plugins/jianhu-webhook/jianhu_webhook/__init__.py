@@ -30,12 +30,9 @@ import hmac
 import json
 import os
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 import click
-from sqlalchemy import select
 
 from jianhu import hookimpl
 from jianhu.extensions import CaseEvent, SettingsSchema
@@ -105,6 +102,8 @@ def build_body(session: Any, event: CaseEvent, settings: dict[str, Any]) -> dict
                             "data": dict(event.data)}
     fields = settings.get("identified_fields") or []
     if fields:
+        from sqlalchemy import select
+
         from jianhu.db.models import Case, Child, Village
 
         row = session.execute(
@@ -145,6 +144,8 @@ def post(url: str, message_id: str, body: dict[str, Any], secret: str, timeout: 
     Raises:
         OSError: network failure or a non-2xx status (``urllib.error.HTTPError``).
     """
+    import urllib.request
+
     data = json.dumps({"id": message_id, **body}, ensure_ascii=False,
                       separators=(",", ":")).encode("utf-8")
     timestamp = str(int(time.time()))
@@ -235,7 +236,7 @@ def jianhu_register_commands(cli: click.Group) -> None:
     @pass_workspace
     def status_cmd(ws: Workspace) -> None:
         """显示待推送、已推送和搁置（多次失败）的事件数，并列出搁置事件的最后错误。"""
-        from sqlalchemy import case, func
+        from sqlalchemy import case, func, select
 
         from jianhu.db.models import OutboxMessage
 
