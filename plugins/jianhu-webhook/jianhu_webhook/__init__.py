@@ -25,8 +25,6 @@ webhook.json``.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import os
 import time
@@ -133,6 +131,9 @@ def jianhu_case_event(session: Any, event: CaseEvent) -> None:
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     """``sha256=`` + hex HMAC-SHA256 of ``timestamp.body`` with ``secret`` (RFC 2104)."""
+    import hashlib
+    import hmac
+
     mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body,
                    hashlib.sha256)
     return "sha256=" + mac.hexdigest()
