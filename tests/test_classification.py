@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from jianhu.cases import classify, needs_case
+from jianhu.cases import classify, guardianship_rating, needs_case
 from jianhu.default_plugins import categories as c
 from jianhu.extensions import TargetCategory
 from surveys import survey
@@ -54,7 +54,7 @@ def test_de_facto_unsupported_disability_grades(grade, kind, expected):
 def test_guardianship_rating_and_case_opening(host):
     poor = survey(guardianship__type="entrusted_inadequate", father__status="at_home",
                   mother__status="at_home")
-    assert c.guardianship_rating(poor) == "poor"
+    assert guardianship_rating(poor) == "poor"
     codes = classify(host.target_categories, poor, ON)
     assert codes == ["difficulty_guardianship"]
     assert needs_case(codes, poor)

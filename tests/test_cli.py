@@ -118,7 +118,8 @@ def test_help_screens_are_in_chinese(run):
 
     def every(group, path):
         yield path
-        for name, command in getattr(group, "commands", {}).items():
+        commands = group.core_commands() if group is cli else getattr(group, "commands", {})
+        for name, command in commands.items():
             yield from every(command, [*path, name])
 
     for path in every(cli, []):
@@ -203,6 +204,24 @@ def test_the_version_is_answered_without_loading_the_application():
              " 'jianhu.lifecycle', 'jianhu.plugins') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines() == ["jianhu, version 0.1.0", "[]"]
+
+
+def test_the_help_lists_the_commands_without_loading_the_database_layer():
+    """``jianhu --help`` names every command with its short help, and the plugins' commands, without
+    importing the database layer, the spreadsheets or the casework (handbook 开发者 → 架构:
+    heavy imports only inside commands)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nsys.argv = ['jianhu', '--help']\nfrom jianhu.cli import main\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\n"
+             "print(sorted({m.split('.')[0] if not m.startswith('jianhu.') else m for m in sys.modules}"
+             " & {'sqlalchemy', 'openpyxl', 'rich', 'jianhu.cases', 'jianhu.paperwork', 'jianhu.db',"
+             " 'jianhu.records', 'jianhu.forms'}))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    *shown, loaded = out.stdout.splitlines()
+    assert loaded == "[]"
+    assert "  transfer    个案转移：儿童随家庭迁居时，把儿童和个案移交给接收的乡镇或村（社区）。" in shown
 
 
 def test_an_unknown_record_form_is_named_with_the_forms_allowed(run):

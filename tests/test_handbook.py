@@ -204,7 +204,7 @@ def test_every_policy_value_is_in_the_handbook(site, host):
 
 def _commands(group: click.Group, prefix: tuple[str, ...]) -> list[tuple[tuple[str, ...], click.Command]]:
     out = [(prefix, group)]
-    for name, cmd in group.commands.items():
+    for name, cmd in (group.core_commands() if group is cli else group.commands).items():
         if isinstance(cmd, click.Group):
             out += _commands(cmd, prefix + (name,))
         else:

@@ -1,18 +1,9 @@
-"""The ``jianhu`` command line: thin commands that parse, call a service and print."""
+"""The ``jianhu`` command line: thin commands that parse, call a service and print.
 
-from jianhu.cli import (  # noqa: F401  (commands)
-    audit,
-    casework,
-    data,
-    deploy,
-    handbook,
-    lifecycle,
-    plugins,
-    registry,
-    teams,
-    web,
-    workspace,
-)
+Each command's module is imported when the command runs (see :data:`jianhu.cli.root.COMMANDS`),
+so that ``jianhu --help`` and ``jianhu --version`` start fast.
+"""
+
 from jianhu.cli.root import cli, main
 
 __all__ = ["cli", "main"]

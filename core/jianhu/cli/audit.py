@@ -8,12 +8,12 @@ import json
 import click
 
 from jianhu.cli.casework import LocalDate
-from jianhu.cli.root import Workspace, cli, console, pass_workspace
+from jianhu.cli.root import Workspace, console, group, pass_workspace
 
 
-@cli.group()
+@group("audit")
 def audit() -> None:
-    """审计日志：谁在何时查看或修改了哪名儿童的记录。"""
+    ...
 
 
 @audit.command(name="list")
@@ -47,9 +47,9 @@ def audit_list(ws: Workspace, case_no: str | None, person: str | None, since: dt
     console().print(table)
 
 
-@cli.group()
+@group("retention")
 def retention() -> None:
-    """保存期限：儿童已成年且工作结束满一定年限后，对其个人信息去标识（汇总数据保留）。"""
+    ...
 
 
 @retention.command(name="run")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from jianhu.cli.root import Workspace, cli, console, pass_workspace
+from jianhu.cli.root import Workspace, command, console, group, pass_workspace
 from jianhu.jsonfiles import read_json_object
 from jianhu.levels import LEVEL_LABELS, LEVELS, level_label
 
@@ -53,9 +53,9 @@ class LevelChoice(click.ParamType):
         self.fail(f"「{text}」不是等级；可选：{allowed}", param, ctx)
 
 
-@cli.group()
+@group("cases")
 def cases() -> None:
-    """个案列表：按乡镇、等级列出个案。"""
+    ...
 
 
 @cases.command(name="list")
@@ -101,7 +101,7 @@ def list_cases(ws: Workspace, township: str | None, level: str | None, as_json: 
     console().print(table)
 
 
-@cli.command()
+@command("assess")
 @click.argument("case_no")
 @click.option("--answers", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               required=True, help="答题 JSON 文件（评估表格式）")
@@ -109,7 +109,6 @@ def list_cases(ws: Workspace, township: str | None, level: str | None, as_json: 
               help="量表名称（默认为 jianhu-default；如 sdq、csi 只登记得分，不改变等级）")
 @pass_workspace
 def assess(ws: Workspace, case_no: str, answers: Path, scale: str | None) -> None:
-    """对个案 CASE_NO 做一次评估：计分、定级、重新排期随访。"""
     from jianhu.assessment import find_scale, grade, level_scale
 
     doc = read_json_object(answers)
@@ -138,9 +137,9 @@ def assess(ws: Workspace, case_no: str, answers: Path, scale: str | None) -> Non
         click.echo("紧急筛查有「是」：已定为红色，并生成强制报告任务（须立即向公安机关报告）。")
 
 
-@cli.group()
+@group("followups")
 def followups() -> None:
-    """随访：到期与逾期的随访、再评估和强制报告。"""
+    ...
 
 
 @followups.command(name="due")

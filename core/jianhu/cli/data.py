@@ -9,13 +9,13 @@ from pathlib import Path
 import click
 
 from jianhu.cli.casework import LocalDate
-from jianhu.cli.root import Workspace, cli, pass_workspace, progress_bar
+from jianhu.cli.root import Workspace, command, group, pass_workspace, progress_bar
 from jianhu.errors import JianhuError
 
 
-@cli.group(name="import")
+@group("import")
 def import_() -> None:
-    """导入：调查表、评估表（XLSX 或 CSV；一行有错则整体不导入）。"""
+    ...
 
 
 def _bar(bars: ExitStack, label: str):  # noqa: ANN202
@@ -95,7 +95,7 @@ def import_records_cmd(ws: Workspace, file: Path, form_id: str | None, dry_run: 
     click.echo(f"{head}个案记录：共{s.rows}行，已登记{s.created}份{same}。")
 
 
-@cli.command()
+@command("report")
 @click.argument("name", default="summary")
 @click.option("--format", "fmt", default=None,
               help="xlsx、csv 或 json（不给则按 --out 的扩展名，其他为 xlsx）")
@@ -103,8 +103,6 @@ def import_records_cmd(ws: Workspace, file: Path, form_id: str | None, dry_run: 
 @click.option("--on", "on", type=LocalDate(), default=None, help="统计日期（默认今天，北京时间）")
 @pass_workspace
 def report(ws: Workspace, name: str, fmt: str | None, out: Path, on: dt.date | None) -> None:
-    """生成报表 NAME（默认 summary 汇总表）。汇总表只含人数；花名册、季度更新、强制报告登记簿含儿童身份信息，
-    只有可生成个案文书的角色能生成，记入审计。"""
     from jianhu.dates import local_today
     from jianhu.reports import build
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from jianhu.cli.root import Workspace, cli, pass_workspace
+from jianhu.cli.root import Workspace, command, group, pass_workspace
 
 
-@cli.group()
+@group("deploy")
 def deploy() -> None:
-    """县级部署：校验并应用部署清单，生成服务器配置。"""
+    ...
 
 
 @deploy.command(name="check")
@@ -71,13 +71,12 @@ KEY_FILE = click.option(
     help="密钥文件（也可用 JIANHU_BACKUP_KEY_FILE）：备份可用公钥文件 KEY.pub，恢复须用私钥文件")
 
 
-@cli.group(invoke_without_command=True)
+@group("backup", invoke_without_command=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="备份文件")
 @KEY_FILE
 @click.pass_context
 def backup(ctx: click.Context, out: Path | None, key_file: Path | None) -> None:
-    """加密备份数据库到 OUT（SQLite 在线备份；PostgreSQL 用 pg_dump），文件权限 0600，记入审计。"""
     if ctx.invoked_subcommand is not None:
         return
     from jianhu.backup import backup as do_backup
@@ -104,13 +103,12 @@ def backup_keygen(out: Path) -> None:
     click.echo(f"已生成公钥：{public}（服务器上设置 JIANHU_BACKUP_KEY_FILE={public}）")
 
 
-@cli.command()
+@command("restore")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @KEY_FILE
 @click.option("--yes", is_flag=True, help="确认用备份覆盖当前数据库")
 @pass_workspace
 def restore(ws: Workspace, file: Path, key_file: Path | None, yes: bool) -> None:
-    """解密并检查备份 FILE，再用它覆盖当前数据库（须加 --yes 确认）。"""
     from jianhu.backup import restore as do_restore
     from jianhu.errors import JianhuError
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from jianhu.cli.root import Workspace, cli, pass_workspace
+from jianhu.cli.root import Workspace, group, pass_workspace
 
 _township = click.option("--township", metavar="CODE",
                          help="只为该乡镇生成（12位统计用区划代码，也可写乡镇名称）；默认全部乡镇")
@@ -46,9 +46,9 @@ def workspace_teams(ws: Workspace, township: str | None) -> list[Any] | None:
         return None
 
 
-@cli.group()
+@group("handbook")
 def handbook() -> None:
-    """操作手册：由运行中的系统生成网页版和 PDF 版，或在本机预览。"""
+    ...
 
 
 @handbook.command(name="build")

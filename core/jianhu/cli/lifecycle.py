@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from jianhu.cli.root import Workspace, cli, console, pass_workspace
+from jianhu.cli.root import Workspace, command, console, group, pass_workspace
 from jianhu.jsonfiles import read_json_object
 
 
@@ -25,15 +25,12 @@ class RecordForm(click.ParamType):
         self.fail(f"「{value}」不是个案记录表单；可选：{'、'.join(RECORD_FORMS)}", param, ctx)
 
 
-@cli.command()
+@command("record")
 @click.argument("form_id", metavar="FORM", type=RecordForm())
 @click.option("--case", "case_no", required=True, help="个案编号")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_workspace
 def record(ws: Workspace, form_id: str, case_no: str, file: Path) -> None:
-    """在个案上登记一份表单 FORM（JSON 文件 FILE）：assessment 评估、plan 救助方案、service 服务、
-    visit 随访、incident 侵害事件、police_report 向公安机关报告、escalation 干预升级、closure 结案、
-    return_visit 回访、guardianship 监护变更、level_override 等级调整。选项可写代码或中文名（如「入户」）。"""
     from jianhu.lifecycle import state_label
     from jianhu.records import record_form
     from jianhu.tasks import label as task_label
@@ -54,9 +51,9 @@ def record(ws: Workspace, form_id: str, case_no: str, file: Path) -> None:
         click.echo(f"  {note}")
 
 
-@cli.group()
+@group("case")
 def case() -> None:
-    """个案：查看时间线、生成文书。"""
+    ...
 
 
 @case.command(name="show")
@@ -122,9 +119,9 @@ def case_report(ws: Workspace, case_no: str, kind: str, fmt: str, out: Path) -> 
     click.echo(f"已生成{KINDS[kind]}：{out}")
 
 
-@cli.group()
+@group("people")
 def people() -> None:
-    """人员名册：工作人员与志愿者。"""
+    ...
 
 
 @people.command(name="import")
@@ -210,9 +207,9 @@ def people_list(ws: Workspace, township: str | None, as_json: bool) -> None:
     console().print(table)
 
 
-@cli.group()
+@group("approvals")
 def approvals() -> None:
-    """审批：救助方案、结案、干预升级、等级调整、监护变更（由乡镇审批人决定，不能由提交人自己审批）。"""
+    ...
 
 
 @approvals.command(name="list")

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from jianhu.cli.root import Workspace, cli, console, pass_workspace
+from jianhu.cli.root import Workspace, console, group, pass_workspace
 from jianhu.errors import JianhuError
 from jianhu.jsonfiles import read_json_object
 
 
-@cli.group()
+@group("plugins")
 def plugins() -> None:
-    """插件：查看已加载的插件，按乡镇启用并设置。"""
+    ...
 
 
 def _enabled(ws: Workspace) -> dict[str, list[str]]:
@@ -94,9 +94,9 @@ def _configure(ws: Workspace, name: str, township: str, settings_file: Path | No
     click.echo(f"插件「{name}」已{'启用' if enabled else '停用'}：{where}")
 
 
-@cli.group(name="plugin")
+@group("plugin")
 def plugin() -> None:
-    """插件开发：生成插件骨架。"""
+    ...
 
 
 @plugin.command(name="new")

@@ -7,12 +7,12 @@ import json
 
 import click
 
-from jianhu.cli.root import Workspace, cli, console, pass_workspace
+from jianhu.cli.root import Workspace, console, group, pass_workspace
 
 
-@cli.group()
+@group("transfer")
 def transfer() -> None:
-    """个案转移：儿童随家庭迁居时，把儿童和个案移交给接收的乡镇或村（社区）。"""
+    ...
 
 
 @transfer.command(name="request")
@@ -101,9 +101,9 @@ def transfer_refuse(ws: Workspace, transfer_id: int, reason: str) -> None:
     _decide(ws, transfer_id, False, None, reason)
 
 
-@cli.group()
+@group("duplicates")
 def duplicates() -> None:
-    """疑似重复登记：同一名儿童被登记两次，或他乡镇试图修改本乡镇儿童。"""
+    ...
 
 
 @duplicates.command(name="list")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -188,8 +190,90 @@ class JianhuSubGroup(_Chinese, click.Group):
     group_class = type  # its own groups are of this class too
 
 
+#: The root's own commands: name → (``"module:attribute"`` of the command, the first paragraph of
+#: its help). The one place a command's summary is written: ``jianhu --help`` lists the commands
+#: from here without importing their modules; :func:`command` and :func:`group` give the command
+#: this paragraph as the start of its help (the function's docstring, if any, is the rest).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "approvals": ("jianhu.cli.lifecycle:approvals",
+                  "审批：救助方案、结案、干预升级、等级调整、监护变更"
+                  "（由乡镇审批人决定，不能由提交人自己审批）。"),
+    "assess": ("jianhu.cli.casework:assess", "对个案 CASE_NO 做一次评估：计分、定级、重新排期随访。"),
+    "audit": ("jianhu.cli.audit:audit", "审计日志：谁在何时查看或修改了哪名儿童的记录。"),
+    "backup": ("jianhu.cli.deploy:backup",
+               "加密备份数据库到 OUT（SQLite 在线备份；PostgreSQL 用 pg_dump），文件权限 0600，记入审计。"),
+    "case": ("jianhu.cli.lifecycle:case", "个案：查看时间线、生成文书。"),
+    "cases": ("jianhu.cli.casework:cases", "个案列表：按乡镇、等级列出个案。"),
+    "db": ("jianhu.cli.workspace:db", "数据库：建立或升级数据库结构。"),
+    "demo": ("jianhu.cli.workspace:demo", "演示：在新工作区生成样例、导入、分类、评级、排期，并输出汇总。"),
+    "deploy": ("jianhu.cli.deploy:deploy", "县级部署：校验并应用部署清单，生成服务器配置。"),
+    "duplicates": ("jianhu.cli.registry:duplicates",
+                   "疑似重复登记：同一名儿童被登记两次，或他乡镇试图修改本乡镇儿童。"),
+    "followups": ("jianhu.cli.casework:followups", "随访：到期与逾期的随访、再评估和强制报告。"),
+    "forms": ("jianhu.cli.workspace:forms", "表单：导出给 ODK Collect、KoboCollect 使用的 XLSForm。"),
+    "handbook": ("jianhu.cli.handbook:handbook",
+                 "操作手册：由运行中的系统生成网页版和 PDF 版，或在本机预览。"),
+    "import": ("jianhu.cli.data:import_", "导入：调查表、评估表（XLSX 或 CSV；一行有错则整体不导入）。"),
+    "people": ("jianhu.cli.lifecycle:people", "人员名册：工作人员与志愿者。"),
+    "plugin": ("jianhu.cli.plugins:plugin", "插件开发：生成插件骨架。"),
+    "plugins": ("jianhu.cli.plugins:plugins", "插件：查看已加载的插件，按乡镇启用并设置。"),
+    "record": ("jianhu.cli.lifecycle:record",
+               "在个案上登记一份表单 FORM（JSON 文件 FILE）：assessment 评估、plan 救助方案、"
+               "service 服务、\nvisit 随访、incident 侵害事件、police_report 向公安机关报告、"
+               "escalation 干预升级、closure 结案、\nreturn_visit 回访、guardianship 监护变更、"
+               "level_override 等级调整。选项可写代码或中文名（如「入户」）。"),
+    "report": ("jianhu.cli.data:report",
+               "生成报表 NAME（默认 summary 汇总表）。汇总表只含人数；"
+               "花名册、季度更新、强制报告登记簿含儿童身份信息，\n只有可生成个案文书的角色能生成，记入审计。"),
+    "restore": ("jianhu.cli.deploy:restore",
+                "解密并检查备份 FILE，再用它覆盖当前数据库（须加 --yes 确认）。"),
+    "retention": ("jianhu.cli.audit:retention",
+                  "保存期限：儿童已成年且工作结束满一定年限后，对其个人信息去标识（汇总数据保留）。"),
+    "sample": ("jianhu.cli.workspace:sample",
+               "生成样例数据（虚构儿童和人员）："
+               "screening.xlsx、assessment.xlsx、people.xlsx 和 records.jsonl。"),
+    "serve": ("jianhu.cli.web:serve",
+              "启动网页界面和 JSON 接口（/api/，说明见 /openapi.json），供乡镇和村工作人员登录使用。"),
+    "teams": ("jianhu.cli.teams:teams",
+              "队伍：领导小组、村工作小组、公益社、评估小组、救助服务队及其成员。"),
+    "template": ("jianhu.cli.workspace:template",
+                 "生成表单 FORM 的空白导入模板：screening、assessment 用 "
+                 "jianhu import screening / assessment\n导入；个案记录表单（visit、service、plan……）"
+                 "第一栏为个案编号，用 jianhu import records 导入。"),
+    "training": ("jianhu.cli.teams:training",
+                 "培训：登记培训和参加人员，查看个人培训记录和一年内未参加培训的人员。"),
+    "transfer": ("jianhu.cli.registry:transfer",
+                 "个案转移：儿童随家庭迁居时，把儿童和个案移交给接收的乡镇或村（社区）。"),
+}
+
+
+
+def _listed(name: str, make: Callable[..., Any], cls: type[click.Command],
+            attrs: dict[str, Any]) -> Callable[[Callable[..., Any]], Any]:
+    def decorate(f: Callable[..., Any]) -> Any:
+        details = inspect.getdoc(f)
+        summary = COMMANDS[name][1]
+        return make(name, cls=cls, help=f"{summary}\n\n{details}" if details else summary,
+                    **attrs)(f)
+    return decorate
+
+
+def command(name: str, **attrs: Any) -> Callable[[Callable[..., Any]], JianhuCommand]:
+    """Make a command of the root group listed in :data:`COMMANDS` under ``name`` (like
+    ``@cli.command(name)``): its help is the table's summary, then the function's docstring."""
+    return _listed(name, click.command, JianhuCommand, attrs)
+
+
+def group(name: str, **attrs: Any) -> Callable[[Callable[..., Any]], JianhuSubGroup]:
+    """Make a command group of the root group listed in :data:`COMMANDS` under ``name`` (like
+    ``@cli.group(name)``): its help is the table's summary, then the function's docstring."""
+    return _listed(name, click.group, JianhuSubGroup, attrs)
+
+
 class JianhuGroup(_Chinese, click.Group):
-    """The root group: adds plugin commands lazily and prints user errors without tracebacks."""
+    """The root group: imports a command's module only when the command runs (its name and
+    summary come from :data:`COMMANDS`), adds plugin commands lazily and prints user errors
+    without tracebacks."""
 
     command_class = JianhuCommand
     group_class = JianhuSubGroup
@@ -207,14 +291,39 @@ class JianhuGroup(_Chinese, click.Group):
         except JianhuError as exc:
             _fail(str(exc))
 
+    @staticmethod
+    def _load(name: str) -> click.Command:
+        module, _, attr = COMMANDS[name][0].partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def core_commands(self) -> dict[str, click.Command]:
+        """Every command of :data:`COMMANDS` by name, imported (without plugin commands)."""
+        return {name: self._load(name) for name in COMMANDS}
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._add_plugin_commands(ctx)
-        return super().list_commands(ctx)
+        return sorted({*COMMANDS, *self.commands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands:
-            self._add_plugin_commands(ctx)
+            if cmd_name in COMMANDS:
+                self.add_command(self._load(cmd_name), cmd_name)
+            else:
+                self._add_plugin_commands(ctx)
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``, as click writes it; a command not imported yet shows
+        the summary of :data:`COMMANDS`, shortened as click shortens a help text."""
+        commands: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            cmd = self.commands.get(name) or click.Command(name, help=COMMANDS[name][1])
+            if not cmd.hidden:
+                commands.append((name, cmd))
+        if commands:
+            limit = formatter.width - 6 - max(len(name) for name, _ in commands)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in commands])
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """Run the command; click's own usage errors are told in Chinese (exit code 2)."""

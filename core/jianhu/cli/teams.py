@@ -10,15 +10,15 @@ from pathlib import Path
 import click
 
 from jianhu.cli.casework import LocalDate
-from jianhu.cli.root import Workspace, cli, console, pass_workspace
+from jianhu.cli.root import Workspace, console, group, pass_workspace
 
 _township = click.option("--township", metavar="TOWN",
                          help="乡镇（12位或9位代码，或乡镇名称）；乡镇人员默认本乡镇")
 
 
-@cli.group()
+@group("teams")
 def teams() -> None:
-    """队伍：领导小组、村工作小组、公益社、评估小组、救助服务队及其成员。"""
+    ...
 
 
 @teams.command(name="add")
@@ -110,9 +110,9 @@ def teams_list(ws: Workspace, township: str | None, kind: str | None, as_json: b
     console().print(table)
 
 
-@cli.group()
+@group("training")
 def training() -> None:
-    """培训：登记培训和参加人员，查看个人培训记录和一年内未参加培训的人员。"""
+    ...
 
 
 @training.command(name="add")

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import click
 
-from jianhu.cli.root import Workspace, cli, pass_workspace
+from jianhu.cli.root import Workspace, command, pass_workspace
 
 
-@cli.command()
+@command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="监听地址（县服务器上由 nginx 在本机转发，保持 127.0.0.1）")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
               help="监听端口")
 @pass_workspace
 def serve(ws: Workspace, host: str, port: int) -> None:
-    """启动网页界面和 JSON 接口（/api/，说明见 /openapi.json），供乡镇和村工作人员登录使用。
-
-    会话 Cookie 的签名密钥读 JIANHU_WEB_SECRET（不设则每次启动随机生成，重启后需重新登录）；
+    """会话 Cookie 的签名密钥读 JIANHU_WEB_SECRET（不设则每次启动随机生成，重启后需重新登录）；
     JIANHU_WEB_SECURE_COOKIE=auto|1|0 决定 Cookie 是否加 Secure（auto：经 HTTPS 访问时加）。
     """
     import uvicorn

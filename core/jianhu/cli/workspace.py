@@ -8,12 +8,12 @@ from typing import Any
 import click
 
 from jianhu.cli.casework import print_due, print_level_table, print_next_of_each_kind
-from jianhu.cli.root import Workspace, cli, pass_workspace
+from jianhu.cli.root import Workspace, command, group, pass_workspace
 
 
-@cli.group()
+@group("db")
 def db() -> None:
-    """数据库：建立或升级数据库结构。"""
+    ...
 
 
 @db.command(name="upgrade")
@@ -101,15 +101,13 @@ township_fields = click.option("--township", default=None, metavar="CODE",
                                help="12位乡镇代码：只含为该乡镇启用的插件栏目（默认含全部插件栏目）")
 
 
-@cli.command()
+@command("template")
 @click.argument("form_id", metavar="FORM")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="要写入的 .xlsx 文件")
 @township_fields
 @pass_workspace
 def template(ws: Workspace, form_id: str, out: Path, township: str | None) -> None:
-    """生成表单 FORM 的空白导入模板：screening、assessment 用 jianhu import screening / assessment
-    导入；个案记录表单（visit、service、plan……）第一栏为个案编号，用 jianhu import records 导入。"""
     from jianhu.imports.casework_sheets import write_casework_template
     from jianhu.records import HANDLERS
     from jianhu.workbooks import write_template
@@ -123,7 +121,7 @@ def template(ws: Workspace, form_id: str, out: Path, township: str | None) -> No
     click.echo(f"已生成「{form.title}」导入模板：{out}（{columns}列，说明见第二个工作表）")
 
 
-@cli.command()
+@command("sample")
 @click.option("--children", type=click.IntRange(1, 1_000_000), default=500, show_default=True,
               help="儿童人数")
 @click.option("--seed", type=int, default=2016, show_default=True, help="随机种子")
@@ -131,7 +129,6 @@ def template(ws: Workspace, form_id: str, out: Path, township: str | None) -> No
               help="输出目录")
 @pass_workspace
 def sample(ws: Workspace, children: int, seed: int, out: Path) -> None:
-    """生成样例数据（虚构儿童和人员）：screening.xlsx、assessment.xlsx、people.xlsx 和 records.jsonl。"""
     from jianhu.sample import write_sample
 
     files = write_sample(ws.host, out, children, seed)
@@ -140,14 +137,13 @@ def sample(ws: Workspace, children: int, seed: int, out: Path) -> None:
                f"{files.records}（{files.records_count}份个案记录）")
 
 
-@cli.command()
+@command("demo")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("jianhu-demo"), show_default=True, help="演示工作区目录")
 @click.option("--children", type=click.IntRange(1, 100_000), default=2000, show_default=True)
 @click.option("--seed", type=int, default=2016, show_default=True)
 @pass_workspace
 def demo(ws: Workspace, out: Path, children: int, seed: int) -> None:
-    """演示：在新工作区生成样例、导入、分类、评级、排期，并输出汇总。"""
     from jianhu.db.session import make_engine, open_session
     from jianhu.demo import run_demo
     from jianhu.followups import due_list
@@ -196,9 +192,9 @@ def _effective_form(ws: Workspace, form_id: str, township: str | None) -> Any:
     return load_form(ws.host, form_id, township)
 
 
-@cli.group()
+@group("forms")
 def forms() -> None:
-    """表单：导出给 ODK Collect、KoboCollect 使用的 XLSForm。"""
+    ...
 
 
 @forms.command(name="export")

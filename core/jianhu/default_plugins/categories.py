@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from jianhu import hookimpl
-from jianhu.cases import guardianship_rating
 from jianhu.dates import age_on
 from jianhu.extensions import TargetCategory
 
@@ -40,6 +39,14 @@ def _age(survey: Survey, on: dt.date) -> int:
 @functools.lru_cache(maxsize=4096)
 def _age_from(birth_date: str, on: dt.date) -> int:
     return age_on(dt.date.fromisoformat(birth_date), on)
+
+
+def _poor_guardianship(survey: Survey) -> bool:
+    # imported here: the casework module loads the database layer, which listing the commands
+    # (this plugin loads for every command) must not wait for
+    from jianhu.cases import guardianship_rating
+
+    return guardianship_rating(survey) == "poor"
 
 
 def _status(survey: Survey, role: str) -> str:
@@ -113,7 +120,7 @@ def difficulty_guardianship(survey: Survey, on: dt.date) -> bool:
     Source: 国发〔2016〕36号 (因家庭监护缺失或监护不当遭受虐待、遗弃、意外伤害、不法侵害等);
     the survey cannot show the harm itself, so a poor guardianship rating stands for the risk.
     """
-    return _age(survey, on) < 18 and guardianship_rating(survey) == "poor"
+    return _age(survey, on) < 18 and _poor_guardianship(survey)
 
 
 def _parent_condition(parent: Mapping[str, Any], on: dt.date) -> bool:
@@ -194,7 +201,7 @@ def parent_absent(survey: Survey, on: dt.date) -> bool:
     return (
         _age(survey, on) < 18
         and (_status(survey, "father") in absent or _status(survey, "mother") in absent)
-        and guardianship_rating(survey) == "poor"
+        and _poor_guardianship(survey)
     )
 
 

@@ -6,10 +6,6 @@ import csv
 import json
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-
 from jianhu import hookimpl
 from jianhu.extensions import ReportFormat, Table
 
@@ -42,6 +38,10 @@ def write_csv(table: Table, path: Path) -> None:
 
 def write_xlsx(table: Table, path: Path) -> None:
     """Write a titled sheet: title row, header row, data rows, notes below."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
     wb = Workbook()
     ws = wb.active
     ws.title = table.title[:31]

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from jianhu import hookimpl
 from jianhu.extensions import Report
-from jianhu.paperwork import ledger_table, quarterly_report, register_table, roster_table
-from jianhu.reports import county_table, summary_table
 
 
 @hookimpl
@@ -15,6 +13,9 @@ def jianhu_reports() -> list[Report]:
     """Register ``summary`` (by village), ``county`` (by township, small cells always
     suppressed), ``quarterly``, ``roster`` and ``register`` (identified: they name children) and
     ``ledger`` (staff and their work, no child)."""
+    from jianhu.paperwork import ledger_table, quarterly_report, register_table, roster_table
+    from jianhu.reports import county_table, summary_table
+
     return [Report(name="summary", title="儿童家庭监护干预汇总表", build=summary_table),
             Report(name="county", title="儿童家庭监护干预县级汇总表", build=county_table,
                    small_cells="always"),

@@ -41,7 +41,7 @@ REGISTRATIONS = {
 def command_tree(host: Any, cli: click.Group) -> click.Group:
     """The ``jianhu`` root group ``cli`` as the workspace runs it: its commands plus every command
     plugins register (on a copy, so the process's own group is not changed)."""
-    root = click.Group(name="jianhu", commands=dict(cli.commands), params=list(cli.params),
+    root = click.Group(name="jianhu", commands=cli.core_commands(), params=list(cli.params),
                        help=cli.help)
     host.register_commands(root)
     return root

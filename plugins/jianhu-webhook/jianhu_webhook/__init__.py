@@ -25,17 +25,12 @@ webhook.json``.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import os
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 import click
-from sqlalchemy import select
 
 from jianhu import hookimpl
 from jianhu.extensions import CaseEvent, SettingsSchema
@@ -105,6 +100,8 @@ def build_body(session: Any, event: CaseEvent, settings: dict[str, Any]) -> dict
                             "data": dict(event.data)}
     fields = settings.get("identified_fields") or []
     if fields:
+        from sqlalchemy import select
+
         from jianhu.db.models import Case, Child, Village
 
         row = session.execute(
@@ -134,6 +131,9 @@ def jianhu_case_event(session: Any, event: CaseEvent) -> None:
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     """``sha256=`` + hex HMAC-SHA256 of ``timestamp.body`` with ``secret`` (RFC 2104)."""
+    import hashlib
+    import hmac
+
     mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body,
                    hashlib.sha256)
     return "sha256=" + mac.hexdigest()
@@ -145,6 +145,8 @@ def post(url: str, message_id: str, body: dict[str, Any], secret: str, timeout: 
     Raises:
         OSError: network failure or a non-2xx status (``urllib.error.HTTPError``).
     """
+    import urllib.request
+
     data = json.dumps({"id": message_id, **body}, ensure_ascii=False,
                       separators=(",", ":")).encode("utf-8")
     timestamp = str(int(time.time()))
@@ -235,7 +237,7 @@ def jianhu_register_commands(cli: click.Group) -> None:
     @pass_workspace
     def status_cmd(ws: Workspace) -> None:
         """显示待推送、已推送和搁置（多次失败）的事件数，并列出搁置事件的最后错误。"""
-        from sqlalchemy import case, func
+        from sqlalchemy import case, func, select
 
         from jianhu.db.models import OutboxMessage
 

@@ -24,7 +24,11 @@ from __future__ import annotations
 
 from jianhu import hookimpl
 from jianhu.extensions import FollowupPolicy, FormExtension, Report, ReportFormat, WebPage
-from jianhu_xinan import fields, govform, monthly, policy, web
+from jianhu_xinan import fields, policy
+
+# The report, its spreadsheet and its web page load SQLAlchemy and openpyxl: they are imported by
+# the hooks that give them, so that loading the plugin (which every jianhu command does, --help
+# included) stays fast.
 
 __version__ = "0.1.0"
 
@@ -68,6 +72,8 @@ def jianhu_reports() -> list[Report]:
         one :class:`~jianhu.extensions.Report` whose ``build(session, host, on)`` gives the
         figures of the month of ``on`` (see :func:`jianhu_xinan.monthly.build_monthly`).
     """
+    from jianhu_xinan import monthly
+
     return [Report(name=monthly.REPORT_NAME, title=monthly.REPORT_TITLE, build=monthly.build_monthly)]
 
 
@@ -79,6 +85,8 @@ def jianhu_report_formats() -> list[ReportFormat]:
         one :class:`~jianhu.extensions.ReportFormat` writing with
         :func:`jianhu_xinan.govform.write_gov_xlsx`.
     """
+    from jianhu_xinan import govform
+
     return [ReportFormat(name=govform.FORMAT_NAME, suffix=".xlsx", write=govform.write_gov_xlsx)]
 
 
@@ -90,4 +98,6 @@ def jianhu_web_pages() -> list[WebPage]:
         one :class:`~jianhu.extensions.WebPage` at ``xinan/monthly`` for 新安镇's users (see
         :mod:`jianhu_xinan.web`).
     """
+    from jianhu_xinan import web
+
     return web.web_pages()
