@@ -223,7 +223,7 @@ def test_a_backup_carries_a_manifest_and_a_changed_one_is_refused(run, engine, h
     assert names == ["database", "manifest.json"]
     assert (manifest["format"], manifest["version"], manifest["backend"]) == (
         "jianhu-backup", 2, "sqlite")
-    assert manifest["schema_revision"] == "0017"
+    assert manifest["schema_revision"] == "0018"
     assert manifest["tables"]["children"] == children == 300
     assert manifest["tables"]["audit_events"] > 0
     before = snapshot(engine)
@@ -260,7 +260,7 @@ def test_a_backup_carries_a_manifest_and_a_changed_one_is_refused(run, engine, h
     newer = _archive(tmp_path, "newer.backup", database, {
         **manifest, "sha256": _sha256(database), "schema_revision": "9999"}, key)
     out = run("restore", str(newer), "--yes", "--key-file", str(key))
-    assert "来自更新版本的系统（数据库结构 9999，本系统 0017）" in out.output
+    assert "来自更新版本的系统（数据库结构 9999，本系统 0018）" in out.output
     assert snapshot(engine) == before
     with open_session(engine) as s:
         refused = [(a.after["file"]) for a in s.scalars(select(AuditEvent).where(
@@ -298,7 +298,7 @@ def test_a_backup_of_an_older_schema_is_upgraded_in_its_copy(run, engine, host, 
     assert _sqlite_contents(old_file)[1] == "0010"  # the file given was not changed
     from jianhu.db.session import current_revision
 
-    assert current_revision(engine) == "0017"
+    assert current_revision(engine) == "0018"
     with open_session(engine) as s:
         from jianhu.db.models import Township
 
@@ -323,7 +323,7 @@ def test_postgresql_refuses_a_backup_of_an_older_schema(run, engine, host, sampl
     older = _archive(tmp_path, "older.backup", database, {
         **manifest, "sha256": _sha256(database), "schema_revision": "0010"}, key)
     out = run("restore", str(older), "--yes", "--key-file", str(key))
-    assert out.output.startswith("错误：older.backup 的数据库结构版本为 0010，本系统为 0017")
+    assert out.output.startswith("错误：older.backup 的数据库结构版本为 0010，本系统为 0018")
     assert snapshot(engine) == before
     out = run("restore", str(good), "--yes", "--key-file", str(key))
     assert out.exit_code == 0, out.output

@@ -13,7 +13,7 @@ def test_single_head(engine):
 
 
 def test_blank_database_upgrades_to_head(engine):
-    assert current_revision(engine) == head_revision(engine) == "0017"
+    assert current_revision(engine) == head_revision(engine) == "0018"
     tables = set(inspect(engine).get_table_names())
     assert {"children", "guardians", "cases", "assessments", "followups", "form_records",
             "audit_events", "townships", "villages", "people", "confidential_records", "outbox",
@@ -36,9 +36,9 @@ def test_commands_refuse_an_uninitialised_database(run, tmp_path):
 def test_db_upgrade_command_is_idempotent(run, tmp_path):
     url = f"sqlite:///{tmp_path}/u.db"
     assert run("db", "upgrade", env={"JIANHU_DATABASE_URL": url}).output == (
-        "数据库已升级：空库 → 0017\n")
-    assert run("--db", url, "db", "upgrade").output == "数据库已是最新结构（0017）。\n"
-    assert current_revision(make_engine(url)) == "0017"
+        "数据库已升级：空库 → 0018\n")
+    assert run("--db", url, "db", "upgrade").output == "数据库已是最新结构（0018）。\n"
+    assert current_revision(make_engine(url)) == "0018"
 
 
 def test_upgrading_fills_case_assignments_from_the_work_recorded(engine, session, host, tmp_path):
