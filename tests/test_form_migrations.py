@@ -64,7 +64,7 @@ def test_a_renamed_plugin_field_is_migrated_and_old_records_still_show(run, engi
     assert out.exit_code == 0, out.output
 
     out = run("--plugins-dir", v2, "db", "upgrade")
-    assert out.output == ("数据库已是最新结构（0017）。\n"
+    assert out.output == ("数据库已是最新结构（0018）。\n"
                           "表单数据迁移「school-2」：已更新1份记录（审计日志记有原值）\n")
     payloads = sorted(r["local"]["school"] for r in session.scalars(
         select(FormRecord.payload).where(FormRecord.form_id == "screening")))
@@ -72,7 +72,7 @@ def test_a_renamed_plugin_field_is_migrated_and_old_records_still_show(run, engi
     (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "migrate")).all()
     assert (event.before, event.after) == ({"form_version": 1, "local.old_school": "新安小学"},
                                            {"form_version": 1, "local.school": "新安小学"})
-    assert run("--plugins-dir", v2, "db", "upgrade").output == "数据库已是最新结构（0017）。\n"
+    assert run("--plugins-dir", v2, "db", "upgrade").output == "数据库已是最新结构（0018）。\n"
     for case_no in ("320724100-2026-0001", "320724100-2026-0002"):
         shown = run("--plugins-dir", v2, "case", "show", case_no, "--json")
         assert shown.exit_code == 0, shown.output
