@@ -25,8 +25,9 @@ trail into yearly partitions (its time is printed too), side by side. Ends with
         [--scale 1.0] [--townships 1500] [--repeat 5] [--keep]
 
 The role needs ``CREATEDB CREATEROLE``; the database ``jianhu_province_bench`` is dropped and made
-again (``--keep`` leaves it afterwards). Targets: every township page under 300 ms, the county
-report within a minute; the handbook's runbook (部署运行手册 §8) says what the figures mean.
+again, and it and its townships' database roles are dropped at the end (``--keep`` leaves them).
+Targets: every township page under 300 ms, the county report within a minute; the handbook's
+runbook (部署运行手册 §8) says what the figures mean.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from sqlalchemy.engine import make_url
 from jianhu.audit_trail import events
 from jianhu.db.models import Case, Person
 from jianhu.db.partitions import partition_audit_trail
-from jianhu.db.rls import ensure_township_roles
+from jianhu.db.rls import ensure_township_roles, township_role
 from jianhu.db.session import make_engine, open_session, upgrade
 from jianhu.followups import due_page
 from jianhu.plugins import Host
@@ -279,9 +280,15 @@ def main() -> None:
         print(f"{key:<34}{plain[key]:>18.1f}{parted[key]:>16.1f}")
     with make_engine(url).connect() as c:
         size = c.execute(text("SELECT pg_database_size(current_database())")).scalar()
+        roles = [township_role(code) for code in c.execute(text("SELECT code FROM townships"))
+                 .scalars()]
     if not args.keep:
+        # Roles are the server's, not the database's: left behind, 1,500 of them would slow
+        # every later migration on this server (each grants to every township role).
         with server.connect() as c:
             c.exec_driver_sql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+            for role in roles:
+                c.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
     print("RESULT " + json.dumps({
         "townships": args.townships, "children": children, "cases": children // 2,
         "tasks": tasks, "audit_events": audit, "database_mb": round(size / 2**20),
