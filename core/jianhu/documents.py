@@ -26,6 +26,7 @@ from jianhu.forms import load_form
 from jianhu.forms.fields import Field
 from jianhu.guardianship import in_force
 from jianhu.plugins import Host
+from jianhu.records import on_case
 from jianhu.roles import Actor
 from jianhu.timeline import ESCALATION_LABELS, RATING_LABELS, case_view
 
@@ -37,7 +38,7 @@ _env = Environment(loader=PackageLoader("jianhu", "templates"), autoescape=selec
 
 def _latest(session: Session, case: Case, form_id: str) -> FormRecord | None:
     return session.scalars(
-        select(FormRecord).where(FormRecord.subject_id == case.id, FormRecord.form_id == form_id)
+        select(FormRecord).where(on_case(case.id, form_id))
         .order_by(FormRecord.recorded_on.desc(), FormRecord.created_at.desc())).first()
 
 
@@ -88,13 +89,12 @@ def _closure_context(session: Session, host: Host, case: Case) -> dict[str, Any]
         raise JianhuError(f"个案 {case.case_no} 还没有结案报告")
     plan = _latest(session, case, "plan")
     counts = Counter(session.scalars(select(FormRecord.form_id).where(
-        FormRecord.subject_id == case.id)))
+        FormRecord.subject_type == "case", FormRecord.subject_id == case.id)))
     service_form, plan_form = load_form(host, "service"), load_form(host, "plan")
     type_field = service_form.by_path["service", "service_type"]
     service_types = sorted({type_field.label(r.payload["service"]["service_type"]) for r in
                             session.scalars(select(FormRecord).where(
-                                FormRecord.subject_id == case.id,
-                                FormRecord.form_id == "service"))})
+                                on_case(case.id, "service")))})
     names = dict(session.execute(select(Person.code, Person.name)).all())
     done = {t.ref for t in session.scalars(select(FollowUp).where(
         FollowUp.case_id == case.id, FollowUp.kind == "measure_due", FollowUp.status == "done"))}
@@ -111,8 +111,7 @@ def _closure_context(session: Session, host: Host, case: Case) -> dict[str, Any]
                                  for i, m in enumerate(plan.payload["measures"], start=1)]}
     steps_field = load_form(host, "escalation").by_path["escalation", "step"]
     steps = [steps_field.label(r.payload["escalation"]["step"]) for r in session.scalars(
-        select(FormRecord).where(FormRecord.subject_id == case.id,
-                                 FormRecord.form_id == "escalation")
+        select(FormRecord).where(on_case(case.id, "escalation"))
         .order_by(FormRecord.recorded_on))]
     a = session.scalars(select(Assessment).where(Assessment.case_id == case.id,
                                                  Assessment.level.is_not(None))
@@ -172,8 +171,8 @@ def _archive_context(session: Session, host: Host, case: Case) -> dict[str, Any]
     names = dict(session.execute(select(Person.code, Person.name)).all())
     entries: list[tuple[Any, Any, dict[str, Any]]] = []
     for r in session.scalars(select(FormRecord).where(
-            (FormRecord.subject_id == case.id) | ((FormRecord.subject_id == case.child_id)
-                                                  & (FormRecord.subject_type == "child")))):
+            ((FormRecord.subject_type == "case") & (FormRecord.subject_id == case.id))
+            | ((FormRecord.subject_type == "child") & (FormRecord.subject_id == case.child_id)))):
         form = load_form(host, r.form_id)
         entries.append((r.recorded_on, r.created_at, {
             "date": r.recorded_on.isoformat(), "title": form.title,
