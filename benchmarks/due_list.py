@@ -25,13 +25,13 @@ import argparse
 import datetime as dt
 import json
 import random
-import statistics
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
 from sqlalchemy import event, insert, text
+from timing import median_ms
 
 from jianhu.db.models import Base, Case, Child, FollowUp, Township, Village
 from jianhu.db.session import make_engine, open_session, upgrade
@@ -116,15 +116,6 @@ def baseline_sql() -> tuple[str, str]:
     count = f"SELECT count(*) FROM followups f JOIN cases c ON f.case_id = c.id WHERE {where}"
     return page, count
 
-
-def median_ms(fn, repeat: int) -> float:  # noqa: ANN001
-    fn()  # warm: caches, the compiled statement
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -36,14 +36,13 @@ import argparse
 import datetime as dt
 import json
 import os
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from timing import median_ms
 
 from jianhu.audit_trail import events
 from jianhu.db.models import Case, Person
@@ -177,15 +176,6 @@ def analyze(engine: Any) -> None:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
         c.exec_driver_sql("VACUUM ANALYZE")
 
-
-def median_ms(fn: Callable[[], Any], repeat: int) -> float:
-    fn()  # warm: caches, the compiled statement
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def measure(url: str, repeat: int) -> dict[str, float]:
