@@ -99,3 +99,19 @@ def test_the_audit_trail_is_split_by_beijing_year_and_closed_but_through_its_pol
     after = per_partition(engine)
     assert after.pop("audit_events_y2026") == before.pop("audit_events_y2026") + 2  # backup, restore
     assert after == before
+
+
+def test_a_database_without_the_audit_table_is_refused_and_left_as_it_was(db_url, engine):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("partitions are made on PostgreSQL only")
+    from jianhu.db.partitions import partition_audit_trail
+    from jianhu.errors import JianhuError
+
+    with engine.connect() as c:
+        c.execute(text("ALTER TABLE audit_events RENAME TO audit_events_elsewhere"))
+        with pytest.raises(JianhuError, match="数据库中没有审计表：请先运行 jianhu db upgrade"):
+            partition_audit_trail(c, 2026)
+        assert c.execute(text("SELECT to_regclass('audit_events_p2026')")).scalar() is None
+        c.rollback()
+    with engine.connect() as c:
+        assert c.execute(text("SELECT to_regclass('audit_events')")).scalar() == "audit_events"
