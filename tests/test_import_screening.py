@@ -465,3 +465,45 @@ def test_the_csv_encoding_is_told_from_its_first_bytes(session, host, tmp_path, 
     assert s.created == 30
     assert session.scalars(select(Child.name).where(
         Child.citizen_id == "320700201406010449")).one() == "测亥甲"
+
+
+def test_an_import_collects_garbage_less_often_and_gives_the_thresholds_back(
+        session, host, tmp_path):
+    import gc
+    import threading
+
+    from jianhu import hookimpl as impl
+    from jianhu.imports.runner import fewer_collections
+
+    seen = []
+
+    class Watch:  # sees the thresholds while the import runs
+        @impl
+        def jianhu_case_event(self, session, event):
+            seen.append(gc.get_threshold())
+
+    host.pm.register(Watch(), name="watch")
+    saved = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        form = load_form(host, "screening")
+        import_screening(session, host, write_csv(form, [survey()],
+                                                  tmp_path / "a.csv"), actor="t")
+        assert seen == [(50_000, 10, 10)]
+        assert gc.get_threshold() == (700, 10, 10)
+        bad = survey(child__birth_date="2099-01-01")
+        with pytest.raises(ImportRejected):
+            import_screening(session, host, write_csv(form, [bad], tmp_path / "b.csv"), actor="t")
+        assert gc.get_threshold() == (700, 10, 10)
+        # two imports at once (threads of the web server): the first to end keeps the setting
+        first, second = fewer_collections(), fewer_collections()
+        first.__enter__()
+        done = threading.Thread(target=lambda: second.__enter__())
+        done.start()
+        done.join()
+        first.__exit__(None, None, None)
+        assert gc.get_threshold() == (50_000, 10, 10)
+        second.__exit__(None, None, None)
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*saved)

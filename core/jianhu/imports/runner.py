@@ -9,6 +9,8 @@ checks and counts the same way and rolls back. Handbook: 架构 → 一次导入
 
 from __future__ import annotations
 
+import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -103,7 +105,7 @@ def all_or_nothing(session: Session, *, actor: str, file: str, dry_run: bool,
         summary = ImportSummary()
     summary.dry_run = dry_run
     run = ImportRun(summary, RowProblems(KEEP))
-    with unit_of_work(session, keep=not dry_run):
+    with unit_of_work(session, keep=not dry_run), fewer_collections():
         yield run
         if run.problems:
             identity.report(session, run.alerts)
@@ -113,3 +115,34 @@ def all_or_nothing(session: Session, *, actor: str, file: str, dry_run: bool,
                          entity_id=file if run.entity_id is None else run.entity_id,
                          after=run.summary.counts() if run.after is None else run.after,
                          context={"file": file, **run.context})
+
+
+#: The youngest generation's threshold of Python's cycle collector while an import runs (its
+#: default is 700 allocations). An import allocates millions of short-lived objects, nearly none
+#: of them in reference cycles, and each collection of the older generations walks every object
+#: the process holds: at the default, collecting took about a sixth of a survey import's time.
+IMPORT_GC_THRESHOLD = 50_000
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_saved: tuple[int, int, int] | None = None
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the block with the cycle collector's youngest threshold at
+    :data:`IMPORT_GC_THRESHOLD` (garbage in cycles is still collected, less often), restoring the
+    process's thresholds when the last of the imports running at once (threads of the web
+    server) ends."""
+    global _gc_users, _gc_saved
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(max(IMPORT_GC_THRESHOLD, _gc_saved[0]), *_gc_saved[1:])
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0 and _gc_saved is not None:
+                gc.set_threshold(*_gc_saved)
