@@ -147,7 +147,7 @@ class Host:
                 raise PluginError(message) from exc
             log.warning(message)
 
-        def register(name: str, obj: object, version: str, source: str) -> None:
+        def register(name: str, obj: object, version: Any, source: str) -> None:
             try:
                 pm.register(obj, name=name)
             except Exception as exc:  # a bad hookimpl signature, a duplicate name
@@ -165,8 +165,9 @@ class Host:
             except Exception as exc:
                 fail(ep.name, exc)
                 continue
-            version = ep.dist.version if ep.dist is not None else ""
-            register(ep.name, obj, version, "entry point")
+            # the distribution itself: its version is read (its METADATA parsed) only when
+            # the plugins are listed, not by every command
+            register(ep.name, obj, ep.dist, "entry point")
 
         directory = plugins_dir if plugins_dir is not None else env.get("JIANHU_PLUGINS_DIR")
         if directory:
@@ -203,7 +204,10 @@ class Host:
             if plugin is None:
                 continue
             hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
-            out.append(PluginInfo(info.name, info.version, info.source, tuple(hooks)))
+            version = info.version
+            if not isinstance(version, str):  # an entry point's distribution (or none)
+                version = version.version if version is not None else ""
+            out.append(PluginInfo(info.name, version, info.source, tuple(hooks)))
         return out
 
     # ------------------------------------------------------------ registration

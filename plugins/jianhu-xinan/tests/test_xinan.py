@@ -12,6 +12,7 @@ import datetime as dt
 import importlib.metadata
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from zoneinfo import ZoneInfo
 
@@ -75,6 +76,14 @@ def test_entry_point_and_hooks():
     assert info.hooks == ("jianhu_followup_policy", "jianhu_form_fields", "jianhu_report_formats",
                           "jianhu_reports", "jianhu_web_pages")
     assert jianhu_xinan.__version__ == "0.1.0"
+    # loading reads no distribution's METADATA (every command loads the plugins; only the
+    # listing shows versions), and the listing still shows the version
+    probe = ("import sys\nfrom jianhu.plugins import Host\n"
+             "host = Host.load(env={'JIANHU_LOAD_PLUGINS': 'xinan'})\n"
+             "print('email.parser' in sys.modules)\n"
+             "print([p.version for p in host.plugins() if p.name == 'xinan'])")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["False", "['0.1.0']"]
 
 
 def test_report_and_format_registered(host):
