@@ -11,6 +11,7 @@ os.environ["JIANHU_LOAD_PLUGINS"] = ""
 
 import pytest  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from databases import throwaway_database  # noqa: E402
@@ -20,6 +21,11 @@ from jianhu.plugins import Host  # noqa: E402
 from jianhu.sample import write_sample  # noqa: E402
 
 TEST_ENV = {"JIANHU_LOAD_PLUGINS": ""}
+
+# Properties are checked for their values, never for speed: on a busy two-core machine generating
+# examples can take more than Hypothesis's one second, which is no failure of the code.
+settings.register_profile("jianhu", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("jianhu")
 
 
 @pytest.fixture
