@@ -6,11 +6,12 @@ from sqlalchemy import select
 
 from casework import one_case_workspace
 from conftest import count
-from jianhu.db.models import AuditEvent, FormRecord, Person
+from jianhu.db.models import AuditEvent, Case, CaseAssignment, FormRecord, Person
 from jianhu.errors import ImportRejected
 from jianhu.imports.records import import_records
 from jianhu.people import import_people
 from jianhu.roles import LOCAL_ADMIN
+from jianhu.scope import assign
 from tests_helpers import answer_sheet
 
 
@@ -190,6 +191,17 @@ def test_a_refused_record_repeated_is_refused_each_time(session, host, tmp_path,
     assert [str(e) for e in err.value.errors] == [
         "第2行「service」：救助方案中没有第3项措施", "第3行「service」：救助方案中没有第3项措施"]
     assert count(session, FormRecord) == records
+
+
+def test_assigning_twice_before_a_flush_assigns_once(session, case_no):
+    """scope.assign reads the assignments without flushing: those not yet flushed count too."""
+    case = session.scalar(select(Case).where(Case.case_no == case_no))
+    assign(session, case, ["S01"])
+    assign(session, case, ["S01", "D01"])
+    session.flush()
+    codes = session.scalars(select(CaseAssignment.person_code).where(
+        CaseAssignment.case_id == case.id)).all()
+    assert sorted(codes) == ["D01", "S01"]
 
 
 def test_the_same_records_file_imported_twice_records_once(run, session, case_no, tmp_path):

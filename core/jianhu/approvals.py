@@ -55,7 +55,8 @@ def _approver(session: Session, code: str) -> tuple[Actor, Any]:
     """The approver of roster code ``code`` and their township id (``None``: county-wide)."""
     if code == LOCAL_ADMIN.code:
         return LOCAL_ADMIN, None
-    person = session.scalar(_PERSON, {"code": code})
+    with session.no_autoflush:  # the roster is not what a form being recorded changes
+        person = session.scalar(_PERSON, {"code": code})
     if person is None or not person.active:
         raise JianhuError(f"人员名册中没有在岗人员：{code}")
     return Actor(person.code, person.name, person.role), person.township_id

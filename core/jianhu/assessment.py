@@ -140,8 +140,11 @@ def grade(
         "emergency": list(result.emergency), "bands": dict(result.bands) or None,
     }
     # The dates the case was assessed on with this scale: the one of the same date is replaced,
-    # and the newest sets the level (one statement for both).
-    dates = dict(session.execute(_ASSESSED, {"case_id": case.id, "scale": scale.name}).all())
+    # and the newest sets the level (one statement for both). Assessments are flushed as soon as
+    # they are stored (below), so this reads without flushing the session's other changes: they
+    # are flushed with this assessment, once.
+    with session.no_autoflush:
+        dates = dict(session.execute(_ASSESSED, {"case_id": case.id, "scale": scale.name}).all())
     existing = session.get(Assessment, dates[assessed_on]) if assessed_on in dates else None
     if existing is None:
         record = Assessment(id=uuid.uuid4(), case_id=case.id, scale=scale.name,

@@ -196,7 +196,13 @@ _ASSIGNED = select(CaseAssignment.person_code).where(CaseAssignment.case_id == b
 
 
 def assign(session: Session, case: Case, codes: list[str]) -> None:
-    """Record that these people work on ``case`` (idempotent)."""
-    have = set(session.scalars(_ASSIGNED, {"case_id": case.id}))
+    """Record that these people work on ``case`` (idempotent). Reads without flushing the
+    session's other changes first: the assignments not yet flushed are in ``session.new``."""
+    with session.no_autoflush:
+        have = set(session.scalars(_ASSIGNED, {"case_id": case.id}))
+    have.update(o.person_code for o in session.new
+                if isinstance(o, CaseAssignment) and o.case_id == case.id)
+    have.difference_update(o.person_code for o in session.deleted
+                           if isinstance(o, CaseAssignment) and o.case_id == case.id)
     for code in sorted(set(codes) - have):
         session.add(CaseAssignment(case_id=case.id, person_code=code))
