@@ -6,11 +6,12 @@ from sqlalchemy import select
 
 from casework import one_case_workspace
 from conftest import count
-from jianhu.db.models import AuditEvent, FormRecord, Person
+from jianhu.db.models import AuditEvent, Case, CaseAssignment, FormRecord, Person
 from jianhu.errors import ImportRejected
 from jianhu.imports.records import import_records
 from jianhu.people import import_people
 from jianhu.roles import LOCAL_ADMIN
+from jianhu.scope import assign
 from tests_helpers import answer_sheet
 
 
@@ -145,6 +146,62 @@ def test_records_import_is_all_or_nothing(session, host, tmp_path, case_no):
     assert messages[1] == "第3行「visit」：找不到这名儿童：请先导入基本情况调查表"
     assert messages[2].startswith("第4行：不是有效的 JSON")
     assert count(session, FormRecord) == records
+
+
+SERVICE = {"service": {"date": "2026-09-12", "service_type": "心理疏导", "provider": "D01",
+                       "content": "谈心一次", "minutes": 40}}
+
+
+@pytest.mark.parametrize("chunk", [1, 500])
+def test_a_record_repeated_in_one_file_is_recorded_once(session, host, tmp_path, case_no,
+                                                        monkeypatch, chunk):
+    """The records kept while a file is applied count as stored for its later lines, whether
+    they were looked up in the same chunk of lines or an earlier one."""
+    monkeypatch.setattr("jianhu.imports.records.CHUNK", chunk)
+    child = {"citizen_id": "320724201406010028"}
+    lines = [{"form": "assessment", "as": "D01", "child": child,
+              "payload": answer_sheet("2026-09-10", score=1)},
+             {"form": "service", "as": "D01", "child": child, "payload": SERVICE},
+             {"form": "service", "as": "D01", "child": child, "payload": SERVICE}]
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), "utf-8")
+    records = count(session, FormRecord)
+    summary = import_records(session, host, path, actor=LOCAL_ADMIN)
+    assert (summary.created, summary.unchanged) == (2, 1)
+    assert count(session, FormRecord) == records + 1
+
+
+@pytest.mark.parametrize("chunk", [1, 500])
+def test_a_refused_record_repeated_is_refused_each_time(session, host, tmp_path, case_no,
+                                                        monkeypatch, chunk):
+    """A record refused after it was stored (its savepoint rolled back) is not taken for a
+    stored one: the same record on a later line is refused again, with its own line."""
+    monkeypatch.setattr("jianhu.imports.records.CHUNK", chunk)
+    child = {"citizen_id": "320724201406010028"}
+    bad = {"service": {**SERVICE["service"], "measure": 3}}  # no plan has a third measure
+    lines = [{"form": "assessment", "as": "D01", "child": child,
+              "payload": answer_sheet("2026-09-10", score=1)},
+             {"form": "service", "as": "D01", "child": child, "payload": bad},
+             {"form": "service", "as": "D01", "child": child, "payload": bad}]
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), "utf-8")
+    records = count(session, FormRecord)
+    with pytest.raises(ImportRejected) as err:
+        import_records(session, host, path, actor=LOCAL_ADMIN)
+    assert [str(e) for e in err.value.errors] == [
+        "第2行「service」：救助方案中没有第3项措施", "第3行「service」：救助方案中没有第3项措施"]
+    assert count(session, FormRecord) == records
+
+
+def test_assigning_twice_before_a_flush_assigns_once(session, case_no):
+    """scope.assign reads the assignments without flushing: those not yet flushed count too."""
+    case = session.scalar(select(Case).where(Case.case_no == case_no))
+    assign(session, case, ["S01"])
+    assign(session, case, ["S01", "D01"])
+    session.flush()
+    codes = session.scalars(select(CaseAssignment.person_code).where(
+        CaseAssignment.case_id == case.id)).all()
+    assert sorted(codes) == ["D01", "S01"]
 
 
 def test_the_same_records_file_imported_twice_records_once(run, session, case_no, tmp_path):

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from jianhu import audit
@@ -47,13 +47,19 @@ def approver_roles(subject: str) -> frozenset[str]:
     return PERMISSIONS[f"approve:{subject}"]
 
 
-def _approver(session: Session, code: str) -> Actor:
+#: :func:`_approver`'s statement, built once.
+_PERSON = select(Person).where(Person.code == bindparam("code"))
+
+
+def _approver(session: Session, code: str) -> tuple[Actor, Any]:
+    """The approver of roster code ``code`` and their township id (``None``: county-wide)."""
     if code == LOCAL_ADMIN.code:
-        return LOCAL_ADMIN
-    person = session.scalar(select(Person).where(Person.code == code))
+        return LOCAL_ADMIN, None
+    with session.no_autoflush:  # the roster is not what a form being recorded changes
+        person = session.scalar(_PERSON, {"code": code})
     if person is None or not person.active:
         raise JianhuError(f"人员名册中没有在岗人员：{code}")
-    return Actor(person.code, person.name, person.role)
+    return Actor(person.code, person.name, person.role), person.township_id
 
 
 def check_approver(session: Session, subject: str, approver: str, requested_by: str,
@@ -65,9 +71,8 @@ def check_approver(session: Session, subject: str, approver: str, requested_by: 
         JianhuError: (Chinese) unknown approver, a role that may not decide, another township's
             approver, or self-approval.
     """
-    who = _approver(session, approver)
+    who, town = _approver(session, approver)
     if case is not None and who.code != LOCAL_ADMIN.code:
-        town = session.scalar(select(Person.township_id).where(Person.code == who.code))
         if town is not None and town != case.township_id:
             raise JianhuError(f"{approver} 不是本乡镇的审批人，不能审批{SUBJECTS[subject]}")
     roles = approver_roles(subject)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from jianhu import audit
@@ -75,6 +75,11 @@ def level_scale(host: Host, name: str = DEFAULT_SCALE) -> Scale:
     return scale
 
 
+#: The assessments of a case with a scale, by date (:func:`grade`), built once.
+_ASSESSED = select(Assessment.assessed_on, Assessment.id).where(
+    Assessment.case_id == bindparam("case_id"), Assessment.scale == bindparam("scale"))
+
+
 def grade(
     session: Session,
     host: Host,
@@ -134,9 +139,13 @@ def grade(
         "scores": dict(result.scores), "total": result.total, "level": result.level,
         "emergency": list(result.emergency), "bands": dict(result.bands) or None,
     }
-    existing = session.scalar(select(Assessment).where(
-        Assessment.case_id == case.id, Assessment.scale == scale.name,
-        Assessment.assessed_on == assessed_on))
+    # The dates the case was assessed on with this scale: the one of the same date is replaced,
+    # and the newest sets the level (one statement for both). Assessments are flushed as soon as
+    # they are stored (below), so this reads without flushing the session's other changes: they
+    # are flushed with this assessment, once.
+    with session.no_autoflush:
+        dates = dict(session.execute(_ASSESSED, {"case_id": case.id, "scale": scale.name}).all())
+    existing = session.get(Assessment, dates[assessed_on]) if assessed_on in dates else None
     if existing is None:
         record = Assessment(id=uuid.uuid4(), case_id=case.id, scale=scale.name,
                             assessed_on=assessed_on, created_at=now, **values)
@@ -159,9 +168,7 @@ def grade(
     if not scale.sets_level:  # a needs profile or screening instrument: recorded, never grades
         return Grading(case.case_no, record.id, result, level_before, level_before,
                        existing is None, tuple(host.plan_suggestions(scale.name, result)))
-    latest = session.scalar(select(func.max(Assessment.assessed_on)).where(
-        Assessment.case_id == case.id, Assessment.scale == scale.name))
-    if assessed_on >= latest:
+    if assessed_on >= max(dates, default=assessed_on):
         township = session.get(Township, case.township_id)
         case.level = result.level
         case.updated_at = now

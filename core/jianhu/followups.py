@@ -12,8 +12,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from jianhu import audit
@@ -263,14 +263,21 @@ def add_task(session: Session, case: Case, kind: str, due_on: dt.date, *, actor:
     return task
 
 
+#: :func:`pending`'s statements, built once (building a select costs more than running it).
+_PENDING = select(FollowUp).where(
+    FollowUp.case_id == bindparam("case_id"), FollowUp.status == "pending",
+    FollowUp.kind.in_(bindparam("kinds", expanding=True))).order_by(FollowUp.due_on,
+                                                                    FollowUp.created_at)
+_PENDING_REF = _PENDING.where(FollowUp.ref == bindparam("ref"))
+
+
 def pending(session: Session, case: Case, kinds: tuple[str, ...],
             ref: str | None = None) -> list[FollowUp]:
     """Pending tasks of ``case`` of the given kinds (and ``ref`` when given), earliest first."""
-    stmt = select(FollowUp).where(FollowUp.case_id == case.id, FollowUp.status == "pending",
-                                  FollowUp.kind.in_(kinds))
-    if ref is not None:
-        stmt = stmt.where(FollowUp.ref == ref)
-    return list(session.scalars(stmt.order_by(FollowUp.due_on, FollowUp.created_at)))
+    params = {"case_id": case.id, "kinds": list(kinds)}
+    if ref is None:
+        return list(session.scalars(_PENDING, params))
+    return list(session.scalars(_PENDING_REF, {**params, "ref": ref}))
 
 
 def finish(session: Session, tasks: list[FollowUp], *, status: str, on: dt.date | None,

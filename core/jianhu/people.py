@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from jianhu import audit
@@ -47,6 +47,10 @@ def resolve_actor(session: Session | None, code: str | None) -> Actor:
     return Actor(code=row[0], name=row[1], role=row[2], township_code=row[4])
 
 
+#: :func:`require_people`'s statement, built once.
+_PEOPLE = select(Person).where(Person.code.in_(bindparam("codes", expanding=True)))
+
+
 def require_people(session: Session, codes: list[str]) -> dict[str, Person]:
     """Return the active people with these codes.
 
@@ -55,7 +59,7 @@ def require_people(session: Session, codes: list[str]) -> dict[str, Person]:
             every missing code).
     """
     wanted = sorted(set(codes))
-    found = {p.code: p for p in session.scalars(select(Person).where(Person.code.in_(wanted)))}
+    found = {p.code: p for p in session.scalars(_PEOPLE, {"codes": wanted})}
     missing = [c for c in wanted if c not in found or not found[c].active]
     if missing:
         raise JianhuError(f"人员名册中没有在岗人员：{'、'.join(missing)}")

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from jianhu import approvals, audit, guardianship
@@ -150,10 +150,13 @@ def on_case(case_id: uuid.UUID, form_id: str) -> ColumnElement[bool]:
                 FormRecord.form_id == form_id)
 
 
+#: :func:`_latest_plan`'s statement, built once.
+_LATEST_PLAN = select(FormRecord).where(on_case(bindparam("case_id"), "plan")).order_by(
+    FormRecord.recorded_on.desc(), FormRecord.created_at.desc()).limit(1)
+
+
 def _latest_plan(c: _Ctx) -> FormRecord | None:
-    return c.session.scalars(
-        select(FormRecord).where(on_case(c.case.id, "plan"))
-        .order_by(FormRecord.recorded_on.desc(), FormRecord.created_at.desc())).first()
+    return c.session.scalars(_LATEST_PLAN, {"case_id": c.case.id}).first()
 
 
 def _service(c: _Ctx) -> None:
@@ -560,15 +563,33 @@ def _stored(form_id: str, payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k != CONFIDENTIAL.get(form_id)}
 
 
+def record_digest(host: Host, form_id: str, payload: dict[str, Any]) -> str | None:
+    """The :attr:`~jianhu.db.models.FormRecord.payload_hash` recording ``payload`` would store
+    (codes or labels alike), or ``None`` for a form not stored as a record (an assessment)."""
+    if form_id not in HANDLERS:
+        return None
+    return payload_hash(_stored(form_id, load_form(host, form_id).with_codes(payload)))
+
+
 def is_recorded(session: Session, host: Host, case: Case, form_id: str,
                 payload: dict[str, Any]) -> bool:
     """Whether exactly this record (same form, same content, codes or labels alike) is already on
     the case: a file imported twice records nothing the second time (:mod:`jianhu.imports.records`)."""
-    if form_id not in HANDLERS:
-        return False
-    digest = payload_hash(_stored(form_id, load_form(host, form_id).with_codes(payload)))
-    return session.scalar(select(func.count()).select_from(FormRecord).where(
+    digest = record_digest(host, form_id, payload)
+    return digest is not None and session.scalar(select(func.count()).select_from(FormRecord).where(
         on_case(case.id, form_id), FormRecord.payload_hash == digest)) > 0
+
+
+def recorded_digests(session: Session, case_ids: list[uuid.UUID]) -> set[tuple[uuid.UUID, str, str]]:
+    """``(case id, form, payload hash)`` of every record on these cases (:func:`record_digest`),
+    read in a few statements: what :func:`is_recorded` asks one record at a time."""
+    out: set[tuple[uuid.UUID, str, str]] = set()
+    ids = list(dict.fromkeys(case_ids))
+    for start in range(0, len(ids), 500):
+        out.update((r.subject_id, r.form_id, r.payload_hash) for r in session.execute(
+            select(FormRecord.subject_id, FormRecord.form_id, FormRecord.payload_hash).where(
+                FormRecord.subject_type == "case", FormRecord.subject_id.in_(ids[start:start + 500]))))
+    return out
 
 
 def record_form(session: Session, host: Host, case: Case, form_id: str, payload: dict[str, Any],

@@ -27,7 +27,7 @@ Distributions (per child, independent unless said):
   and 5,000 children: 49 % of children get a case; of those 14 % are graded red, 21 % orange,
   45 % yellow and 21 % green.
 
-Same ``seed`` → the same files, byte for byte in content (openpyxl timestamps aside).
+Same ``seed`` → the same files, byte for byte in content (the workbooks' timestamps aside).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, event, or_, select
+from sqlalchemy import Select, and_, bindparam, event, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from jianhu.db.models import (
@@ -191,9 +191,18 @@ def confined(session: Session) -> Iterator[None]:
         event.remove(session, "do_orm_execute", add_scope)
 
 
+#: :func:`assign`'s statement, built once.
+_ASSIGNED = select(CaseAssignment.person_code).where(CaseAssignment.case_id == bindparam("case_id"))
+
+
 def assign(session: Session, case: Case, codes: list[str]) -> None:
-    """Record that these people work on ``case`` (idempotent)."""
-    have = set(session.scalars(select(CaseAssignment.person_code).where(
-        CaseAssignment.case_id == case.id)))
+    """Record that these people work on ``case`` (idempotent). Reads without flushing the
+    session's other changes first: the assignments not yet flushed are in ``session.new``."""
+    with session.no_autoflush:
+        have = set(session.scalars(_ASSIGNED, {"case_id": case.id}))
+    have.update(o.person_code for o in session.new
+                if isinstance(o, CaseAssignment) and o.case_id == case.id)
+    have.difference_update(o.person_code for o in session.deleted
+                           if isinstance(o, CaseAssignment) and o.case_id == case.id)
     for code in sorted(set(codes) - have):
         session.add(CaseAssignment(case_id=case.id, person_code=code))

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import xlsxwriter
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -108,7 +109,12 @@ def cell_value(f: Field, value: Any) -> Any:
 
 def write_rows(form: Form, docs: Iterable[Mapping[str, Any]], path: str | Path,
                cell: Any = cell_value) -> int:
-    """Write filled-in forms as a workbook one row per document, streaming (write-only mode).
+    """Write filled-in forms as a workbook one row per document, streaming (XlsxWriter's
+    ``constant_memory`` mode: each row is written out as it comes, and several times faster than
+    openpyxl's write-only mode, which matters for the demo's 100,000 surveys).
+
+    Cells are written as their Python type (text as text, never as a formula or a link; dates
+    as dates in ``yyyy-mm-dd``).
 
     Args:
         form: the form (its fields give the columns).
@@ -119,12 +125,15 @@ def write_rows(form: Form, docs: Iterable[Mapping[str, Any]], path: str | Path,
     Returns:
         the number of rows written.
     """
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(form.title[:31])
-    ws.append([f.column for f in form.fields])
+    wb = xlsxwriter.Workbook(str(path), {
+        "constant_memory": True, "default_date_format": "yyyy-mm-dd",
+        "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
+    ws = wb.add_worksheet(form.title[:31])
+    fields = form.fields
+    ws.write_row(0, 0, [f.column for f in fields])
     n = 0
     for doc in docs:
-        ws.append([cell(f, doc.get(f.group, {}).get(f.key)) for f in form.fields])
         n += 1
-    wb.save(path)
+        ws.write_row(n, 0, [cell(f, doc.get(f.group, {}).get(f.key)) for f in fields])
+    wb.close()
     return n

@@ -40,44 +40,9 @@ from jianhu.imports.casework_sheets import CASE_FIELD, SheetRecord, read_casewor
 from jianhu.imports.runner import ImportSummary, all_or_nothing
 from jianhu.people import resolve_actor
 from jianhu.plugins import Host
-from jianhu.records import HANDLERS, is_recorded, record_form
+from jianhu.records import HANDLERS, record_digest, record_form, recorded_digests
 from jianhu.roles import Actor
 from jianhu.scope import restrict
-
-
-def _case_for(session: Session, child: dict[str, Any], towns: dict, villages: dict, *,
-              alerts: list[dict[str, Any]], actor: str, source: str, number: int) -> Case:
-    """The case a line is about: the child's active case (else latest), in the actor's scope; a
-    child held outside it is refused with an alert (:mod:`jianhu.identity`)."""
-    key: dict[str, Any] = {"citizen_id": child.get("citizen_id"), "village_id": None,
-                           "name": child.get("name"), "birth_date": None}
-    if not key["citizen_id"]:
-        town = towns.get(fold(str(child.get("township", ""))))
-        key["village_id"] = villages.get((town.id, fold(str(child.get("village", ""))))) if town \
-            else None
-        try:
-            key["birth_date"] = dt.date.fromisoformat(str(child.get("birth_date")))
-        except ValueError:
-            raise JianhuError("child 须有 citizen_id，或 name、birth_date、township、village") from None
-    found = find_children(session, [key])
-    row = next(iter(found.values()), None)
-    holder = identity.holders(session, [key["citizen_id"]]).get(key["citizen_id"]) \
-        if row is None and key["citizen_id"] else None
-    problem = identity.conflict(session, holder, None, None) if holder else None
-    if problem is not None:
-        if problem[1]:
-            alerts.append(identity.alert_row(session, holder, actor=actor, source=source,
-                                             row=number, from_township_id=None))
-        raise JianhuError(problem[0])
-    if row is None:
-        raise JianhuError("找不到这名儿童：请先导入基本情况调查表")
-    cases = session.scalars(restrict(session, select(Case).where(Case.child_id == row.id))
-                            .order_by(Case.opened_on.desc(), Case.created_at.desc())).all()
-    if not cases:
-        raise JianhuError("这名儿童没有个案")
-    active = [c for c in cases if c.status not in ("closed", "return_visits")]
-    return (active or cases)[0]
-
 
 #: The suffixes of a JSON Lines file; any other is read as a spreadsheet (XLSX, CSV...).
 JSON_LINES_SUFFIXES = {".jsonl", ".ndjson", ".json"}
@@ -137,6 +102,112 @@ def _numbered_case(session: Session, case_no: str) -> Case:
     return case
 
 
+def _child_key(child: dict[str, Any], towns: dict, villages: dict) -> dict[str, Any]:
+    """The identity a JSON line's ``child`` names (:func:`jianhu.identity.find_children`)."""
+    key: dict[str, Any] = {"citizen_id": child.get("citizen_id"), "village_id": None,
+                           "name": child.get("name"), "birth_date": None}
+    if not key["citizen_id"]:
+        town = towns.get(fold(str(child.get("township", ""))))
+        key["village_id"] = villages.get((town.id, fold(str(child.get("village", ""))))) if town \
+            else None
+        try:
+            key["birth_date"] = dt.date.fromisoformat(str(child.get("birth_date")))
+        except ValueError:
+            raise JianhuError("child 须有 citizen_id，或 name、birth_date、township、village") from None
+    return key
+
+
+class _Lookups:
+    """The children, cases and stored records the lines of a file name, read a chunk of lines
+    at a time (a few statements for :data:`CHUNK` lines instead of several for each).
+
+    Records add no child and no case, and a case's state is read from its object in the session
+    (which the records change), so what a chunk looked up stays right while its lines are
+    applied; the records stored are added to :attr:`recorded` as each one is kept.
+    """
+
+    def __init__(self, session: Session, towns: dict, villages: dict):
+        self.session, self.towns, self.villages = session, towns, villages
+        self.keys: dict[int, dict[str, Any] | JianhuError] = {}  # by line
+        self.found: dict[tuple, Any] = {}
+        self.held: dict[str, identity.Holder] = {}
+        self.cases: dict[Any, list[Case]] = {}  # child id -> its cases in scope, newest first
+        #: ``(case id, form, payload hash)`` of the records on the cases looked up.
+        self.recorded: set[tuple[Any, str, str]] = set()
+        self._with_records: set[Any] = set()
+
+    def load(self, entries: list[_Entry]) -> None:
+        """Look up what the JSON lines ``entries`` name."""
+        keys = []
+        for e in entries:
+            if e.child is None:
+                continue
+            try:
+                self.keys[e.row] = key = _child_key(e.child, self.towns, self.villages)
+            except JianhuError as exc:
+                self.keys[e.row] = exc
+                continue
+            keys.append(key)
+        if not keys:
+            return
+        found = find_children(self.session, keys)
+        self.found.update(found)
+        unseen = [k["citizen_id"] for k in keys if k["citizen_id"] and _lookup(k) not in found]
+        if unseen:
+            self.held.update(identity.holders(self.session, unseen))
+        new = list(dict.fromkeys(r.id for r in found.values() if r.id not in self.cases))
+        for start in range(0, len(new), 500):
+            part = new[start:start + 500]
+            for child_id in part:
+                self.cases[child_id] = []
+            for case in self.session.scalars(restrict(self.session, select(Case).where(
+                    Case.child_id.in_(part)))):
+                self.cases[case.child_id].append(case)
+        for child_id in new:
+            self.cases[child_id].sort(key=lambda c: (c.opened_on, c.created_at), reverse=True)
+        self.with_records([c.id for child_id in new for c in self.cases[child_id]])
+
+    def with_records(self, case_ids: list[Any]) -> None:
+        """Read the records stored on these cases (once each) into :attr:`recorded`."""
+        new = [i for i in dict.fromkeys(case_ids) if i not in self._with_records]
+        if new:
+            self.recorded |= recorded_digests(self.session, new)
+            self._with_records.update(new)
+
+    def case_for(self, entry: _Entry, *, alerts: list[dict[str, Any]], actor: str,
+                 source: str) -> Case:
+        """The case a line is about: the child's active case (else latest), in the actor's
+        scope; a child held outside it is refused with an alert (:mod:`jianhu.identity`)."""
+        key = self.keys[entry.row]
+        if isinstance(key, JianhuError):
+            raise key
+        row = self.found.get(_lookup(key))
+        holder = self.held.get(key["citizen_id"]) if row is None and key["citizen_id"] else None
+        problem = identity.conflict(self.session, holder, None, None) if holder else None
+        if problem is not None:
+            if problem[1]:
+                alerts.append(identity.alert_row(self.session, holder, actor=actor, source=source,
+                                                 row=entry.row, from_township_id=None))
+            raise JianhuError(problem[0])
+        if row is None:
+            raise JianhuError("找不到这名儿童：请先导入基本情况调查表")
+        cases = self.cases.get(row.id)
+        if not cases:
+            raise JianhuError("这名儿童没有个案")
+        active = [c for c in cases if c.status not in ("closed", "return_visits")]
+        return (active or cases)[0]
+
+
+def _lookup(key: dict[str, Any]) -> tuple:
+    """Where :func:`jianhu.identity.find_children` files the child of ``key``."""
+    return (("id", key["citizen_id"]) if key["citizen_id"] else
+            ("nv", key["village_id"], key["name"], key["birth_date"]))
+
+
+#: Lines looked up together (:class:`_Lookups`).
+CHUNK = 500
+
+
 def import_records(session: Session, host: Host, path: str | Path, *, actor: Actor,
                    form_id: str | None = None, dry_run: bool = False) -> ImportSummary:
     """Apply every record of a file in order, committing only if all succeed.
@@ -172,40 +243,64 @@ def import_records(session: Session, host: Host, path: str | Path, *, actor: Act
         errors: list[RowError] = []  # of a line or a row each, added to the job's problems
         reader = _json_lines(path, summary, errors) if path.suffix.lower() in JSON_LINES_SUFFIXES \
             else _sheet(host, path, form_id, summary, errors)
-        for entry in reader:
-            try:
-                who = entry.who
-                if who not in actors:
-                    actors[who] = _on_behalf(session, actor, who)
-                # A savepoint per record: a refused one is undone and checking goes on.
-                with session.begin_nested():
-                    if entry.sheet is not None:
-                        try:
-                            case = _numbered_case(session, entry.sheet.case_no)
-                        except JianhuError as exc:
-                            errors.append(RowError(entry.row, CASE_FIELD.column, str(exc)))
-                            continue
-                        form = load_form(host, entry.form)
-                        problems = form.problems(entry.payload)
-                        if problems:
-                            errors += [RowError(*entry.sheet.where(col), msg) for col, msg in problems]
-                            continue
-                    else:
-                        case = _case_for(session, entry.child or {}, towns, villages,
-                                         alerts=alerts, actor=actor.code, source=path.name,
-                                         number=entry.row)
-                    if isinstance(entry.payload, dict) and is_recorded(
-                            session, host, case, entry.form, entry.payload):
-                        summary.unchanged += 1  # the same file imported again
-                        continue
-                    record_form(session, host, case, entry.form, entry.payload,
-                                actor=actors[who])
-                summary.created += 1
-            except JianhuError as exc:
-                errors.append(RowError(entry.row, "" if entry.sheet else entry.form, str(exc)))
+        lookups = _Lookups(session, towns, villages)
+        for chunk in _chunks(reader, CHUNK):
+            lookups.load(chunk)
+            for entry in chunk:
+                _apply(session, host, entry, lookups, actors, actor, summary, errors,
+                       alerts=alerts, source=path.name)
         job.problems.add(errors)
         job.after = {"records": summary.created}
     return summary
+
+
+def _chunks(entries: Iterator[_Entry], size: int) -> Iterator[list[_Entry]]:
+    chunk: list[_Entry] = []
+    for entry in entries:
+        chunk.append(entry)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _apply(session: Session, host: Host, entry: _Entry, lookups: _Lookups,
+           actors: dict[str | None, Actor], actor: Actor, summary: ImportSummary,
+           errors: list[RowError], *, alerts: list[dict[str, Any]], source: str) -> None:
+    """Apply one record in a savepoint of its own (a refused one is undone and checking goes
+    on), or add its problems to ``errors``."""
+    try:
+        who = entry.who
+        if who not in actors:
+            actors[who] = _on_behalf(session, actor, who)
+        with session.begin_nested():
+            if entry.sheet is not None:
+                try:
+                    case = _numbered_case(session, entry.sheet.case_no)
+                except JianhuError as exc:
+                    errors.append(RowError(entry.row, CASE_FIELD.column, str(exc)))
+                    return
+                form = load_form(host, entry.form)
+                problems = form.problems(entry.payload)
+                if problems:
+                    errors.extend(RowError(*entry.sheet.where(col), msg) for col, msg in problems)
+                    return
+            else:
+                case = lookups.case_for(entry, alerts=alerts, actor=actor.code, source=source)
+            digest = record_digest(host, entry.form, entry.payload) \
+                if isinstance(entry.payload, dict) else None
+            if digest is not None:
+                lookups.with_records([case.id])
+                if (case.id, entry.form, digest) in lookups.recorded:
+                    summary.unchanged += 1  # the same file imported again
+                    return
+            record_form(session, host, case, entry.form, entry.payload, actor=actors[who])
+        if digest is not None:  # kept: a later line with the same record is unchanged
+            lookups.recorded.add((case.id, entry.form, digest))
+        summary.created += 1
+    except JianhuError as exc:
+        errors.append(RowError(entry.row, "" if entry.sheet else entry.form, str(exc)))
 
 
 def _on_behalf(session: Session, actor: Actor, who: str) -> Actor:
