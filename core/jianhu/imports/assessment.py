@@ -24,6 +24,7 @@ from jianhu.errors import ImportRejected, RowError
 from jianhu.forms import load_form
 from jianhu.forms.fields import fold
 from jianhu.identity import find_children
+from jianhu.imports.ahead import read_ahead
 from jianhu.imports.rows import ParsedRow, map_header, parse_rows
 from jianhu.imports.runner import ImportSummary, all_or_nothing
 from jianhu.imports.tables import open_table
@@ -149,7 +150,7 @@ def import_assessments(
     with all_or_nothing(session, actor=actor, file=source, dry_run=dry_run) as job:
         summary, alerts, errors = job.summary, job.alerts, job.problems
         job.context = {"form": form.id}
-        for parsed in parse_rows(table, fields, form):
+        for parsed in read_ahead(parse_rows(table, fields, form)):
             summary.rows += 1
             problems = list(parsed.errors)
             key = None

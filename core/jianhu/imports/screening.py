@@ -53,6 +53,7 @@ from jianhu.extensions import CaseEvent
 from jianhu.forms import load_form
 from jianhu.forms.fields import fold
 from jianhu.imports import runner
+from jianhu.imports.ahead import read_ahead
 from jianhu.imports.rows import FirstRows, ParsedRow, map_header, parse_rows
 from jianhu.imports.runner import ImportSummary, all_or_nothing
 from jianhu.imports.tables import open_table
@@ -699,7 +700,7 @@ def import_screening(
                             summary=run.summary) as job:
             job.alerts, job.entity_id, job.context = run.alerts, run.import_id, run.context()
             chunk: list[tuple[ParsedRow, list[RowError]]] = []
-            for parsed in parse_rows(table, fields, run.form):
+            for parsed in read_ahead(parse_rows(table, fields, run.form)):
                 run.summary.rows += 1
                 chunk.append((parsed, parsed.errors + run.check(parsed)))
                 if len(chunk) >= BATCH:
