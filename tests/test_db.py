@@ -95,3 +95,28 @@ def test_postgresql_connections_never_jit_compile(db_url, engine):
         pytest.skip("a PostgreSQL setting")
     with engine.connect() as c:
         assert c.execute(text("SHOW jit")).scalar() == "off"
+
+
+def test_a_payload_hashes_as_its_canonical_json_whichever_library_writes_it():
+    from jianhu.db.models import payload_hash
+    from jianhu.db.types import json_text
+
+    survey = {"survey": {"date": "2026-03-15", "score": 12, "ratio": 0.5, "flags": ["a", "b"]},
+              "child": {"name": "张小明", "birth_date": "2014-06-01"}}
+    # sha256 of {"child":{"birth_date":"2014-06-01","name":"张小明"},"survey":{...}} in UTF-8
+    assert payload_hash(survey) == "3364803eaea218f2c664ae9e098733faffcd719529fa24e9f667c9dcc65fd61f"
+    # beyond 64 bits orjson refuses; the standard library writes it the same canonical way
+    assert payload_hash({"n": 2**70}) == "b69ef9299f5d6958cce991bf150e23cf960a2d5295e188735d6c700ab34ff975"
+    assert json_text({"名": [1, 2**70]}) == '{"名": [1, 1180591620717411303424]}'
+    assert json_text({"名": [1, 2.5]}) == '{"名":[1,2.5]}'
+
+
+def test_json_columns_read_back_what_was_written(session):
+    from jianhu.db.models import AuditEvent
+
+    big = {"名": "张小明", "n": 2**70, "x": 0.1, "list": [None, True]}
+    session.add(AuditEvent(actor="t", action="create", entity_type="child", entity_id="1",
+                           after=big))
+    session.commit()
+    session.expire_all()
+    assert session.query(AuditEvent).one().after == big

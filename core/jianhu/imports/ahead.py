@@ -11,8 +11,8 @@ looks children up and writes them; the import of 20,000 survey rows from an XLSX
 Nothing else changes: the rows come in file order with the same problems, the importing process
 alone touches the database (all or nothing as before), and an error the reading raises (a file
 that cannot be decoded half-way) is raised here, in the importing process, with its Chinese
-message. Memory stays bounded: the child is at most :data:`DEPTH` batches of :data:`SIZE` rows
-ahead.
+message. Memory stays bounded: the child is at most a pipe's capacity (:data:`PIPE_BYTES`) and
+a batch of :data:`SIZE` rows ahead.
 
 The rows are read in this process instead when forking is not safe or not possible: on a system
 other than Linux (no ``fork``), or when the process runs other threads (the web server, whose
@@ -22,11 +22,12 @@ threads would be copied into the child in whatever state they are), or with
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import gc
 import multiprocessing
 import os
 import pickle
-import queue
 import sys
 import threading
 from collections.abc import Iterable, Iterator
@@ -38,10 +39,12 @@ T = TypeVar("T")
 
 #: Rows per batch sent from the reading process.
 SIZE = 500
-#: Batches the reading process may be ahead of the writing one (the queue's bound: at most
-#: ``SIZE × DEPTH`` rows waiting, a few MB); more than the import's own batch of 2,000 rows, so
-#: the reader goes on while a batch is written.
-DEPTH = 8
+#: The pipe's capacity asked of Linux (``F_SETPIPE_SZ``; 1 MB is what an unprivileged process
+#: may ask by default): about 2,000 survey rows, so the reader goes on while the importer writes
+#: a batch of its own (2,000 rows). The child writes the pipe from its only thread: a second
+#: thread (``multiprocessing.Queue``'s) would wait for the reading thread's lock on the
+#: interpreter and stall the importer. A full pipe makes the child wait: memory stays bounded.
+PIPE_BYTES = 1 << 20
 #: How long to wait for the next batch before checking that the reading process still runs.
 POLL_S = 1.0
 
@@ -71,19 +74,23 @@ def read_ahead(items: Iterable[T]) -> Iterator[T]:
         yield from items
         return
     context = multiprocessing.get_context("fork")
-    batches: Any = context.Queue(maxsize=DEPTH)
-    child = context.Process(target=_produce, args=(items, batches), daemon=True,
+    receive, send = context.Pipe(duplex=False)
+    with contextlib.suppress(OSError):  # a smaller limit: the default capacity (64 KB) does
+        fcntl.fcntl(send.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    child = context.Process(target=_produce, args=(items, send, receive), daemon=True,
                             name="jianhu-import-reader")
     child.start()
+    send.close()  # the child's copy is the only one: its end is seen as the end of the pipe
     try:
         while True:
-            try:
-                kind, payload = batches.get(timeout=POLL_S)
-            except queue.Empty:
-                if not child.is_alive():
-                    raise JianhuError("读取文件的进程意外退出（内存不足或被终止）：没有导入任何数据，"
-                                      "请重试") from None
+            if not receive.poll(POLL_S):
+                if not child.is_alive() and not receive.poll(0):
+                    raise _died()
                 continue
+            try:
+                kind, payload = receive.recv()
+            except EOFError:
+                raise _died() from None
             if kind == "rows":
                 yield from payload
             elif kind == "error":
@@ -94,32 +101,34 @@ def read_ahead(items: Iterable[T]) -> Iterator[T]:
         if child.is_alive():
             child.kill()
         child.join()
-        batches.close()
-        batches.join_thread()
+        receive.close()
 
 
-def _produce(items: Iterable[Any], batches: Any) -> None:
+def _died() -> JianhuError:
+    return JianhuError("读取文件的进程意外退出（内存不足或被终止）：没有导入任何数据，请重试")
+
+
+def _produce(items: Iterable[Any], send: Any, receive: Any) -> None:
     """The child's work: send ``items`` in batches, then ``("end", None)``, or the error."""
     gc.disable()  # never finalise the parent's objects (its database connections) here
+    receive.close()
     batch: list[Any] = []
     try:
         for item in items:
             batch.append(item)
             if len(batch) >= SIZE:
-                batches.put(("rows", batch))
+                send.send(("rows", batch))
                 batch = []
         if batch:
-            batches.put(("rows", batch))
-        batches.put(("end", None))
+            send.send(("rows", batch))
+        send.send(("end", None))
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the importer
-        batches.put(("error", _portable(exc)))
-    batches.close()
-    batches.join_thread()
+        send.send(("error", _portable(exc)))
+    send.close()
 
 
 def _portable(exc: BaseException) -> BaseException:
-    """``exc`` if it survives pickling (the queue pickles in a thread, where a failure would be
-    lost), else a :class:`JianhuError` with its message."""
+    """``exc`` if it survives pickling, else a :class:`JianhuError` with its message."""
     try:
         pickle.loads(pickle.dumps(exc))
     except Exception:  # noqa: BLE001 - any exception that cannot cross processes

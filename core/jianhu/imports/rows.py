@@ -21,11 +21,15 @@ class ParsedRow:
         row: 1-based spreadsheet row number.
         doc: the nested form document (groups of fields); empty cells are left out.
         errors: every problem found in the row (cell reading and schema validation).
+        facts: see below.
     """
 
     row: int
     doc: dict[str, Any]
     errors: list[RowError]
+    #: What the import works out of a good row alone, where the row is read (in the reading
+    #: process when there is one, :mod:`jianhu.imports.ahead`); ``None`` until then.
+    facts: Any = None
 
 
 def map_header(header: list[str], form: Form) -> tuple[list[Field | None], list[RowError]]:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,29 @@ def emergency_due(policy: Any, surveyed: dt.date, now: dt.datetime) -> dt.dateti
     day when it is back-dated (未保法 Art 92; the hours are the township's policy)."""
     start = now if surveyed >= local_date(now) else dt.datetime.combine(surveyed, dt.time(), LOCAL_TZ)
     return (start + dt.timedelta(hours=policy.emergency_response_hours)).astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class SurveyFacts:
+    """What writing a good survey row needs that the row alone decides
+    (:meth:`ScreeningImport.facts`): worked out where the row is read, so in the reading process
+    when there is one (:mod:`jianhu.imports.ahead`).
+
+    Attributes:
+        digest: :func:`~jianhu.db.models.payload_hash` of the survey.
+        name_key: the child's name as :func:`jianhu.duplicates.name_key` files it.
+        surveyed: the survey date.
+        codes / rating / emergency: :func:`~jianhu.cases.classify`,
+            :func:`~jianhu.cases.guardianship_rating` and
+            :func:`~jianhu.cases.emergency_situations` of the survey on that date.
+    """
+
+    digest: str
+    name_key: str
+    surveyed: dt.date
+    codes: list[str]
+    rating: str
+    emergency: list[str]
 
 
 class StaleEdit(Exception):
@@ -193,6 +217,13 @@ class ScreeningImport:
                                            f"出生日期（{adult}）不早于儿童的出生日期（{born}）"))
         return errors
 
+    def facts(self, doc: dict[str, Any]) -> SurveyFacts:
+        """The :class:`SurveyFacts` of a survey that passed :meth:`check`."""
+        surveyed = dt.date.fromisoformat(doc["survey"]["date"])
+        return SurveyFacts(payload_hash(doc), duplicates.name_key(doc["child"]["name"]), surveyed,
+                           classify(self.categories, doc, surveyed), guardianship_rating(doc),
+                           emergency_situations(doc, surveyed))
+
     def repeated(self, seen: FirstRows, chunk: list[tuple[ParsedRow, list[RowError]]]) -> None:
         """Add to each row's problems in ``chunk`` (rows in file order) that it names a child an
         earlier row of the file named (``seen``: the rows before the chunk)."""
@@ -295,13 +326,15 @@ class ScreeningImport:
                 township, doc["residence"]["village"], doc["residence"].get("village_code"),
                 new_villages)
             c = doc["child"]
+            if parsed.facts is None:  # not read by an import (a form on the web)
+                parsed.facts = self.facts(doc)
             columns = {
                 "township_id": township.id, "village_id": vid, "name": c["name"],
                 "sex": c["sex"], "birth_date": dt.date.fromisoformat(c["birth_date"]),
-                "citizen_id": c.get("citizen_id"), "name_key": duplicates.name_key(c["name"]),
+                "citizen_id": c.get("citizen_id"), "name_key": parsed.facts.name_key,
                 **processing_basis(doc["survey"]),
             }
-            prepared.append((parsed, township, columns, payload_hash(doc)))
+            prepared.append((parsed, township, columns, parsed.facts.digest))
         refused = self.refused(prepared)
         if refused or not apply:
             for v in new_villages:  # not written: forget them
@@ -376,15 +409,14 @@ class ScreeningImport:
                                               context=ctx, at=now))
                 self.summary.created += 1
             guardians.extend(self.guardian_rows(child_id, parsed.doc))
-            survey_on = dt.date.fromisoformat(parsed.doc["survey"]["date"])
+            survey_on, codes, rating = (parsed.facts.surveyed, parsed.facts.codes,
+                                        parsed.facts.rating)
             records.append({
                 "id": uuid.uuid4(), "form_id": self.form.id, "form_version": self.form.version,
                 "subject_type": "child", "subject_id": child_id, "payload": parsed.doc,
                 "payload_hash": digest, "recorded_on": survey_on, "created_at": now,
                 "created_by": self.actor,
             })
-            codes = classify(self.categories, parsed.doc, survey_on)
-            rating = guardianship_rating(parsed.doc)
             case = open_cases.get(child_id)
             if case is not None:
                 if list(case.categories) != codes or case.guardianship_rating != rating:
@@ -396,11 +428,11 @@ class ScreeningImport:
                         before={"categories": case.categories, "rating": case.guardianship_rating},
                         after={"categories": codes, "rating": rating}, context=ctx, at=now))
                     self.summary.cases_updated += 1
-                emergency = emergency_situations(parsed.doc, survey_on)
+                emergency = parsed.facts.emergency
                 if emergency:
                     resurveyed.append((case.id, township, survey_on, rating, emergency, False))
             else:
-                emergency = emergency_situations(parsed.doc, survey_on)
+                emergency = parsed.facts.emergency
                 if not needs_case(codes, parsed.doc, emergency):
                     continue
                 if child_id in closed_cases:  # one file per child: the closed case reopens
@@ -643,6 +675,18 @@ class ScreeningImport:
         return ctx
 
 
+def checked(run: ScreeningImport, rows: Iterator[ParsedRow]
+            ) -> Iterator[tuple[ParsedRow, list[RowError]]]:
+    """Each row with all its problems but the repeated child (:meth:`ScreeningImport.check`), and
+    a good row's facts (:meth:`ScreeningImport.facts`): what the rows alone decide, done where they
+    are read."""
+    for parsed in rows:
+        problems = parsed.errors + run.check(parsed)
+        if not problems:
+            parsed.facts = run.facts(parsed.doc)
+        yield parsed, problems
+
+
 def import_screening(
     session: Session,
     host: Host,
@@ -700,9 +744,9 @@ def import_screening(
                             summary=run.summary) as job:
             job.alerts, job.entity_id, job.context = run.alerts, run.import_id, run.context()
             chunk: list[tuple[ParsedRow, list[RowError]]] = []
-            for parsed in read_ahead(parse_rows(table, fields, run.form)):
+            for parsed, problems in read_ahead(checked(run, parse_rows(table, fields, run.form))):
                 run.summary.rows += 1
-                chunk.append((parsed, parsed.errors + run.check(parsed)))
+                chunk.append((parsed, problems))
                 if len(chunk) >= BATCH:
                     take(chunk, job.problems)
                     chunk = []
