@@ -117,3 +117,17 @@ def test_errors_of_the_reading_process_reach_the_importer(fork):
     with pytest.raises(JianhuError, match="读取文件的进程意外退出"):
         list(ahead.read_ahead(_fails("dies")))
     assert multiprocessing.active_children() == []
+
+
+def test_a_system_without_fcntl_imports_the_module_and_reads_inline(monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # Windows has no fcntl: importing it fails
+    try:
+        importlib.reload(ahead)
+        monkeypatch.setattr(ahead, "forking_allowed", lambda env=None: False)
+        assert list(ahead.read_ahead(iter([3, 1, 2]))) == [3, 1, 2]
+    finally:
+        monkeypatch.undo()
+        importlib.reload(ahead)

@@ -23,7 +23,6 @@ threads would be copied into the child in whatever state they are), or with
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import gc
 import multiprocessing
 import os
@@ -73,6 +72,8 @@ def read_ahead(items: Iterable[T]) -> Iterator[T]:
     if not forking_allowed():
         yield from items
         return
+    import fcntl  # Linux only (forking_allowed): absent on Windows, where imports read inline
+
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     with contextlib.suppress(OSError):  # a smaller limit: the default capacity (64 KB) does
