@@ -184,3 +184,14 @@ def test_a_choice_whose_label_holds_a_separator_is_read_whole_and_free_text_is_k
         triggers.parse("多处损伤")
     notes = visit.by_path["visit", "notes"]
     assert notes.parse(" 你好，世界（测试）：１２３ ") == "你好，世界（测试）：１２３"
+
+
+def test_a_number_cell_that_is_not_a_finite_number_is_refused():
+    from jianhu.forms.fields import CellError, Field
+
+    weight = Field(group="local", key="weight", column="本地·体重", required=False,
+                   schema={"type": "number"})
+    assert weight.parse("32.5") == 32.5
+    for cell in ("nan", "inf", "-Infinity", float("nan")):
+        with pytest.raises(CellError, match="不是数字"):
+            weight.parse(cell)

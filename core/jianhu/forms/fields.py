@@ -8,6 +8,7 @@ followed by the field title, e.g. group 父亲 + field 姓名 = column 父亲姓
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -246,6 +247,8 @@ def _number(cell: Any, kind: str) -> int | float:
             value = float(text)
         except ValueError:
             raise CellError(f"「{cell}」不是数字") from None
+    if not math.isfinite(value):  # "nan", "inf": no count or measure; JSON has no such number
+        raise CellError(f"「{cell}」不是数字")
     if kind == "integer":
         if not float(value).is_integer():
             raise CellError(f"「{cell}」应为整数")
